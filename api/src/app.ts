@@ -1,0 +1,168 @@
+// The API process: graphql-yoga over node:http, graphql-ws on the same port (sharing yoga's envelop
+// so WebSocket operations get the same context, plugins and error masking), pg-boss to enqueue jobs,
+// and the PostgreSQL LISTEN/NOTIFY event target that feeds subscriptions. buildApp() returns
+// { start, stop } so tests and the launcher own the lifecycle.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { config } from '@mailpanel/core/env';
+import { databaseUrl, db } from '@mailpanel/core/db';
+import { AppError } from '@mailpanel/core/errors';
+import { createBoss, ensureQueues } from '@mailpanel/core/jobs';
+import { PgEventTarget } from '@mailpanel/core/pubsub';
+import { log } from '@mailpanel/core/logger';
+import { schema } from './schema/index.js';
+import type { Context } from './context.js';
+import { createAppPubSub } from './pubsub.js';
+import { resolveViewer } from './viewer-from-request.js';
+
+export const GRAPHQL_PATH = '/graphql';
+/** WebSocket close code when the access token presented (or its expiry) ends the connection. */
+export const WS_CLOSE_UNAUTHORIZED = 4401;
+
+type RequestHandler = (req: IncomingMessage, res: import('node:http').ServerResponse, next: () => void) => void;
+
+export interface App {
+  server: Server;
+  url: string;
+  yoga: ReturnType<typeof createYoga<{ req?: IncomingMessage }, Context>>;
+  start(port?: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function clientIp(req: IncomingMessage | undefined): string | null {
+  if (!req) return null;
+  if (config().TRUST_PROXY) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? null;
+}
+
+export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Promise<App> {
+  const boss = createBoss(databaseUrl(), { supervise: false });
+  boss.on('error', (err) => log.error('pg-boss error', { err }));
+  await boss.start();
+  await ensureQueues(boss);
+  const events = new PgEventTarget(databaseUrl());
+  await events.start();
+  const pubsub = createAppPubSub(events);
+
+  const yoga = createYoga<{ req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: config().graphiql ? { subscriptionsProtocol: 'WS' } : false,
+    landingPage: false,
+    maskedErrors: {
+      // Expected failures thrown outside a typed result (e.g. while opening a subscription) keep their message.
+      maskError: (error, message) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof AppError)
+          return new GraphQLError(original.message, { extensions: { code: original.name } });
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        if (original instanceof GraphQLError) return original;
+        log.error('unexpected error', { err: original });
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+    context: async (init: YogaInitialContext & { req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }): Promise<Context> => {
+      const resolved = init.wsViewer ?? (await resolveViewer(init.request.headers.get('authorization')));
+      return { viewer: resolved.viewer, authError: resolved.authError, clientIp: clientIp(init.req), boss, pubsub };
+    },
+  });
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === GRAPHQL_PATH) return yoga(req, res, { req });
+    if (path === '/healthz') {
+      db().$queryRaw`SELECT 1`.then(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
+        () => res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end('{"ok":false}'),
+      );
+      return;
+    }
+    if (opts.webHandler) return opts.webHandler(req, res, () => res.writeHead(404).end('Not found'));
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+  });
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const timers = new Set<NodeJS.Timeout>();
+  useServer<Record<string, unknown>, { resolved: Awaited<ReturnType<typeof resolveViewer>> }>(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: unknown) => never }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => never }).subscribe(args),
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const auth = (params.authorization ?? params.Authorization ?? params.token) as string | undefined;
+        const resolved = await resolveViewer(auth);
+        if (auth && resolved.authError) {
+          ctx.extra.socket.close(WS_CLOSE_UNAUTHORIZED, resolved.authError);
+          return false;
+        }
+        ctx.extra.resolved = resolved;
+        if (resolved.expiresAt) {
+          // The socket lives only as long as the token that opened it.
+          const timer = setTimeout(() => ctx.extra.socket.close(WS_CLOSE_UNAUTHORIZED, 'Access token expired'), Math.max(0, resolved.expiresAt - Date.now()));
+          timers.add(timer);
+          ctx.extra.socket.once('close', () => {
+            clearTimeout(timer);
+            timers.delete(timer);
+          });
+        }
+        return true;
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          wsViewer: ctx.extra.resolved,
+        });
+        const args = {
+          schema: s,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  const app: App = {
+    server,
+    url: '',
+    yoga: yoga as never,
+    start: (port = config().PORT, host = config().HOST) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const a = server.address() as AddressInfo;
+          app.url = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+          resolve(app.url);
+        });
+      }),
+    stop: async () => {
+      timers.forEach(clearTimeout);
+      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((r) => wsServer.close(() => r()));
+      if (server.listening) {
+        server.closeIdleConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+      await events.stop();
+      await boss.stop({ graceful: true, timeout: 5000 } as never);
+    },
+  };
+  return app;
+}

@@ -1,0 +1,39 @@
+// Short-lived access tokens (HS256 JWT, jose). They carry who the viewer is so that a request needs no
+// session lookup; revocation happens on the refresh side (tokens live ACCESS_TOKEN_TTL_SECONDS).
+import { SignJWT, jwtVerify, errors } from 'jose';
+import { config } from '@mailpanel/core/env';
+import type { Viewer } from '../context.js';
+
+type Claims = { kind: 'user'; role: 'ADMIN' | 'CUSTOMER'; cid: string | null; label: string } | { kind: 'mailbox'; cid: string; label: string };
+
+export async function signAccessToken(viewer: Exclude<Viewer, { kind: 'anonymous' }>): Promise<{ token: string; expiresAt: Date }> {
+  const ttl = config().ACCESS_TOKEN_TTL_SECONDS;
+  const expiresAt = new Date(Date.now() + ttl * 1000);
+  const claims: Claims =
+    viewer.kind === 'user'
+      ? { kind: 'user', role: viewer.role, cid: viewer.customerId, label: viewer.label }
+      : { kind: 'mailbox', cid: viewer.customerId, label: viewer.label };
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(viewer.kind === 'user' ? viewer.userId : viewer.mailboxId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .setIssuer('mailpanel')
+    .sign(config().jwtSecret);
+  return { token, expiresAt };
+}
+
+export class ExpiredTokenError extends Error {}
+
+/** Returns the viewer, or throws ExpiredTokenError / a generic Error for an invalid token. */
+export async function verifyAccessToken(token: string): Promise<Viewer> {
+  try {
+    const { payload } = await jwtVerify<Claims>(token, config().jwtSecret, { issuer: 'mailpanel', algorithms: ['HS256'] });
+    if (payload.kind === 'user')
+      return { kind: 'user', userId: payload.sub!, role: payload.role, customerId: payload.cid, label: payload.label, access: 'SESSION' };
+    return { kind: 'mailbox', mailboxId: payload.sub!, customerId: payload.cid, label: payload.label };
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) throw new ExpiredTokenError('Access token expired');
+    throw new Error('Invalid access token');
+  }
+}

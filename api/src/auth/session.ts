@@ -1,0 +1,112 @@
+// Sessions: login (panel users by e-mail, mailbox owners by mailbox address), rotating refresh tokens
+// and logout. Refresh tokens are random, stored as sha256, single-use: each refresh marks the
+// presented token used and issues its successor in the same family; presenting a used token again
+// means it was stolen or replayed, so the whole family (that login) is revoked.
+import { randomUUID } from 'node:crypto';
+import { db } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { AuthenticationError } from '@mailpanel/core/errors';
+import { decoyHash, verifyPassword } from '@mailpanel/core/crypto/password';
+import { randomToken, sha256 } from '@mailpanel/core/crypto/tokens';
+import type { Viewer } from '../context.js';
+import { signAccessToken } from './access-token.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+type Subject = Exclude<Viewer, { kind: 'anonymous' }>;
+
+export interface Session {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  viewer: Subject;
+}
+
+const INVALID = 'Wrong e-mail address or password';
+
+async function findSubject(login: string): Promise<{ subject: Subject; hash: string; active: boolean } | null> {
+  const user = await db().user.findUnique({ where: { email: login } });
+  if (user)
+    return {
+      subject: { kind: 'user', userId: user.id, role: user.role, customerId: user.customerId, label: user.email, access: 'SESSION' },
+      hash: user.passwordHash,
+      active: !user.disabled,
+    };
+  const mailbox = await db().mailbox.findUnique({ where: { address: login }, include: { domain: true } });
+  if (mailbox)
+    return {
+      subject: { kind: 'mailbox', mailboxId: mailbox.id, customerId: mailbox.domain.customerId, label: mailbox.address },
+      hash: mailbox.passwordHash,
+      active: mailbox.status === 'ACTIVE' && mailbox.provisioning !== 'DELETING' && mailbox.domain.enabled,
+    };
+  return null;
+}
+
+async function issue(subject: Subject, familyId: string): Promise<Session> {
+  const refreshToken = randomToken('mprt');
+  const refreshTokenExpiresAt = new Date(Date.now() + config().REFRESH_TOKEN_TTL_SECONDS * 1000);
+  await db().refreshToken.create({
+    data: {
+      familyId,
+      tokenHash: sha256(refreshToken),
+      userId: subject.kind === 'user' ? subject.userId : null,
+      mailboxId: subject.kind === 'mailbox' ? subject.mailboxId : null,
+      expiresAt: refreshTokenExpiresAt,
+    },
+  });
+  const access = await signAccessToken(subject);
+  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, viewer: subject };
+}
+
+export async function login(throttle: LoginThrottle, loginName: string, password: string, ip: string | null): Promise<Session> {
+  const account = loginName.trim().toLowerCase();
+  throttle.check(account, ip);
+  const found = await findSubject(account);
+  // An unknown login still costs one verification, so timing does not reveal which accounts exist.
+  const ok = await throttle.withHashSlot(async () =>
+    found ? verifyPassword(found.hash, password) : (await verifyPassword(await decoyHash(), password)) && false,
+  );
+  if (!found || !ok || !found.active) {
+    throttle.fail(account, ip);
+    throw new AuthenticationError(found && ok && !found.active ? 'This account is disabled' : INVALID);
+  }
+  throttle.succeed(account);
+  return issue(found.subject, randomUUID());
+}
+
+export async function refresh(token: string): Promise<Session> {
+  const row = await db().refreshToken.findUnique({
+    where: { tokenHash: sha256(token) },
+    include: { user: true, mailbox: { include: { domain: true } } },
+  });
+  if (!row || row.revokedAt || row.expiresAt < new Date()) throw new AuthenticationError('Session expired, please log in again');
+  // Single use: only the first presenter wins the update; a replay revokes the family.
+  const claimed = await db().refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: new Date() } });
+  if (claimed.count === 0) {
+    await revokeFamily(row.familyId);
+    throw new AuthenticationError('Session expired, please log in again');
+  }
+  let subject: Subject;
+  if (row.user && !row.user.disabled) {
+    const u = row.user;
+    subject = { kind: 'user', userId: u.id, role: u.role, customerId: u.customerId, label: u.email, access: 'SESSION' };
+  } else if (row.mailbox && row.mailbox.status === 'ACTIVE' && row.mailbox.provisioning !== 'DELETING' && row.mailbox.domain.enabled) {
+    const m = row.mailbox;
+    subject = { kind: 'mailbox', mailboxId: m.id, customerId: m.domain.customerId, label: m.address };
+  } else {
+    await revokeFamily(row.familyId);
+    throw new AuthenticationError('This account is disabled');
+  }
+  return issue(subject, row.familyId);
+}
+
+export async function revokeFamily(familyId: string): Promise<void> {
+  await db().refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+}
+
+export async function logout(token: string): Promise<boolean> {
+  const row = await db().refreshToken.findUnique({ where: { tokenHash: sha256(token) } });
+  if (!row) return false;
+  await revokeFamily(row.familyId);
+  return true;
+}

@@ -1,0 +1,64 @@
+// The Pothos builder and nothing else: plugin order (scope-auth first), scalar types, the scopes every
+// field's authorization is declared with, and the Relay/errors conventions.
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import { GraphQLError } from 'graphql';
+import { db } from '@mailpanel/core/db';
+import type PrismaTypes from '@mailpanel/core/generated/pothos-types';
+import { getDatamodel } from '@mailpanel/core/generated/pothos-types';
+import type { Context } from './context.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  AuthScopes: {
+    authenticated: boolean;
+    admin: boolean;
+    panelUser: boolean;
+    mailboxOwner: boolean;
+    /** false for read-only API tokens: every mutation requires it. */
+    write: boolean;
+  };
+}>({
+  defaultFieldNullability: false,
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: ({ viewer }) => ({
+      authenticated: viewer.kind !== 'anonymous',
+      admin: viewer.kind === 'user' && viewer.role === 'ADMIN',
+      panelUser: viewer.kind === 'user',
+      mailboxOwner: viewer.kind === 'mailbox',
+      write: viewer.kind === 'mailbox' || (viewer.kind === 'user' && viewer.access !== 'READ_ONLY'),
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer.kind === 'anonymous'
+        ? new GraphQLError(ctx.authError ?? 'You must log in', { extensions: { code: 'UNAUTHENTICATED', http: { status: 200 } } })
+        : new GraphQLError('You are not allowed to do this', { extensions: { code: 'FORBIDDEN' } }),
+  },
+  prisma: {
+    client: () => db(),
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    onUnusedQuery: null,
+    defaultConnectionSize: 50,
+    maxConnectionSize: 200,
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+  },
+  errors: { defaultTypes: [] },
+});
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

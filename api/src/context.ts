@@ -1,0 +1,27 @@
+import type { PgBoss } from 'pg-boss';
+import type { PubSub } from './pubsub.js';
+
+export type Viewer =
+  | { kind: 'anonymous' }
+  | {
+      kind: 'user';
+      userId: string;
+      role: 'ADMIN' | 'CUSTOMER';
+      customerId: string | null;
+      label: string;
+      /** SESSION = logged in through the panel; FULL/READ_ONLY = an integrator's API token. */
+      access: 'SESSION' | 'FULL' | 'READ_ONLY';
+      tokenId?: string;
+    }
+  | { kind: 'mailbox'; mailboxId: string; customerId: string; label: string };
+
+export interface Context {
+  viewer: Viewer;
+  clientIp: string | null;
+  boss: PgBoss;
+  pubsub: PubSub;
+  /** Set when the access token was expired (so the API can say so instead of "not logged in"). */
+  authError?: string;
+}
+
+export const anonymous: Viewer = { kind: 'anonymous' };

@@ -1,0 +1,45 @@
+// Small shared pieces of every mutation: run the work in one transaction (rows, audit event and job
+// commit together), take the tenant's lock so limit checks cannot race, decode Relay ids, and load a
+// row through its tenant filter so another tenant's id reads as not found.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { db, Prisma, type Tx } from '@mailpanel/core/db';
+import { NotFoundError, ValidationError } from '@mailpanel/core/errors';
+
+export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db().$transaction(fn, { maxWait: 10_000, timeout: 30_000 }).catch((err) => {
+    throw mapUniqueViolation(err);
+  });
+}
+
+/** Serialises limit checks per customer (mailbox/forward counts, total quota). */
+export async function lockCustomer(tx: Tx, customerId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`customer:${customerId}`}))`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Decode a Relay global id of the given type; a malformed or foreign id reads as not found. */
+export function idOf(globalId: string, typename: string): string {
+  try {
+    const { typename: t, id } = decodeGlobalID(globalId);
+    if (t === typename && UUID.test(id)) return id;
+  } catch {
+    /* fall through */
+  }
+  throw new NotFoundError(typename);
+}
+
+export function notFoundUnless<T>(row: T | null | undefined, entity: string): T {
+  if (!row) throw new NotFoundError(entity);
+  return row;
+}
+
+/** A race past our explicit checks still ends as a field error, never as a 500. */
+function mapUniqueViolation(err: unknown): unknown {
+  if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+    const target = String((err.meta as { target?: unknown } | undefined)?.target ?? '');
+    const field = /address|source|local_part/.test(target) ? 'username' : /name/.test(target) ? 'name' : /email/.test(target) ? 'email' : 'input';
+    return ValidationError.of(field, 'TAKEN', 'This value is already in use');
+  }
+  return err;
+}

@@ -1,0 +1,125 @@
+import { db } from '@mailpanel/core/db';
+import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
+import { normalizeDomain } from '@mailpanel/core/validation';
+import { builder } from '../builder.js';
+import { audit } from '../audit.js';
+import type { Context } from '../context.js';
+import { tenantWhere } from '../tenancy.js';
+import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { MUTATION_ERRORS } from './errors.js';
+import { Forward } from './forward.js';
+
+builder.prismaNode('Domain', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    enabled: t.exposeBoolean('enabled'),
+    customer: t.relation('customer'),
+    mailboxCount: t.relationCount('mailboxes', { where: { provisioning: { not: 'DELETING' } } }),
+    forwardCount: t.relationCount('forwards', { authScopes: { panelUser: true } }),
+    catchAll: t.field({
+      type: Forward,
+      nullable: true,
+      authScopes: { panelUser: true },
+      select: { forwards: { where: { localPart: '*' } } },
+      resolve: (d) => d.forwards[0] ?? null,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+function domainWhere(ctx: Context, filter: { customerId?: string | number | null; search?: string | null } | null | undefined) {
+  const and: object[] = [tenantWhere.domain(ctx.viewer)];
+  if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
+  if (filter?.search?.trim()) and.push({ name: { contains: filter.search.trim().toLowerCase() } });
+  return { AND: and };
+}
+
+const DomainFilter = builder.inputType('DomainFilter', {
+  fields: (t) => ({ customerId: t.id({ required: false }), search: t.string({ required: false }) }),
+});
+
+builder.queryFields((t) => ({
+  domains: t.prismaConnection({
+    type: 'Domain',
+    cursor: 'id',
+    authScopes: { authenticated: true },
+    args: { filter: t.arg({ type: DomainFilter, required: false }) },
+    resolve: (query, _root, args, ctx) => db().domain.findMany({ ...query, where: domainWhere(ctx, args.filter), orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+    totalCount: (_root, args, ctx) => db().domain.count({ where: domainWhere(ctx, args.filter) }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createDomain: t.prismaField({
+    type: 'Domain',
+    description: 'Admins create a domain for any customer (customerId required); customers for themselves, within their package.',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'domain' } },
+    args: { name: t.arg.string({ required: true }), customerId: t.arg.id({ required: false }), enabled: t.arg.boolean({ required: false }) },
+    resolve: (_q, _root, args, ctx) => {
+      const name = normalizeDomain(args.name);
+      if (!name) throw ValidationError.of('name', 'INVALID', 'Not a valid domain name');
+      const v = ctx.viewer;
+      const isAdmin = v.kind === 'user' && v.role === 'ADMIN';
+      if (isAdmin && !args.customerId) throw ValidationError.of('customerId', 'REQUIRED', 'Choose the customer that owns the domain');
+      if (!isAdmin && args.enabled === false) throw ValidationError.of('enabled', 'FORBIDDEN', 'Only an administrator can create a disabled domain');
+      return transaction(async (tx) => {
+        const customerId = isAdmin ? idOf(String(args.customerId), 'Customer') : (v.kind === 'user' ? v.customerId : null);
+        const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId }, include: { package: true } }) : null;
+        if (!customer) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
+        await lockCustomer(tx, customer.id);
+        if (await tx.domain.findUnique({ where: { name } })) throw ValidationError.of('name', 'TAKEN', `${name} is already in use`);
+        const max = customer.package.maxDomains;
+        if (max > 0 && (await tx.domain.count({ where: { customerId: customer.id } })) >= max)
+          throw new LimitExceededError('maxDomains', max, `Your package allows ${max} domains`);
+        const domain = await tx.domain.create({ data: { name, customerId: customer.id, enabled: args.enabled ?? true } });
+        await audit(tx, ctx, { action: 'domain.create', targetType: 'Domain', targetId: domain.id, targetLabel: name, customerId: customer.id });
+        return domain;
+      });
+    },
+  }),
+  updateDomain: t.prismaField({
+    type: 'Domain',
+    description: 'Enable/disable a domain (all its mailboxes and forwards stop at once) or move it to another customer.',
+    authScopes: { $all: { admin: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'domain' } },
+    args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: false }), customerId: t.arg.id({ required: false }) },
+    resolve: (_q, _root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = notFoundUnless(await tx.domain.findUnique({ where: { id: idOf(String(args.id), 'Domain') } }), 'Domain');
+        const data: { enabled?: boolean; customerId?: string } = {};
+        if (args.enabled != null) data.enabled = args.enabled;
+        if (args.customerId) {
+          const c = await tx.customer.findUnique({ where: { id: idOf(String(args.customerId), 'Customer') } });
+          if (!c) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
+          data.customerId = c.id;
+        }
+        const domain = await tx.domain.update({ where: { id: current.id }, data });
+        await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
+        return domain;
+      }),
+  }),
+  deleteDomain: t.field({
+    type: 'ID',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'deletedId' } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) =>
+      transaction(async (tx) => {
+        const d = notFoundUnless(
+          await tx.domain.findFirst({
+            where: { id: idOf(String(id), 'Domain'), ...tenantWhere.domain(ctx.viewer) },
+            include: { _count: { select: { mailboxes: true, forwards: true } } },
+          }),
+          'Domain',
+        );
+        if (d._count.mailboxes + d._count.forwards > 0)
+          throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.mailboxes} mailboxes and ${d._count.forwards} forwards first`);
+        await tx.domain.delete({ where: { id: d.id } });
+        await audit(tx, ctx, { action: 'domain.delete', targetType: 'Domain', targetId: d.id, targetLabel: d.name, customerId: d.customerId });
+        return String(id);
+      }),
+  }),
+}));

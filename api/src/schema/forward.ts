@@ -1,0 +1,132 @@
+import { db } from '@mailpanel/core/db';
+import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
+import { LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, splitDestinations } from '@mailpanel/core/validation';
+import { builder } from '../builder.js';
+import { audit } from '../audit.js';
+import type { Context } from '../context.js';
+import { tenantWhere } from '../tenancy.js';
+import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { MUTATION_ERRORS } from './errors.js';
+import { assertAddressFree, orderBy } from './mailbox.js';
+import { SortDirection } from './scalars.js';
+import { Customer } from './customer.js';
+
+export const Forward = builder.prismaNode('Forward', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, ...tenantWhere.forward(ctx.viewer) }) as never,
+  fields: (t) => ({
+    source: t.exposeString('source'),
+    catchAll: t.boolean({ resolve: (f) => f.localPart === '*' }),
+    destinations: t.stringList({ resolve: (f) => f.destinations }),
+    domain: t.relation('domain'),
+    customer: t.field({ type: Customer, select: { domain: { select: { customer: true } } }, resolve: (f) => f.domain.customer }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const ForwardFilter = builder.inputType('ForwardFilter', {
+  fields: (t) => ({
+    domainId: t.id({ required: false }),
+    customerId: t.id({ required: false }),
+    catchAll: t.boolean({ required: false }),
+    search: t.string({ required: false, description: 'Part of the source or of a destination' }),
+  }),
+});
+const ForwardOrderField = builder.enumType('ForwardOrderField', { values: ['SOURCE', 'CREATED_AT'] as const });
+const ForwardOrder = builder.inputType('ForwardOrder', {
+  fields: (t) => ({
+    field: t.field({ type: ForwardOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'ASC' }),
+  }),
+});
+
+function forwardWhere(ctx: Context, f: { domainId?: string | number | null; customerId?: string | number | null; catchAll?: boolean | null; search?: string | null } | null | undefined) {
+  const and: object[] = [tenantWhere.forward(ctx.viewer)];
+  if (f?.domainId) and.push({ domainId: idOf(String(f.domainId), 'Domain') });
+  if (f?.customerId) and.push({ domain: { customerId: idOf(String(f.customerId), 'Customer') } });
+  if (f?.catchAll != null) and.push(f.catchAll ? { localPart: '*' } : { localPart: { not: '*' } });
+  const q = f?.search?.trim().toLowerCase().slice(0, 254);
+  if (q) and.push({ OR: [{ source: { contains: q } }, { destinations: { has: q } }] });
+  return { AND: and };
+}
+
+builder.queryFields((t) => ({
+  forwards: t.prismaConnection({
+    type: 'Forward',
+    cursor: 'id',
+    authScopes: { panelUser: true },
+    args: { filter: t.arg({ type: ForwardFilter, required: false }), orderBy: t.arg({ type: ForwardOrder, required: false }) },
+    resolve: (query, _root, args, ctx) =>
+      db().forward.findMany({
+        ...query,
+        where: forwardWhere(ctx, args.filter),
+        orderBy: orderBy(args.orderBy, { source: 'asc' }, { SOURCE: (d) => ({ source: d }), CREATED_AT: (d) => ({ createdAt: d }) }),
+      }),
+    totalCount: (_root, args, ctx) => db().forward.count({ where: forwardWhere(ctx, args.filter) }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createForward: t.field({
+    type: Forward,
+    description: 'source is local@domain, or *@domain for the catch-all. destinations: a list, or one comma-separated string.',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'forward' } },
+    args: {
+      source: t.arg.string({ required: true }),
+      destinations: t.arg.stringList({ required: true }),
+    },
+    resolve: (_root, args, ctx) => {
+      const errors = new FieldErrors();
+      const raw = args.source.trim().toLowerCase();
+      const at = raw.lastIndexOf('@');
+      const domainName = at > 0 ? normalizeDomain(raw.slice(at + 1)) : null;
+      const localPart = at > 0 ? (raw.slice(0, at) === '*' ? '*' : normalizeMailboxLocalPart(raw.slice(0, at))) : null;
+      if (!domainName || !localPart) errors.add('source', 'INVALID', 'Use name@domain, or *@domain for a catch-all');
+      const source = `${localPart}@${domainName}`;
+      const list = splitDestinations(args.destinations);
+      const destinations: string[] = [];
+      if (list.length === 0) errors.add('destinations', 'REQUIRED', 'Give at least one destination address');
+      if (list.length > LIMITS.destinations) errors.add('destinations', 'TOO_MANY', `At most ${LIMITS.destinations} destinations`);
+      for (const d of list.slice(0, LIMITS.destinations)) {
+        const addr = normalizeAddress(d);
+        if (!addr) errors.add('destinations', 'INVALID', `${d.slice(0, 100)} is not a valid e-mail address`);
+        else if (addr === source) errors.add('destinations', 'SELF_LOOP', 'A forward cannot point to itself');
+        else if (!destinations.includes(addr)) destinations.push(addr);
+      }
+      errors.throwIfAny();
+      return transaction(async (tx) => {
+        const domain = await tx.domain.findFirst({ where: { name: domainName!, ...tenantWhere.domain(ctx.viewer) }, include: { customer: { include: { package: true } } } });
+        if (!domain) throw ValidationError.of('source', 'NOT_FOUND', `Domain ${domainName} not found`);
+        await lockCustomer(tx, domain.customerId);
+        if (localPart === '*') {
+          if (await tx.forward.findUnique({ where: { source } }))
+            throw ValidationError.of('source', 'TAKEN', `${domain.name} already has a catch-all`);
+        } else await assertAddressFree(tx, source, 'source');
+        const max = domain.customer.package.maxForwards;
+        if (max > 0 && (await tx.forward.count({ where: { domain: { customerId: domain.customerId } } })) >= max)
+          throw new LimitExceededError('maxForwards', max, `Your package allows ${max} forwards`);
+        const forward = await tx.forward.create({ data: { domainId: domain.id, localPart: localPart!, source, destinations } });
+        await audit(tx, ctx, { action: 'forward.create', targetType: 'Forward', targetId: forward.id, targetLabel: source, customerId: domain.customerId, details: { destinations } });
+        return forward;
+      });
+    },
+  }),
+
+  deleteForward: t.field({
+    type: 'ID',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'deletedId' } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const forward = notFoundUnless(
+          await tx.forward.findFirst({ where: { id: idOf(String(args.id), 'Forward'), ...tenantWhere.forward(ctx.viewer) }, include: { domain: true } }),
+          'Forward',
+        );
+        await tx.forward.delete({ where: { id: forward.id } });
+        await audit(tx, ctx, { action: 'forward.delete', targetType: 'Forward', targetId: forward.id, targetLabel: forward.source, customerId: forward.domain.customerId });
+        return String(args.id);
+      }),
+  }),
+}));

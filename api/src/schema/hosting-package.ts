@@ -1,0 +1,114 @@
+import { db } from '@mailpanel/core/db';
+import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
+import { checkText, LIMITS } from '@mailpanel/core/validation';
+import { builder } from '../builder.js';
+import { audit } from '../audit.js';
+import { tenantWhere } from '../tenancy.js';
+import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { MUTATION_ERRORS } from './errors.js';
+
+builder.prismaNode('HostingPackage', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, ...tenantWhere.hostingPackage(ctx.viewer) }) as never,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    maxDomains: t.exposeInt('maxDomains', { description: '0 = unlimited' }),
+    maxMailboxes: t.exposeInt('maxMailboxes', { description: '0 = unlimited' }),
+    maxForwards: t.exposeInt('maxForwards', { description: '0 = unlimited' }),
+    totalQuotaMb: t.exposeInt('totalQuotaMb', { description: 'Sum of all mailbox quotas; 0 = unlimited' }),
+    maxEmailsPerHour: t.exposeInt('maxEmailsPerHour', { description: 'Outbound e-mails per hour for the whole customer; 0 = unlimited' }),
+    maxEmailsPerHourMailbox: t.exposeInt('maxEmailsPerHourMailbox', { description: 'Outbound e-mails per hour per mailbox; 0 = unlimited' }),
+    maxEmailsPerHourDomain: t.exposeInt('maxEmailsPerHourDomain', { description: 'Outbound e-mails per hour per domain; 0 = unlimited' }),
+    customerCount: t.relationCount('customers'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const LIMIT_FIELDS = ['maxDomains', 'maxMailboxes', 'maxForwards', 'totalQuotaMb', 'maxEmailsPerHour', 'maxEmailsPerHourMailbox', 'maxEmailsPerHourDomain'] as const;
+
+const HostingPackageInput = builder.inputType('HostingPackageInput', {
+  description: 'Every limit is a whole number; 0 means unlimited.',
+  fields: (t) => ({
+    name: t.string({ required: false }),
+    ...Object.fromEntries(LIMIT_FIELDS.map((f) => [f, t.int({ required: false })])),
+  }) as never,
+});
+
+type PackageInput = { name?: string | null } & Partial<Record<(typeof LIMIT_FIELDS)[number], number | null>>;
+
+function validatePackage(input: PackageInput, creating: boolean) {
+  const errors = new FieldErrors();
+  const data: Record<string, string | number> = {};
+  if (input.name != null || creating) data.name = checkText(errors, 'name', (input.name ?? '').trim(), { max: LIMITS.name, min: 1, singleLine: true, label: 'Name' });
+  for (const f of LIMIT_FIELDS) {
+    const v = input[f];
+    if (v == null) continue;
+    if (!Number.isInteger(v) || v < 0 || v > 1_000_000_000) errors.add(f, 'INVALID', 'Must be a whole number, 0 (unlimited) or more');
+    else data[f] = v;
+  }
+  errors.throwIfAny();
+  return data;
+}
+
+builder.queryFields((t) => ({
+  hostingPackages: t.prismaConnection({
+    type: 'HostingPackage',
+    cursor: 'id',
+    authScopes: { panelUser: true },
+    resolve: (query, _root, _args, ctx) => db().hostingPackage.findMany({ ...query, where: tenantWhere.hostingPackage(ctx.viewer), orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+    totalCount: (_root, _args, ctx) => db().hostingPackage.count({ where: tenantWhere.hostingPackage(ctx.viewer) }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createHostingPackage: t.prismaField({
+    type: 'HostingPackage',
+    authScopes: { $all: { admin: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'hostingPackage' } },
+    args: { input: t.arg({ type: HostingPackageInput, required: true }) },
+    resolve: (_query, _root, { input }, ctx) => {
+      const data = validatePackage(input as PackageInput, true);
+      return transaction(async (tx) => {
+        if (await tx.hostingPackage.findUnique({ where: { name: String(data.name) } }))
+          throw ValidationError.of('name', 'TAKEN', 'A package with this name exists');
+        const pkg = await tx.hostingPackage.create({ data: data as never });
+        await audit(tx, ctx, { action: 'package.create', targetType: 'HostingPackage', targetId: pkg.id, targetLabel: pkg.name, details: data });
+        return pkg;
+      });
+    },
+  }),
+  updateHostingPackage: t.prismaField({
+    type: 'HostingPackage',
+    authScopes: { $all: { admin: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'hostingPackage' } },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: HostingPackageInput, required: true }) },
+    resolve: (_query, _root, { id, input }, ctx) => {
+      const data = validatePackage(input as PackageInput, false);
+      return transaction(async (tx) => {
+        const current = notFoundUnless(await tx.hostingPackage.findUnique({ where: { id: idOf(String(id), 'HostingPackage') } }), 'HostingPackage');
+        if (data.name && data.name !== current.name && (await tx.hostingPackage.findUnique({ where: { name: String(data.name) } })))
+          throw ValidationError.of('name', 'TAKEN', 'A package with this name exists');
+        const pkg = await tx.hostingPackage.update({ where: { id: current.id }, data });
+        await audit(tx, ctx, { action: 'package.update', targetType: 'HostingPackage', targetId: pkg.id, targetLabel: pkg.name, details: data });
+        return pkg;
+      });
+    },
+  }),
+  deleteHostingPackage: t.field({
+    type: 'ID',
+    authScopes: { $all: { admin: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'deletedId' } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) =>
+      transaction(async (tx) => {
+        const pkg = notFoundUnless(
+          await tx.hostingPackage.findUnique({ where: { id: idOf(String(id), 'HostingPackage') }, include: { _count: { select: { customers: true } } } }),
+          'HostingPackage',
+        );
+        if (pkg._count.customers > 0) throw ValidationError.of('id', 'IN_USE', `${pkg._count.customers} customers use this package`);
+        await tx.hostingPackage.delete({ where: { id: pkg.id } });
+        await audit(tx, ctx, { action: 'package.delete', targetType: 'HostingPackage', targetId: pkg.id, targetLabel: pkg.name });
+        return String(id);
+      }),
+  }),
+}));

@@ -1,0 +1,16 @@
+// Imports every type so that it registers with the builder, then builds the schema.
+import { builder } from '../builder.js';
+import './scalars.js';
+import './errors.js';
+import './session.js';
+import './hosting-package.js';
+import './customer.js';
+import './user.js';
+import './api-token.js';
+import './domain.js';
+import './mailbox.js';
+import './autoresponder.js';
+import './forward.js';
+import './audit-event.js';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,328 @@
+import { db, type Tx } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { FieldErrors, LimitExceededError, NotFoundError, ValidationError } from '@mailpanel/core/errors';
+import { enqueue } from '@mailpanel/core/jobs';
+import { hashPassword } from '@mailpanel/core/crypto/password';
+import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
+import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart } from '@mailpanel/core/validation';
+import { builder } from '../builder.js';
+import { audit } from '../audit.js';
+import type { Context } from '../context.js';
+import { tenantWhere } from '../tenancy.js';
+import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { MUTATION_ERRORS } from './errors.js';
+import { SortDirection } from './scalars.js';
+import { Customer } from './customer.js';
+
+export const MailboxStatusEnum = builder.enumType(MailboxStatus, { name: 'MailboxStatus' });
+export const ProvisioningStateEnum = builder.enumType(ProvisioningState, { name: 'ProvisioningState' });
+
+const MB = 1024 * 1024;
+
+export function autoresponderActive(a: { enabled: boolean; startsAt: Date | null; endsAt: Date | null } | null, now = new Date()): boolean {
+  return !!a && a.enabled && (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now <= a.endsAt);
+}
+
+export const MailboxQuota = builder.objectRef<ReturnType<typeof quotaOf>>('MailboxQuota').implement({
+  description: 'Storage use against the limit. limitMb 0 means unlimited.',
+  fields: (t) => ({
+    usedBytes: t.exposeFloat('usedBytes'),
+    usedMb: t.exposeFloat('usedMb'),
+    limitMb: t.exposeInt('limitMb'),
+    messages: t.exposeInt('messages'),
+    percent: t.exposeFloat('percent', { nullable: true, description: 'null when unlimited' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+export function quotaOf(m: { quotaUsedBytes: bigint; quotaMb: number; quotaMessages: number; quotaUpdatedAt: Date | null }) {
+  const usedBytes = Number(m.quotaUsedBytes);
+  const usedMb = Math.round((usedBytes / MB) * 100) / 100;
+  return {
+    usedBytes,
+    usedMb,
+    limitMb: m.quotaMb,
+    messages: m.quotaMessages,
+    percent: m.quotaMb > 0 ? Math.min(100, Math.round((usedBytes / (m.quotaMb * MB)) * 1000) / 10) : null,
+    updatedAt: m.quotaUpdatedAt,
+  };
+}
+
+export function webmailUrl(address: string): string {
+  const url = new URL(config().WEBMAIL_URL);
+  url.searchParams.set('_user', address);
+  return url.toString();
+}
+
+export const Mailbox = builder.prismaNode('Mailbox', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
+  fields: (t) => ({
+    address: t.exposeString('address'),
+    localPart: t.exposeString('localPart'),
+    domain: t.relation('domain'),
+    customer: t.field({
+      type: Customer,
+      select: { domain: { select: { customer: true } } },
+      resolve: (m) => m.domain.customer,
+    }),
+    quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
+    quota: t.field({ type: MailboxQuota, resolve: (m) => quotaOf(m) }),
+    status: t.expose('status', { type: MailboxStatusEnum }),
+    provisioning: t.expose('provisioning', { type: ProvisioningStateEnum }),
+    provisioningError: t.exposeString('provisioningError', { nullable: true }),
+    autoresponder: t.relation('autoresponder', { nullable: true }),
+    autoresponderActive: t.boolean({
+      description: 'Enabled and inside its optional date window right now',
+      select: { autoresponder: true },
+      resolve: (m) => autoresponderActive(m.autoresponder),
+    }),
+    webmailUrl: t.string({ resolve: (m) => webmailUrl(m.address) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const MailboxOrderField = builder.enumType('MailboxOrderField', {
+  values: ['ADDRESS', 'DOMAIN', 'CREATED_AT', 'QUOTA_MB', 'QUOTA_USED', 'STATUS'] as const,
+});
+
+const MailboxOrder = builder.inputType('MailboxOrder', {
+  fields: (t) => ({
+    field: t.field({ type: MailboxOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'ASC' }),
+  }),
+});
+
+const MailboxFilter = builder.inputType('MailboxFilter', {
+  fields: (t) => ({
+    domainId: t.id({ required: false }),
+    customerId: t.id({ required: false }),
+    status: t.field({ type: MailboxStatusEnum, required: false }),
+    search: t.string({ required: false, description: 'Part of the address, case-insensitive' }),
+  }),
+});
+
+function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null } | null | undefined) {
+  const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }];
+  if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
+  if (filter?.customerId) and.push({ domain: { customerId: idOf(String(filter.customerId), 'Customer') } });
+  if (filter?.status) and.push({ status: filter.status });
+  if (filter?.search?.trim()) and.push({ address: { contains: filter.search.trim().toLowerCase().slice(0, 254) } });
+  return { AND: and };
+}
+
+const ORDER: Record<string, (d: 'asc' | 'desc') => object> = {
+  ADDRESS: (d) => ({ address: d }),
+  DOMAIN: (d) => ({ domain: { name: d } }),
+  CREATED_AT: (d) => ({ createdAt: d }),
+  QUOTA_MB: (d) => ({ quotaMb: d }),
+  QUOTA_USED: (d) => ({ quotaUsedBytes: d }),
+  STATUS: (d) => ({ status: d }),
+};
+
+export function orderBy(order: { field: string; direction?: string | null } | null | undefined, fallback: object, map = ORDER) {
+  const dir = order?.direction === 'DESC' ? 'desc' : 'asc';
+  // id last keeps the order total, which cursor pagination needs.
+  return [order ? map[order.field]!(dir) : fallback, { id: dir }];
+}
+
+builder.queryFields((t) => ({
+  mailboxes: t.prismaConnection(
+    {
+      type: 'Mailbox',
+      cursor: 'id',
+      authScopes: { authenticated: true },
+      args: {
+        filter: t.arg({ type: MailboxFilter, required: false }),
+        orderBy: t.arg({ type: MailboxOrder, required: false }),
+      },
+      resolve: (query, _root, args, ctx) =>
+        db().mailbox.findMany({ ...query, where: mailboxWhere(ctx, args.filter), orderBy: orderBy(args.orderBy, { address: 'asc' }) }),
+      totalCount: (_root, args, ctx) => db().mailbox.count({ where: mailboxWhere(ctx, args.filter) }),
+    },
+    {},
+  ),
+}));
+
+async function loadMailbox(tx: Tx, ctx: Context, globalId: string) {
+  const m = await tx.mailbox.findFirst({
+    where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+    include: { domain: { include: { customer: { include: { package: true } } } } },
+  });
+  return notFoundUnless(m, 'Mailbox');
+}
+
+/** Checks the customer's package quota budget for a mailbox quota change. Caller holds the lock. */
+async function checkQuotaBudget(tx: Tx, customerId: string, total: number, quotaMb: number, exceptMailboxId: string | null) {
+  if (total === 0) return;
+  if (quotaMb === 0)
+    throw ValidationError.of('quotaMb', 'UNLIMITED_NOT_ALLOWED', `Your package has a total of ${total} MB; give the mailbox a limit`);
+  const used = await tx.mailbox.aggregate({
+    _sum: { quotaMb: true },
+    where: { domain: { customerId }, provisioning: { not: 'DELETING' }, ...(exceptMailboxId ? { id: { not: exceptMailboxId } } : {}) },
+  });
+  const free = total - (used._sum.quotaMb ?? 0);
+  if (quotaMb > free)
+    throw new LimitExceededError('totalQuotaMb', total, `Only ${Math.max(0, free)} MB of the package's ${total} MB are left`, 'quotaMb');
+}
+
+export async function assertAddressFree(tx: Tx, address: string, field: string) {
+  const [mailbox, forward] = await Promise.all([
+    tx.mailbox.findUnique({ where: { address }, select: { provisioning: true } }),
+    tx.forward.findUnique({ where: { source: address }, select: { id: true } }),
+  ]);
+  if (mailbox)
+    throw ValidationError.of(field, 'TAKEN', mailbox.provisioning === 'DELETING' ? `${address} is still being deleted; try again shortly` : `${address} already exists`);
+  if (forward) throw ValidationError.of(field, 'TAKEN', `${address} is already used by a forward`);
+}
+
+builder.mutationFields((t) => ({
+  createMailbox: t.field({
+    type: Mailbox,
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'mailbox' } },
+    args: {
+      username: t.arg.string({ required: true, description: 'The local part, before the @' }),
+      domain: t.arg.string({ required: true, description: 'Domain name' }),
+      password: t.arg.string({ required: true }),
+      quotaMb: t.arg.int({ required: false, description: `0 = unlimited; default from DEFAULT_QUOTA_MB` }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const errors = new FieldErrors();
+      const localPart = normalizeMailboxLocalPart(args.username);
+      if (!localPart)
+        errors.add('username', 'INVALID', 'Use letters, digits, dots, hyphens and underscores (not at the start or end), up to 64 characters');
+      const domainName = normalizeDomain(args.domain);
+      if (!domainName) errors.add('domain', 'INVALID', 'Not a valid domain name');
+      checkPassword(errors, 'password', args.password);
+      const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
+      checkQuota(errors, 'quotaMb', quotaMb);
+      errors.throwIfAny();
+      const passwordHash = await hashPassword(args.password);
+      return transaction(async (tx) => {
+        const domain = await tx.domain.findFirst({
+          where: { name: domainName!, ...tenantWhere.domain(ctx.viewer) },
+          include: { customer: { include: { package: true } } },
+        });
+        if (!domain) throw ValidationError.of('domain', 'NOT_FOUND', `Domain ${domainName} not found`);
+        const pkg = domain.customer.package;
+        await lockCustomer(tx, domain.customerId);
+        const address = `${localPart}@${domain.name}`;
+        await assertAddressFree(tx, address, 'username');
+        if (pkg.maxMailboxes > 0) {
+          const count = await tx.mailbox.count({ where: { domain: { customerId: domain.customerId } } });
+          if (count >= pkg.maxMailboxes)
+            throw new LimitExceededError('maxMailboxes', pkg.maxMailboxes, `Your package allows ${pkg.maxMailboxes} mailboxes`);
+        }
+        await checkQuotaBudget(tx, domain.customerId, pkg.totalQuotaMb, quotaMb, null);
+        const mailbox = await tx.mailbox.create({
+          data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb },
+        });
+        await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId: mailbox.id });
+        await audit(tx, ctx, { action: 'mailbox.create', targetType: 'Mailbox', targetId: mailbox.id, targetLabel: address, customerId: domain.customerId, details: { quotaMb } });
+        return mailbox;
+      });
+    },
+  }),
+
+  updateMailbox: t.field({
+    type: Mailbox,
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'mailbox' } },
+    args: {
+      id: t.arg.id({ required: true }),
+      quotaMb: t.arg.int({ required: false }),
+      status: t.arg({ type: MailboxStatusEnum, required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = await loadMailbox(tx, ctx, String(args.id));
+        const data: { quotaMb?: number; status?: MailboxStatus } = {};
+        if (args.quotaMb != null && args.quotaMb !== current.quotaMb) {
+          const errors = new FieldErrors();
+          checkQuota(errors, 'quotaMb', args.quotaMb);
+          errors.throwIfAny();
+          await lockCustomer(tx, current.domain.customerId);
+          await checkQuotaBudget(tx, current.domain.customerId, current.domain.customer.package.totalQuotaMb, args.quotaMb, current.id);
+          data.quotaMb = args.quotaMb;
+        }
+        if (args.status && args.status !== current.status) data.status = args.status;
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data });
+        await audit(tx, ctx, { action: 'mailbox.update', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId, details: data });
+        return mailbox;
+      }),
+  }),
+
+  setMailboxStatus: t.field({
+    type: Mailbox,
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'mailbox' } },
+    args: { id: t.arg.id({ required: true }), status: t.arg({ type: MailboxStatusEnum, required: true }) },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = await loadMailbox(tx, ctx, String(args.id));
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { status: args.status } });
+        await audit(tx, ctx, {
+          action: args.status === 'ACTIVE' ? 'mailbox.enable' : 'mailbox.disable',
+          targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId,
+        });
+        return mailbox;
+      }),
+  }),
+
+  changeMailboxPassword: t.field({
+    type: Mailbox,
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'mailbox' } },
+    args: { id: t.arg.id({ required: true }), password: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const errors = new FieldErrors();
+      checkPassword(errors, 'password', args.password);
+      errors.throwIfAny();
+      const passwordHash = await hashPassword(args.password);
+      return transaction(async (tx) => {
+        const current = await loadMailbox(tx, ctx, String(args.id));
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { passwordHash } });
+        // Sessions opened with the old password end (except the owner's own current one keeps its access token until expiry).
+        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
+        await audit(tx, ctx, { action: 'mailbox.password', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
+        return mailbox;
+      });
+    },
+  }),
+
+  deleteMailbox: t.field({
+    type: 'ID',
+    description: 'Removes the address from the mail servers at once; a job then deletes all its mail and the row. Returns the id.',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'deletedId' } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = await loadMailbox(tx, ctx, String(args.id));
+        await tx.mailbox.update({ where: { id: current.id }, data: { provisioning: 'DELETING' } });
+        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
+        await enqueue(ctx.boss, tx, 'delete-mailbox', { mailboxId: current.id });
+        await audit(tx, ctx, { action: 'mailbox.delete', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
+        return String(args.id);
+      }),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  mailboxChanged: t.prismaField({
+    type: 'Mailbox',
+    description: 'Emits the mailbox whenever its provisioning state or quota usage changes.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const id = idOf(String(args.id), 'Mailbox');
+      const visible = await db().mailbox.count({ where: { id, ...tenantWhere.mailbox(ctx.viewer) } });
+      if (!visible) throw new NotFoundError('Mailbox');
+      return ctx.pubsub.subscribe('mailbox', id);
+    },
+    resolve: async (query, payload, _args, ctx) =>
+      db().mailbox.findFirstOrThrow({ ...query, where: { id: (payload as unknown as { id: string }).id, ...tenantWhere.mailbox(ctx.viewer) } }),
+  }),
+}));

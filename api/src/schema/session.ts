@@ -1,0 +1,74 @@
+import { db } from '@mailpanel/core/db';
+import { AuthenticationError, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
+import { builder } from '../builder.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
+import { login, logout, refresh, type Session } from '../auth/session.js';
+import type { Viewer } from '../context.js';
+
+const ViewerKind = builder.enumType('ViewerKind', { values: ['ADMIN', 'CUSTOMER', 'MAILBOX'] as const });
+
+const ViewerRef = builder.objectRef<Exclude<Viewer, { kind: 'anonymous' }>>('Viewer').implement({
+  description: 'Who is logged in.',
+  fields: (t) => ({
+    kind: t.field({ type: ViewerKind, resolve: (v) => (v.kind === 'mailbox' ? 'MAILBOX' : v.role) }),
+    label: t.exposeString('label'),
+    readOnly: t.boolean({ resolve: (v) => v.kind === 'user' && v.access === 'READ_ONLY' }),
+    user: t.prismaField({
+      type: 'User',
+      nullable: true,
+      resolve: (query, v) => (v.kind === 'user' ? db().user.findUnique({ ...query, where: { id: v.userId } }) : null),
+    }),
+    mailbox: t.prismaField({
+      type: 'Mailbox',
+      nullable: true,
+      resolve: (query, v) => (v.kind === 'mailbox' ? db().mailbox.findUnique({ ...query, where: { id: v.mailboxId } }) : null),
+    }),
+    customer: t.prismaField({
+      type: 'Customer',
+      nullable: true,
+      resolve: (query, v) => (v.customerId ? db().customer.findUnique({ ...query, where: { id: v.customerId } }) : null),
+    }),
+  }),
+});
+
+const SessionRef = builder.objectRef<Session>('Session').implement({
+  description: 'Send accessToken as "Authorization: Bearer …"; trade refreshToken for a new pair before the access token expires.',
+  fields: (t) => ({
+    accessToken: t.exposeString('accessToken'),
+    accessTokenExpiresAt: t.expose('accessTokenExpiresAt', { type: 'DateTime' }),
+    refreshToken: t.exposeString('refreshToken'),
+    refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime' }),
+    viewer: t.field({ type: ViewerRef, resolve: (s) => s.viewer }),
+  }),
+});
+
+const throttle = new LoginThrottle();
+
+builder.queryFields((t) => ({
+  viewer: t.field({ type: ViewerRef, nullable: true, resolve: (_r, _a, ctx) => (ctx.viewer.kind === 'anonymous' ? null : ctx.viewer) }),
+}));
+
+builder.mutationFields((t) => ({
+  login: t.field({
+    type: SessionRef,
+    description: 'Panel users log in with their e-mail; mailbox owners with the mailbox address and its password.',
+    errors: { types: [AuthenticationError, TooManyAttemptsError, ValidationError], dataField: { name: 'session' } },
+    args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => {
+      if (!args.email.trim() || args.email.length > 254) throw ValidationError.of('email', 'REQUIRED', 'Enter your e-mail address');
+      if (!args.password || args.password.length > 256) throw ValidationError.of('password', 'REQUIRED', 'Enter your password');
+      return login(throttle, args.email, args.password, ctx.clientIp);
+    },
+  }),
+  refreshSession: t.field({
+    type: SessionRef,
+    errors: { types: [AuthenticationError], dataField: { name: 'session' } },
+    args: { refreshToken: t.arg.string({ required: true }) },
+    resolve: (_r, args) => refresh(args.refreshToken),
+  }),
+  logout: t.boolean({
+    description: 'Ends the login the refresh token belongs to (all its rotated tokens).',
+    args: { refreshToken: t.arg.string({ required: true }) },
+    resolve: (_r, args) => logout(args.refreshToken),
+  }),
+}));

@@ -1,0 +1,47 @@
+// Tenant boundaries, declared once per model as Prisma where-filters. Every lookup of a row by id,
+// every connection and every mutation goes through these, so a row of another tenant is simply not
+// found: admin → everything; customer → its own domains and what hangs off them; mailbox owner →
+// its own mailbox. (Role gates — who may call a field at all — are scope-auth's job in builder.ts.)
+import type { Prisma } from '@mailpanel/core/db';
+import type { Viewer } from './context.js';
+
+const NOTHING = { id: { in: [] as string[] } };
+
+export const tenantWhere = {
+  customer(v: Viewer): Prisma.CustomerWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { id: v.customerId ?? '' };
+    if (v.kind === 'mailbox') return { id: v.customerId };
+    return NOTHING;
+  },
+  domain(v: Viewer): Prisma.DomainWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? '' };
+    if (v.kind === 'mailbox') return { mailboxes: { some: { id: v.mailboxId } } };
+    return NOTHING;
+  },
+  mailbox(v: Viewer): Prisma.MailboxWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? '' } };
+    if (v.kind === 'mailbox') return { id: v.mailboxId };
+    return NOTHING;
+  },
+  forward(v: Viewer): Prisma.ForwardWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? '' } };
+    return NOTHING;
+  },
+  user(v: Viewer): Prisma.UserWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { id: v.userId };
+    return NOTHING;
+  },
+  apiToken(v: Viewer): Prisma.ApiTokenWhereInput {
+    if (v.kind === 'user') return { userId: v.userId };
+    return NOTHING;
+  },
+  auditEvent(v: Viewer): Prisma.AuditEventWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? '' };
+    if (v.kind === 'mailbox') return { targetType: 'Mailbox', targetId: v.mailboxId };
+    return NOTHING;
+  },
+  hostingPackage(v: Viewer): Prisma.HostingPackageWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? '' } } };
+    return NOTHING;
+  },
+};

@@ -1,0 +1,99 @@
+// The one environment module. Every setting the panel reads is declared here; loadConfig() reports
+// every invalid variable at once instead of failing on the first. Secrets missing from the
+// environment are generated once into the data folder (secrets.json, mode 0600) so a newcomer needs
+// no env file, and restarts keep sessions and encrypted data readable.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(4000),
+  PUBLIC_URL: z.string().url().optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)')
+    .optional(),
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(30 * 24 * 3600),
+  MAIL_ROOT: z.string().min(1).optional(),
+  MAIL_UID: z.coerce.number().int().min(0).optional(),
+  MAIL_GID: z.coerce.number().int().min(0).optional(),
+  WEBMAIL_URL: z.string().url().default('http://localhost:8888/'),
+  DEFAULT_QUOTA_MB: z.coerce.number().int().min(0).default(1024),
+  GRAPHIQL: bool.optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).default(4),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(12),
+  MAX_PAGE_SIZE: z.coerce.number().int().min(1).default(200),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  TRUST_PROXY: bool.default(false),
+});
+
+export type Config = z.infer<typeof schema> & {
+  dataDir: string;
+  mailRoot: string;
+  jwtSecret: Uint8Array;
+  encryptionKey: Buffer;
+  graphiql: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined>) {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+function loadOrCreateSecrets(dataDir: string): { jwtSecret: string; encryptionKey: string } {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32).toString('hex') };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600, flag: 'wx' });
+  return secrets;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const env = parseEnv(source);
+  const dataDir = path.resolve(env.DATA_DIR);
+  const generated = env.JWT_SECRET && env.ENCRYPTION_KEY ? null : loadOrCreateSecrets(dataDir);
+  return {
+    ...env,
+    dataDir,
+    mailRoot: path.resolve(env.MAIL_ROOT ?? path.join(dataDir, 'vmail')),
+    jwtSecret: new TextEncoder().encode(env.JWT_SECRET ?? generated!.jwtSecret),
+    encryptionKey: Buffer.from(env.ENCRYPTION_KEY ?? generated!.encryptionKey, 'hex'),
+    graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+  };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, read from process.env on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,50 @@
+// Job contracts shared by the API (which enqueues) and the worker (which handles): queue names, the
+// zod schema of each payload, and the queue policies. A job is always enqueued through enqueue()
+// inside the transaction that writes its row, so a crash can never leave one without the other.
+import { PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import type { Tx } from './db.js';
+
+export const JOBS = {
+  'provision-mailbox': z.object({ mailboxId: z.string().uuid() }),
+  'delete-mailbox': z.object({ mailboxId: z.string().uuid() }),
+} as const;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
+
+/** Retries with exponential backoff; a dead worker's job expires and is retried elsewhere. */
+export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number }> = {
+  'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
+  'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900 },
+};
+
+export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {
+  return new PgBoss({
+    connectionString,
+    schema: 'pgboss',
+    max: 4,
+    supervise: opts.supervise ?? true,
+    schedule: opts.supervise ?? true,
+    useListenNotify: true,
+  });
+}
+
+export async function ensureQueues(boss: PgBoss): Promise<void> {
+  for (const name of Object.keys(JOBS) as JobName[]) {
+    await boss.createQueue(name, { ...QUEUE_OPTIONS[name], notify: true } as never);
+  }
+}
+
+/** Enqueue a job in the caller's Prisma transaction (pg-boss accepts any SQL executor). */
+export async function enqueue<N extends JobName>(boss: PgBoss, tx: Tx, name: N, payload: JobPayload<N>): Promise<void> {
+  const data = JOBS[name].parse(payload);
+  await boss.send(name, data, {
+    ...QUEUE_OPTIONS[name],
+    db: {
+      executeSql: async (text: string, values: unknown[] = []) => ({
+        rows: await tx.$queryRawUnsafe<unknown[]>(text, ...values),
+      }),
+    },
+  });
+}

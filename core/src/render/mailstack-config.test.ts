@@ -1,0 +1,266 @@
+// Pure tests of the Postfix/Dovecot config renderer against the real templates in
+// deploy/templates (read from disk; no daemons). The daemons' acceptance of the output is checked
+// by the mail-stack suite (e2e/mailstack).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it, expect } from 'vitest';
+import {
+  MAILSTACK_TEMPLATE_FILES,
+  MailstackConfigError,
+  fillTemplate,
+  mailstackTemplateVars,
+  quoteIdent,
+  quoteLiteral,
+  renderMailstackConfig,
+  renderReadonlyRoleSql,
+  type MailstackSettings,
+} from './mailstack-config.js';
+
+const templatesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/templates');
+const templates: Record<string, string> = Object.fromEntries(
+  MAILSTACK_TEMPLATE_FILES.map((f) => [f, readFileSync(path.join(templatesDir, f), 'utf8')]),
+);
+
+const settings: MailstackSettings = {
+  paths: {
+    configDir: '/srv/mail/etc',
+    runtimeDir: '/srv/mail/run',
+    logDir: '/srv/mail/log',
+    mailRoot: '/srv/mail/vmail',
+    postfixQueueDir: '/srv/mail/postfix/spool',
+    postfixDataDir: '/srv/mail/postfix/data',
+  },
+  ports: { imap: 10143, lmtp: 10024, saslAuth: 10030, smtp: 10025, submission: 10587, reinject: 10026, relay: 2525 },
+  database: { host: '127.0.0.1', port: 5433, dbname: 'mail', user: 'mail_reader', password: 'Zk3-_x.~+/9' },
+  vmail: { uid: 5000, gid: 5000 },
+  hostname: 'mx.example.test',
+  postmasterAddress: 'postmaster@example.test',
+};
+
+function render(over: Partial<MailstackSettings> = {}) {
+  return renderMailstackConfig({ ...settings, ...over }, templates);
+}
+
+function configError(fn: () => unknown): MailstackConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof MailstackConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a MailstackConfigError');
+}
+
+/** `key = value` lines of a Postfix/Dovecot-style flat file (continuation lines ignored). */
+function kv(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const r = /^([a-z_]+) = ?(.*)$/.exec(line);
+    if (r) m.set(r[1]!, r[2]!);
+  }
+  return m;
+}
+
+describe('renderMailstackConfig', () => {
+  it('renders every template with no placeholder left', () => {
+    const out = render();
+    expect(Object.keys(out).sort()).toEqual([...MAILSTACK_TEMPLATE_FILES].sort());
+    for (const [file, text] of Object.entries(out)) {
+      expect(text, file).not.toContain('{{');
+      expect(text, file).not.toContain('}}');
+      expect(text.length, file).toBeGreaterThan(100);
+    }
+  });
+
+  it('wires Postfix to the views, Dovecot LMTP and Dovecot SASL', () => {
+    const main = kv(render()['postfix/main.cf']);
+    expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf');
+    expect(main.get('virtual_mailbox_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
+    // self-mapping before aliases: a catch-all must never swallow an existing mailbox
+    expect(main.get('virtual_alias_maps')).toBe(
+      'pgsql:/srv/mail/etc/postfix/pgsql-self.cf, pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
+    );
+    expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:10024');
+    expect(main.get('smtpd_sasl_type')).toBe('dovecot');
+    expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
+    expect(main.get('smtpd_sender_login_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
+    expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
+    expect(main.get('queue_directory')).toBe('/srv/mail/postfix/spool');
+    expect(main.get('data_directory')).toBe('/srv/mail/postfix/data');
+    expect(main.get('maillog_file')).toBe('/srv/mail/log/postfix.log');
+    expect(main.get('mynetworks')).toBe('');
+  });
+
+  it('defines MX, submission and re-injection ports; submission needs SASL and an own sender', () => {
+    const master = render()['postfix/master.cf'];
+    expect(master).toMatch(/^127\.0\.0\.1:10025 inet n - n - - smtpd\n {2}-o syslog_name=postfix\/mx\n {2}-o smtpd_sasl_auth_enable=no$/m);
+    const sub = /^127\.0\.0\.1:10587 inet .*\n((?: {2}-o .*\n)+)/m.exec(master);
+    expect(sub).not.toBeNull();
+    const opts = sub![1]!;
+    expect(opts).toContain('-o smtpd_sasl_auth_enable=yes');
+    expect(opts).toContain('-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_relay_restrictions=permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_sender_restrictions=reject_sender_login_mismatch');
+    expect(master).toMatch(/^127\.0\.0\.1:10026 inet n - n - - smtpd\n(?: {2}-o .*\n)* {2}-o mynetworks=127\.0\.0\.1\/32$/m);
+    // nothing chrooted (the maps and Dovecot sockets are reached from outside any chroot)
+    for (const line of master.split('\n').filter((l) => /^\S/.test(l) && !l.startsWith('#'))) {
+      expect(line.split(/\s+/)[4], line).toBe('n');
+    }
+  });
+
+  it('queries the views only, with self-mapping and catch-all as specified', () => {
+    const out = render();
+    const q = (f: string) => kv(out[f as keyof typeof out]).get('query');
+    expect(q('postfix/pgsql-domains.cf')).toBe("SELECT 1 FROM mail_domains WHERE domain = '%s'");
+    expect(q('postfix/pgsql-mailboxes.cf')).toContain("FROM mail_users WHERE email = '%s'");
+    expect(q('postfix/pgsql-self.cf')).toMatch(/^SELECT email FROM mail_users WHERE email = '%s'/);
+    expect(q('postfix/pgsql-aliases.cf')).toBe(
+      "SELECT destination FROM mail_aliases WHERE source = '%s' OR (left('%s', 1) = '@' AND source = '*%s')",
+    );
+    expect(q('postfix/pgsql-sender-login.cf')).toBe("SELECT email FROM mail_users WHERE email = '%s'");
+    for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
+      const m = kv(out[f]);
+      expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');
+      expect(m.get('user'), f).toBe('mail_reader');
+      expect(m.get('password'), f).toBe('Zk3-_x.~+/9');
+      expect(m.get('dbname'), f).toBe('mail');
+      expect(m.get('query'), f).not.toMatch(/\b(mailboxes|domains|forwards)\b/);
+    }
+  });
+
+  it('renders the Dovecot SQL conf with the read-only role and the mail root', () => {
+    const sql = kv(render()['dovecot/dovecot-sql.conf.ext']);
+    expect(sql.get('connect')).toBe('host=127.0.0.1 port=5433 dbname=mail user=mail_reader password=Zk3-_x.~+/9');
+    expect(sql.get('password_query')).toBe("SELECT email AS user, password FROM mail_users WHERE email = '%u'");
+    expect(sql.get('user_query')).toContain("SELECT '/srv/mail/vmail/' || domain || '/' || local_part AS home, 5000 AS uid, 5000 AS gid");
+    // quota_mb 0 = unlimited: NULL quota_rule, and no global default rule in dovecot.conf
+    expect(sql.get('user_query')).toContain("CASE WHEN quota_mb > 0 THEN '*:storage=' || quota_mb || 'M' END AS quota_rule");
+    expect(render()['dovecot/dovecot.conf']).not.toMatch(/^\s*quota_rule\s*=/m);
+  });
+
+  it('renders the Dovecot listeners, quota and sieve settings', () => {
+    const conf = render()['dovecot/dovecot.conf'];
+    expect(conf).toMatch(/inet_listener imap \{\n\s+address = 127\.0\.0\.1\n\s+port = 10143\n/);
+    expect(conf).toMatch(/inet_listener lmtp \{\n\s+address = 127\.0\.0\.1\n\s+port = 10024\n/);
+    expect(conf).toMatch(/service auth \{\n(?:\s*#.*\n)*\s+inet_listener auth-client \{\n\s+address = 127\.0\.0\.1\n\s+port = 10030\n/);
+    expect(conf).toContain('args = /srv/mail/etc/dovecot/dovecot-sql.conf.ext');
+    expect(conf).toContain('submission_host = 127.0.0.1:10026');
+    expect(conf).toContain('quota = count:User quota');
+    expect(conf).toContain('quota_vsizes = yes');
+    expect(conf).toContain('auth_cache_size = 0');
+    expect(conf).toMatch(/protocol lmtp \{\n\s+mail_plugins = \$mail_plugins sieve\n/);
+    expect(conf).toMatch(/protocol imap \{\n\s+mail_plugins = \$mail_plugins imap_quota\n/);
+    expect(conf).toContain('sieve = file:~/sieve;active=~/.dovecot.sieve');
+    expect(conf).toContain('base_dir = /srv/mail/run/dovecot\n');
+    expect(conf).toContain('mail_uid = 5000\n');
+  });
+
+  it('switches the test profile and the milter by flags only', () => {
+    const prod = render();
+    const test = render({ flags: { testProfile: true }, milter: 'inet:127.0.0.1:11332' });
+    expect(kv(prod['dovecot/dovecot.conf']).get('auth_failure_delay')).toBe('2 secs');
+    expect(kv(test['dovecot/dovecot.conf']).get('auth_failure_delay')).toBe('0');
+    expect(prod['dovecot/dovecot.conf']).toContain('sieve_vacation_min_period = 1d');
+    expect(test['dovecot/dovecot.conf']).toContain('sieve_vacation_min_period = 0');
+    expect(kv(prod['postfix/main.cf']).get('smtpd_milters')).toBe('');
+    expect(kv(test['postfix/main.cf']).get('smtpd_milters')).toBe('inet:127.0.0.1:11332');
+    expect(kv(test['postfix/main.cf']).get('smtp_dns_support_level')).toBe('disabled');
+    expect(kv(render({ ports: { ...settings.ports, relay: null } })['postfix/main.cf']).get('relayhost')).toBe('');
+  });
+
+  it.each([
+    ['password with a space', { database: { ...settings.database, password: 'a b' } }, 'database.password'],
+    ['password with a quote', { database: { ...settings.database, password: "a'b" } }, 'database.password'],
+    ['password with a double quote', { database: { ...settings.database, password: 'a"b' } }, 'database.password'],
+    ['password with a newline', { database: { ...settings.database, password: 'a\nquery = DROP' } }, 'database.password'],
+    ['password with $', { database: { ...settings.database, password: 'a$b' } }, 'database.password'],
+    ['password with %', { database: { ...settings.database, password: 'a%u' } }, 'database.password'],
+    ['empty password', { database: { ...settings.database, password: '' } }, 'database.password'],
+    ['role with upper case / quotes', { database: { ...settings.database, user: 'Mail"x' } }, 'database.user'],
+    ['db name with space', { database: { ...settings.database, dbname: 'a b' } }, 'database.dbname'],
+    ['db host with newline', { database: { ...settings.database, host: 'h\nx' } }, 'database.host'],
+    ['db port out of range', { database: { ...settings.database, port: 70000 } }, 'database.port'],
+    ['relative path', { paths: { ...settings.paths, mailRoot: 'vmail' } }, 'paths.mailRoot'],
+    ['path with space', { paths: { ...settings.paths, logDir: '/srv/my logs' } }, 'paths.logDir'],
+    ['path with newline', { paths: { ...settings.paths, configDir: '/srv/x\nmydestination = evil' } }, 'paths.configDir'],
+    ['path with ..', { paths: { ...settings.paths, runtimeDir: '/srv/../etc' } }, 'paths.runtimeDir'],
+    ['path with $', { paths: { ...settings.paths, postfixQueueDir: '/srv/$queue' } }, 'paths.postfixQueueDir'],
+    ['path with %', { paths: { ...settings.paths, mailRoot: '/srv/%d' } }, 'paths.mailRoot'],
+    ['hostname with space', { hostname: 'mx example' }, 'hostname'],
+    ['hostname with newline', { hostname: 'mx\nrelayhost = evil' }, 'hostname'],
+    ['postmaster without @', { postmasterAddress: 'postmaster' }, 'postmasterAddress'],
+    ['uid 0', { vmail: { uid: 0, gid: 5000 } }, 'vmail.uid'],
+    ['fractional gid', { vmail: { uid: 5000, gid: 1.5 } }, 'vmail.gid'],
+    ['port 0', { ports: { ...settings.ports, imap: 0 } }, 'ports.imap'],
+    ['duplicate port', { ports: { ...settings.ports, submission: 10143 } }, 'ports.submission'],
+    ['relay port = MX port', { ports: { ...settings.ports, relay: 10025 } }, 'ports.relay'],
+    ['milter with newline', { milter: 'inet:127.0.0.1:11332\nrelayhost = x' }, 'milter'],
+    ['milter with list syntax', { milter: 'inet:127.0.0.1:1, inet:10.0.0.1:2' }, 'milter'],
+    ['listen address not IPv4', { listenAddress: '0.0.0.0 ::' }, 'listenAddress'],
+    ['instance name with space', { instanceName: 'a b' }, 'instanceName'],
+  ] as const)('rejects %s', (_name, over, field) => {
+    const e = configError(() => render(over as Partial<MailstackSettings>));
+    expect(e.field).toBe(field);
+  });
+
+  it('rejects an unknown placeholder and a missing template', () => {
+    expect(configError(() => fillTemplate('x', 'a = {{nope}}', { a: '1' })).message).toContain('{{nope}}');
+    expect(configError(() => fillTemplate('x', 'a = {{ bad }}', {})).message).toContain('malformed');
+    const partial = { ...templates };
+    delete partial['postfix/pgsql-self.cf'];
+    expect(configError(() => renderMailstackConfig(settings, partial)).field).toBe('template postfix/pgsql-self.cf');
+  });
+
+  it('exposes the validated variables', () => {
+    const v = mailstackTemplateVars(settings);
+    expect(v.dbHosts).toBe('inet:127.0.0.1:5433');
+    expect(v.inetInterfaces).toBe('127.0.0.1');
+    expect(mailstackTemplateVars({ ...settings, listenAddress: '0.0.0.0' }).inetInterfaces).toBe('0.0.0.0, 127.0.0.1');
+  });
+});
+
+describe('renderReadonlyRoleSql', () => {
+  it('creates or updates a login role that may only SELECT the three views', () => {
+    const sql = renderReadonlyRoleSql('mail_reader', 'pw');
+    expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = E'mail_reader') THEN`);
+    expect(sql).toContain('CREATE ROLE "mail_reader" LOGIN;');
+    expect(sql).toContain(
+      `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
+    );
+    expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases TO "mail_reader";');
+    const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
+    expect(grants).toHaveLength(2);
+    expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);
+  });
+
+  it('quotes the password literal so it cannot end the statement', () => {
+    const pw = `x'; DROP TABLE mailboxes; --\\'`;
+    const sql = renderReadonlyRoleSql('mail_reader', pw);
+    expect(sql).toContain(`PASSWORD E'x''; DROP TABLE mailboxes; --\\\\'''`);
+    // Outside the literal nothing of the password remains:
+    const line = sql.split('\n').find((l) => l.includes('PASSWORD'))!;
+    const afterLiteral = line.slice(line.indexOf("E'") + 2);
+    let i = 0;
+    for (; i < afterLiteral.length; i++) {
+      const c = afterLiteral[i];
+      if (c === '\\') i++;
+      else if (c === "'" && afterLiteral[i + 1] === "'") i++;
+      else if (c === "'") break;
+    }
+    expect(afterLiteral.slice(i)).toBe("';");
+  });
+
+  it('rejects role names that are not plain identifiers, NUL and empty passwords', () => {
+    expect(configError(() => renderReadonlyRoleSql('mail"; DROP ROLE postgres; --', 'pw')).field).toBe('role');
+    expect(configError(() => renderReadonlyRoleSql('Mail', 'pw')).field).toBe('role');
+    expect(() => renderReadonlyRoleSql('mail_reader', 'a\0b')).toThrow(MailstackConfigError);
+    expect(() => renderReadonlyRoleSql('mail_reader', '')).toThrow(MailstackConfigError);
+  });
+
+  it('quoteIdent and quoteLiteral double their quote characters', () => {
+    expect(quoteIdent('a"b')).toBe('"a""b"');
+    expect(quoteLiteral("it's \\ ok")).toBe("E'it''s \\\\ ok'");
+  });
+});

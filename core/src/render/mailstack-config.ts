@@ -1,0 +1,346 @@
+// Renders the Postfix + Dovecot configuration of the mail stack from the templates in
+// deploy/templates (passed in as a map: this module does no I/O).
+//
+// Escaping invariants (why this file rejects instead of escaping):
+// - Every value lands in one of four config languages at once: Postfix main.cf/master.cf (where
+//   `$` expands, `,`/space separate list items, a leading space continues a line), Postfix pgsql
+//   map files (value = rest of line), Dovecot's config (where `%`, `$`, `<`, `"` and `{`/`}` mean
+//   something) and libpq's conninfo (`key=value`, space separated, quotes). No single escape is
+//   right for all of them, so every value is checked against a narrow allow-list (paths, host
+//   names, addresses, identifiers, passwords from a safe alphabet) and anything else throws
+//   MailstackConfigError. Nothing is ever quoted or escaped here.
+// - Ports and ids are integers in range; booleans only pick between fixed literals.
+// - Runtime values (addresses being looked up, user names at login) never pass through here:
+//   the templates leave them to Postfix's `%s` and Dovecot's `%u`, which both escape them for SQL.
+// - Every `{{name}}` in a template must have a value and every rendered file must be free of
+//   `{{`: an unknown placeholder is an error, never an empty string.
+
+export class MailstackConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'MailstackConfigError';
+  }
+}
+
+export interface MailstackPaths {
+  /** Absolute folder the rendered files are written to; keys of the result are relative to it. */
+  configDir: string;
+  /** Runtime state (Dovecot base_dir and state_dir live below it). */
+  runtimeDir: string;
+  logDir: string;
+  /** Homes are <mailRoot>/<domain>/<local_part>, Maildirs <home>/Maildir. */
+  mailRoot: string;
+  postfixQueueDir: string;
+  postfixDataDir: string;
+}
+
+export interface MailstackPorts {
+  imap: number;
+  /** Dovecot LMTP (Postfix delivers here). */
+  lmtp: number;
+  /** Dovecot auth inet_listener that Postfix uses for SASL. */
+  saslAuth: number;
+  /** Inbound MX smtpd. */
+  smtp: number;
+  /** Submission smtpd (SASL only). */
+  submission: number;
+  /** Internal smtpd on internalAddress where Dovecot re-injects Sieve replies/redirects. */
+  reinject: number;
+  /** Relayhost port (e.g. the capture sink); null = no relayhost (direct delivery). */
+  relay: number | null;
+}
+
+export interface MailstackDatabase {
+  host: string;
+  port: number;
+  dbname: string;
+  /** The read-only role (see renderReadonlyRoleSql). */
+  user: string;
+  password: string;
+}
+
+export interface MailstackSettings {
+  paths: MailstackPaths;
+  ports: MailstackPorts;
+  database: MailstackDatabase;
+  vmail: { uid: number; gid: number };
+  /** Host name Postfix and Dovecot announce. */
+  hostname: string;
+  postmasterAddress: string;
+  /** IPv4 address the public services (IMAP, MX, submission) listen on. Default 127.0.0.1. */
+  listenAddress?: string;
+  /** IPv4 address of the internal services (LMTP, SASL, re-injection). Default 127.0.0.1. */
+  internalAddress?: string;
+  /** Host of the relayhost (with ports.relay). Default 127.0.0.1. */
+  relayHost?: string;
+  /** Dovecot instance_name (log prefix, doveadm -i). Default "mailpanel". */
+  instanceName?: string;
+  /** Postfix milter list, e.g. "inet:127.0.0.1:11332"; empty (default) = no milter. */
+  milter?: string;
+  /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
+  messageSizeLimit?: number;
+  flags?: {
+    /** Test profile: auth_failure_delay 0, sieve_vacation_min_period 0, no DNS in the SMTP client. */
+    testProfile?: boolean;
+  };
+}
+
+/** The templates this renderer fills, relative to deploy/templates and to paths.configDir. */
+export const MAILSTACK_TEMPLATE_FILES = [
+  'dovecot/dovecot.conf',
+  'dovecot/dovecot-sql.conf.ext',
+  'postfix/main.cf',
+  'postfix/master.cf',
+  'postfix/pgsql-domains.cf',
+  'postfix/pgsql-mailboxes.cf',
+  'postfix/pgsql-self.cf',
+  'postfix/pgsql-aliases.cf',
+  'postfix/pgsql-sender-login.cf',
+] as const;
+export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
+
+// --- validators -----------------------------------------------------------------------------
+
+// Absolute path, no `..` segments, from a small alphabet: no space, `$`, `%`, `,`, `"`, `'`, `=`,
+// `<`, `{`, `~` or control characters (all meaningful in one of the target languages).
+const PATH_RE = /^(?:\/[A-Za-z0-9._+-]+)+\/?$/;
+const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4_RE = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const EMAIL_RE = /^[A-Za-z0-9._+-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** PostgreSQL role / database names we accept unquoted everywhere. */
+const SQL_IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Password alphabet safe in libpq conninfo, Postfix map files and Dovecot config unquoted
+ *  (base64url and a few more; what we generate is hex or base64url). */
+const PASSWORD_RE = /^[A-Za-z0-9._~+/-]{1,256}$/;
+const INSTANCE_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MILTER_RE = /^(?:inet:(?:[A-Za-z0-9.-]+):\d{1,5}|unix:(?:\/[A-Za-z0-9._+-]+)+)$/;
+
+function req<T>(field: string, v: T | undefined | null): T {
+  if (v === undefined || v === null) throw new MailstackConfigError(field, 'is required');
+  return v;
+}
+
+function checkString(field: string, v: unknown, re: RegExp, what: string): string {
+  if (typeof v !== 'string' || !re.test(v)) {
+    throw new MailstackConfigError(field, `must be ${what} (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+export function validPath(field: string, v: unknown): string {
+  const p = checkString(field, v, PATH_RE, 'an absolute path of [A-Za-z0-9._+-] segments');
+  if (p.split('/').some((s) => s === '.' || s === '..')) {
+    throw new MailstackConfigError(field, 'must not contain "." or ".." segments');
+  }
+  return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+function validPort(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+    throw new MailstackConfigError(field, `must be a port number 1..65535 (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function validId(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2147483647) {
+    throw new MailstackConfigError(field, `must be a non-root numeric id (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function validHost(field: string, v: unknown): string {
+  if (typeof v === 'string' && (IPV4_RE.test(v) || HOSTNAME_RE.test(v))) return v;
+  throw new MailstackConfigError(field, `must be a host name or IPv4 address (got ${JSON.stringify(v)})`);
+}
+
+function validIpv4(field: string, v: unknown): string {
+  return checkString(field, v, IPV4_RE, 'an IPv4 address');
+}
+
+export function validPassword(field: string, v: unknown): string {
+  return checkString(field, v, PASSWORD_RE, '1..256 characters of [A-Za-z0-9._~+/-]');
+}
+
+export function validSqlIdentifier(field: string, v: unknown): string {
+  return checkString(field, v, SQL_IDENT_RE, 'a lower-case SQL identifier [a-z_][a-z0-9_]* (max 63)');
+}
+
+// --- rendering ------------------------------------------------------------------------------
+
+/** Every template variable, validated. Exposed for tests and for tools that need a value. */
+export function mailstackTemplateVars(settings: MailstackSettings): Record<string, string> {
+  const s = settings;
+  const paths = req('paths', s.paths);
+  const ports = req('ports', s.ports);
+  const db = req('database', s.database);
+  const vmail = req('vmail', s.vmail);
+  const test = s.flags?.testProfile === true;
+
+  const configDir = validPath('paths.configDir', paths.configDir);
+  const runtimeDir = validPath('paths.runtimeDir', paths.runtimeDir);
+  const logDir = validPath('paths.logDir', paths.logDir);
+  const mailRoot = validPath('paths.mailRoot', paths.mailRoot);
+  const queueDir = validPath('paths.postfixQueueDir', paths.postfixQueueDir);
+  const dataDir = validPath('paths.postfixDataDir', paths.postfixDataDir);
+
+  const portFields = ['imap', 'lmtp', 'saslAuth', 'smtp', 'submission', 'reinject'] as const;
+  const portVals: Record<string, number> = {};
+  for (const k of portFields) portVals[k] = validPort(`ports.${k}`, ports[k]);
+  const relayPort = ports.relay === null || ports.relay === undefined ? null : validPort('ports.relay', ports.relay);
+
+  const listenAddress = validIpv4('listenAddress', s.listenAddress ?? '127.0.0.1');
+  const internalAddress = validIpv4('internalAddress', s.internalAddress ?? '127.0.0.1');
+  // All ports must differ (a clash would only show later as a confusing bind failure or loop).
+  const seen = new Map<number, string>();
+  for (const [name, port] of [...Object.entries(portVals), ['relay', relayPort] as const]) {
+    if (port === null) continue;
+    const prev = seen.get(port);
+    if (prev !== undefined) throw new MailstackConfigError(`ports.${name}`, `port ${port} is also ports.${prev}`);
+    seen.set(port, name);
+  }
+
+  const relayHost = validHost('relayHost', s.relayHost ?? '127.0.0.1');
+  const dbHost = validHost('database.host', db.host);
+  const dbPort = validPort('database.port', db.port);
+  const dbName = checkString('database.dbname', db.dbname, /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/, 'a database name of [A-Za-z0-9_-]');
+  const dbUser = validSqlIdentifier('database.user', db.user);
+  const dbPassword = validPassword('database.password', db.password);
+
+  const uid = validId('vmail.uid', vmail.uid);
+  const gid = validId('vmail.gid', vmail.gid);
+  const hostname = checkString('hostname', s.hostname, HOSTNAME_RE, 'a host name');
+  const postmaster = checkString('postmasterAddress', s.postmasterAddress, EMAIL_RE, 'an e-mail address');
+  const instanceName = checkString('instanceName', s.instanceName ?? 'mailpanel', INSTANCE_RE, 'an instance name [a-z0-9-]');
+  const milter = s.milter ?? '';
+  if (milter !== '') checkString('milter', milter, MILTER_RE, 'empty, inet:HOST:PORT or unix:/PATH');
+  const sizeLimit = s.messageSizeLimit ?? 26214400;
+  if (!Number.isInteger(sizeLimit) || sizeLimit < 1024 || sizeLimit > 2 ** 31 - 1) {
+    throw new MailstackConfigError('messageSizeLimit', 'must be an integer number of bytes >= 1024');
+  }
+
+  return {
+    instanceName,
+    hostname,
+    postmasterAddress: postmaster,
+    listenAddress,
+    internalAddress,
+    inetInterfaces: [...new Set([listenAddress, internalAddress])].join(', '),
+    imapPort: String(portVals.imap),
+    lmtpPort: String(portVals.lmtp),
+    saslPort: String(portVals.saslAuth),
+    smtpPort: String(portVals.smtp),
+    submissionPort: String(portVals.submission),
+    reinjectPort: String(portVals.reinject),
+    relayhost: relayPort === null ? '' : `[${relayHost}]:${relayPort}`,
+    smtpDnsSupportLevel: test ? 'disabled' : '',
+    smtpHostLookup: test ? 'native' : 'dns',
+    messageSizeLimit: String(sizeLimit),
+    milter,
+    configDir,
+    postfixConfigDir: `${configDir}/postfix`,
+    postfixQueueDir: queueDir,
+    postfixDataDir: dataDir,
+    logDir,
+    postfixLog: `${logDir}/postfix.log`,
+    dovecotLog: `${logDir}/dovecot.log`,
+    dovecotBaseDir: `${runtimeDir}/dovecot`,
+    dovecotStateDir: `${runtimeDir}/dovecot-state`,
+    dovecotSqlConf: `${configDir}/dovecot/dovecot-sql.conf.ext`,
+    mailRoot,
+    vmailUid: String(uid),
+    vmailGid: String(gid),
+    authFailureDelay: test ? '0' : '2 secs',
+    sieveVacationMinPeriod: test ? '0' : '1d',
+    dbHost,
+    dbPort: String(dbPort),
+    dbHosts: `inet:${dbHost}:${dbPort}`,
+    dbName,
+    dbUser,
+    dbPassword,
+  };
+}
+
+const PLACEHOLDER_RE = /\{\{([A-Za-z0-9_]+)\}\}/g;
+
+/** Fills one template. Unknown placeholders throw; so does a leftover `{{`. */
+export function fillTemplate(name: string, template: string, vars: Record<string, string>): string {
+  const out = template.replace(PLACEHOLDER_RE, (_m, key: string) => {
+    if (!Object.prototype.hasOwnProperty.call(vars, key)) {
+      throw new MailstackConfigError(`template ${name}`, `unknown placeholder {{${key}}}`);
+    }
+    return vars[key]!;
+  });
+  if (out.includes('{{')) throw new MailstackConfigError(`template ${name}`, 'malformed placeholder');
+  return out;
+}
+
+/**
+ * Renders every template. `templates` maps a path relative to deploy/templates (see
+ * MAILSTACK_TEMPLATE_FILES) to its text; the result maps the same relative paths to the file
+ * contents to write below settings.paths.configDir.
+ */
+export function renderMailstackConfig(
+  settings: MailstackSettings,
+  templates: Readonly<Record<string, string>>,
+): Record<MailstackTemplateFile, string> {
+  const vars = mailstackTemplateVars(settings);
+  const out = {} as Record<MailstackTemplateFile, string>;
+  for (const file of MAILSTACK_TEMPLATE_FILES) {
+    const t = templates[file];
+    if (typeof t !== 'string') throw new MailstackConfigError(`template ${file}`, 'is missing');
+    out[file] = fillTemplate(file, t, vars);
+  }
+  return out;
+}
+
+// --- read-only database role -----------------------------------------------------------------
+
+/** The views Postfix and Dovecot read; the read-only role may SELECT these and nothing else. */
+export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases'] as const;
+
+/** "ident" with embedded quotes doubled. */
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes('\0')) throw new MailstackConfigError('identifier', 'must be non-empty and without NUL');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** E'literal': correct whatever standard_conforming_strings says. */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) throw new MailstackConfigError('literal', 'must not contain NUL');
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * SQL (several statements, run as a superuser or the views' owner in the mail database) that
+ * creates or updates `role` as a LOGIN role with `password`, read-only by default, allowed to
+ * SELECT the three mail views only. Idempotent. The role name must be a plain lower-case
+ * identifier (it also lands in the config files); the password is quoted as a literal, but use
+ * one that validPassword accepts if it goes into renderMailstackConfig.
+ */
+export function renderReadonlyRoleSql(role: string, password: string): string {
+  validSqlIdentifier('role', role);
+  if (typeof password !== 'string' || password.length === 0) {
+    throw new MailstackConfigError('password', 'must be a non-empty string');
+  }
+  const id = quoteIdent(role);
+  const lit = quoteLiteral(password);
+  const roleLit = quoteLiteral(role);
+  // The DO body only interpolates roleLit/id, which are validated identifiers, so the fixed
+  // dollar-quote tag cannot be closed early.
+  return [
+    `DO $mailpanel_role$ BEGIN`,
+    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${roleLit}) THEN`,
+    `    CREATE ROLE ${id} LOGIN;`,
+    `  END IF;`,
+    `END $mailpanel_role$;`,
+    `ALTER ROLE ${id} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD ${lit};`,
+    `ALTER ROLE ${id} SET default_transaction_read_only = on;`,
+    `GRANT USAGE ON SCHEMA public TO ${id};`,
+    `GRANT SELECT ON ${MAIL_VIEWS.map((v) => `public.${v}`).join(', ')} TO ${id};`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,85 @@
+// Pure validation of what users type: local parts, domain names, addresses, sizes and free text.
+// Each check returns a normalised value or adds a field error; nothing here does I/O.
+import { domainToASCII } from 'node:url';
+import type { FieldErrors } from './errors.js';
+
+export const LIMITS = {
+  localPart: 64,
+  domain: 253,
+  address: 254,
+  password: { min: 8, max: 256 },
+  name: 120,
+  subject: 200,
+  message: 10_000,
+  destinations: 50,
+  quotaMb: 10_000_000,
+  tokenName: 80,
+} as const;
+
+// Mailbox local parts: no '+' (Postfix's recipient delimiter), no leading/trailing/double dots.
+const MAILBOX_LOCAL = /^[a-z0-9](?:[a-z0-9_-]|\.(?!\.))*$/;
+// Destinations may be any dot-atom address (RFC 5322) but never a comma, quote or space, which would
+// split or break a Postfix lookup result.
+const ATOM = "[a-z0-9!#$%&'*/=?^_`{|}~+-]+";
+const DOT_ATOM = new RegExp(`^${ATOM}(?:\\.${ATOM})*$`);
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+export function normalizeDomain(input: string): string | null {
+  const trimmed = input.trim().toLowerCase().replace(/\.$/, '');
+  if (!trimmed || trimmed.length > LIMITS.domain || /[\s/\\@]/.test(trimmed)) return null;
+  const ascii = domainToASCII(trimmed);
+  if (!ascii || ascii.length > LIMITS.domain) return null;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!)) return null;
+  return ascii;
+}
+
+export function normalizeMailboxLocalPart(input: string): string | null {
+  const v = input.trim().toLowerCase();
+  if (!v || v.length > LIMITS.localPart || !MAILBOX_LOCAL.test(v) || v.endsWith('.')) return null;
+  return v;
+}
+
+export function normalizeAddress(input: string): string | null {
+  const v = input.trim().toLowerCase();
+  if (v.length > LIMITS.address) return null;
+  const at = v.lastIndexOf('@');
+  if (at <= 0) return null;
+  const local = v.slice(0, at);
+  const domain = normalizeDomain(v.slice(at + 1));
+  if (!domain || local.length > LIMITS.localPart || !DOT_ATOM.test(local)) return null;
+  return `${local}@${domain}`;
+}
+
+/** Destinations come as a list, or as one comma/space/newline separated string. */
+export function splitDestinations(input: string | string[]): string[] {
+  const parts = (Array.isArray(input) ? input : [input]).flatMap((s) => s.split(/[,;\s]+/));
+  return parts.map((s) => s.trim()).filter(Boolean);
+}
+
+export function checkText(
+  errors: FieldErrors,
+  field: string,
+  value: string,
+  opts: { max: number; min?: number; singleLine?: boolean; label: string },
+): string {
+  if (value.includes('\0')) errors.add(field, 'INVALID_CHARACTERS', `${opts.label} contains a NUL character`);
+  else if (opts.singleLine && /[\r\n]/.test(value)) errors.add(field, 'INVALID_CHARACTERS', `${opts.label} must be a single line`);
+  if (value.length > opts.max) errors.add(field, 'TOO_LONG', `${opts.label} must be at most ${opts.max} characters`);
+  if (opts.min !== undefined && value.trim().length < opts.min)
+    errors.add(field, opts.min <= 1 ? 'REQUIRED' : 'TOO_SHORT', opts.min <= 1 ? `${opts.label} is required` : `${opts.label} must be at least ${opts.min} characters`);
+  return value;
+}
+
+export function checkPassword(errors: FieldErrors, field: string, password: string): void {
+  if (password.length < LIMITS.password.min)
+    errors.add(field, 'TOO_SHORT', `Password must be at least ${LIMITS.password.min} characters`);
+  else if (password.length > LIMITS.password.max)
+    errors.add(field, 'TOO_LONG', `Password must be at most ${LIMITS.password.max} characters`);
+  else if (/[\0\r\n]/.test(password)) errors.add(field, 'INVALID_CHARACTERS', 'Password must not contain control characters');
+}
+
+export function checkQuota(errors: FieldErrors, field: string, quotaMb: number): void {
+  if (!Number.isInteger(quotaMb) || quotaMb < 0) errors.add(field, 'INVALID', 'Quota must be a whole number of MB, 0 or more');
+  else if (quotaMb > LIMITS.quotaMb) errors.add(field, 'TOO_LARGE', `Quota must be at most ${LIMITS.quotaMb} MB`);
+}

@@ -1,0 +1,187 @@
+// A minimal SMTP server (RFC 5321 subset, pure node:net) standing in for "the Internet": Postfix's
+// relayhost points here, so forwards, bounces and Sieve replies end up in `messages` instead of
+// leaving the machine. No AUTH, no TLS, no PIPELINING/CHUNKING advertised; 8BITMIME and SMTPUTF8
+// are, so Postfix passes messages through unchanged.
+import net from 'node:net';
+import { appendFile } from 'node:fs/promises';
+
+export interface CapturedMessage {
+  /** Envelope sender ('' for the null sender <>). */
+  mailFrom: string;
+  rcptTo: string[];
+  /** The message as received, dot-unstuffed, CRLF line ends. */
+  data: string;
+  receivedAt: Date;
+}
+
+export interface CaptureSink {
+  port: number;
+  readonly messages: CapturedMessage[];
+  /** Resolves with the first message (already received or arriving later) matching `pred`. */
+  waitFor(pred: (m: CapturedMessage) => boolean, timeoutMs?: number): Promise<CapturedMessage>;
+  clear(): void;
+  close(): Promise<void>;
+}
+
+/** Value of a header (first occurrence, unfolded), or undefined. */
+export function headerOf(data: string, name: string): string | undefined {
+  const head = data.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
+  const re = new RegExp(`^${name.replace(/[-]/g, '\\-')}:[ \\t]*(.*)$`, 'im');
+  return re.exec(unfolded)?.[1]?.trim();
+}
+
+function addrOf(arg: string): string | null {
+  const m = /^<([^<>]*)>/.exec(arg.trim());
+  return m ? m[1]! : null;
+}
+
+export async function startCaptureSink(opts: { port?: number; host?: string; logFile?: string } = {}): Promise<CaptureSink> {
+  const messages: CapturedMessage[] = [];
+  const waiters = new Set<{ pred: (m: CapturedMessage) => boolean; resolve: (m: CapturedMessage) => void }>();
+  const sockets = new Set<net.Socket>();
+  const log = (line: string) => {
+    if (opts.logFile) void appendFile(opts.logFile, `${new Date().toISOString()} ${line}\n`).catch(() => {});
+  };
+
+  const deliver = (m: CapturedMessage) => {
+    messages.push(m);
+    log(`captured from=<${m.mailFrom}> to=${m.rcptTo.map((r) => `<${r}>`).join(',')} bytes=${m.data.length}`);
+    for (const w of [...waiters]) {
+      if (w.pred(m)) {
+        waiters.delete(w);
+        w.resolve(m);
+      }
+    }
+  };
+
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let inData = false;
+    let dataLines: Buffer[] = [];
+    let from: string | null = null;
+    let rcpts: string[] = [];
+    const reply = (s: string) => sock.write(`${s}\r\n`);
+    const reset = () => {
+      from = null;
+      rcpts = [];
+    };
+
+    const onLine = (lineBuf: Buffer) => {
+      if (inData) {
+        const line = lineBuf.toString('latin1');
+        if (line === '.') {
+          inData = false;
+          const data = Buffer.concat(dataLines.flatMap((l) => [l, Buffer.from('\r\n')])).toString('utf8');
+          dataLines = [];
+          deliver({ mailFrom: from ?? '', rcptTo: rcpts, data, receivedAt: new Date() });
+          reset();
+          reply('250 2.0.0 Ok: captured');
+          return;
+        }
+        dataLines.push(line.startsWith('.') ? lineBuf.subarray(1) : lineBuf);
+        return;
+      }
+      const line = lineBuf.toString('utf8');
+      const verb = line.slice(0, 4).toUpperCase();
+      const arg = line.slice(4);
+      switch (verb) {
+        case 'EHLO':
+          reply('250-capture-sink.invalid');
+          reply('250-8BITMIME');
+          reply('250-SMTPUTF8');
+          reply('250 SIZE 52428800');
+          reset();
+          return;
+        case 'HELO':
+          reply('250 capture-sink.invalid');
+          reset();
+          return;
+        case 'MAIL': {
+          const a = /^ FROM:(.*)$/i.exec(arg);
+          const addr = a ? addrOf(a[1]!) : null;
+          if (addr === null) return void reply('501 5.5.4 Syntax: MAIL FROM:<address>');
+          from = addr;
+          rcpts = [];
+          return void reply('250 2.1.0 Ok');
+        }
+        case 'RCPT': {
+          if (from === null) return void reply('503 5.5.1 Need MAIL first');
+          const a = /^ TO:(.*)$/i.exec(arg);
+          const addr = a ? addrOf(a[1]!) : null;
+          if (!addr) return void reply('501 5.5.4 Syntax: RCPT TO:<address>');
+          rcpts.push(addr);
+          return void reply('250 2.1.5 Ok');
+        }
+        case 'DATA':
+          if (from === null || rcpts.length === 0) return void reply('503 5.5.1 Need RCPT first');
+          inData = true;
+          return void reply('354 End data with <CR><LF>.<CR><LF>');
+        case 'RSET':
+          reset();
+          return void reply('250 2.0.0 Ok');
+        case 'NOOP':
+          return void reply('250 2.0.0 Ok');
+        case 'QUIT':
+          reply('221 2.0.0 Bye');
+          sock.end();
+          return;
+        default:
+          return void reply('502 5.5.2 Command not implemented');
+      }
+    };
+
+    sock.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const i = buf.indexOf('\n');
+        if (i < 0) break;
+        const end = i > 0 && buf[i - 1] === 0x0d ? i - 1 : i;
+        const line = buf.subarray(0, end);
+        buf = buf.subarray(i + 1);
+        onLine(line);
+      }
+    });
+    reply('220 capture-sink.invalid ESMTP test sink');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  log(`listening on ${opts.host ?? '127.0.0.1'}:${port}`);
+
+  return {
+    port,
+    messages,
+    waitFor(pred, timeoutMs = 20000) {
+      const hit = messages.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = {
+          pred,
+          resolve: (m: CapturedMessage) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        };
+        const t = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`capture sink: no matching message within ${timeoutMs} ms (${messages.length} captured)`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    clear() {
+      messages.length = 0;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Runs before each test file: a fresh database copied from the migrated template, a fresh data folder,
+// and the environment the app reads (set before any app module is imported).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+const templateUrl = inject('templateDatabaseUrl');
+const name = `t_${randomBytes(6).toString('hex')}`;
+const admin = new pg.Client({ connectionString: templateUrl.replace(/\/[^/]+$/, '/postgres') });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${name} TEMPLATE template_mailpanel`);
+await admin.end();
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'mailpanel-data-'));
+Object.assign(process.env, {
+  NODE_ENV: 'test',
+  DATABASE_URL: templateUrl.replace(/\/[^/]+$/, `/${name}`),
+  DATA_DIR: dataDir,
+  MAIL_ROOT: path.join(dataDir, 'vmail'),
+  JWT_SECRET: randomBytes(32).toString('hex'),
+  ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  DB_POOL_SIZE: '5',
+});

@@ -1,0 +1,41 @@
+// The worker process: one pg-boss instance, one handler per queue. Payloads are validated against the
+// shared job contracts before a handler sees them.
+import type { PgBoss } from 'pg-boss';
+import { databaseUrl } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { createBoss, ensureQueues, JOBS, type JobName, type JobPayload } from '@mailpanel/core/jobs';
+import { log } from '@mailpanel/core/logger';
+import { provisionMailbox } from './handlers/provision-mailbox.js';
+import { deleteMailbox } from './handlers/delete-mailbox.js';
+
+const HANDLERS: { [N in JobName]: (payload: JobPayload<N>) => Promise<void> } = {
+  'provision-mailbox': provisionMailbox,
+  'delete-mailbox': deleteMailbox,
+};
+
+export interface Worker {
+  boss: PgBoss;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(): Promise<Worker> {
+  const boss = createBoss(databaseUrl());
+  boss.on('error', (err) => log.error('pg-boss error', { err }));
+  await boss.start();
+  await ensureQueues(boss);
+  for (const name of Object.keys(HANDLERS) as JobName[]) {
+    await boss.work(name, { localConcurrency: config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1 }, async (jobs) => {
+      for (const job of jobs) {
+        const payload = JOBS[name].parse(job.data);
+        log.debug('job start', { name, id: job.id });
+        try {
+          await (HANDLERS[name] as (p: typeof payload) => Promise<void>)(payload);
+        } catch (err) {
+          log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });
+          throw err;
+        }
+      }
+    });
+  }
+  return { boss, stop: () => boss.stop({ graceful: true, timeout: 10_000 } as never) };
+}
