@@ -57,6 +57,13 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config().graphiql ? { subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
+    logging: {
+      debug: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
+      info: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
+      warn: (...a: unknown[]) => log.warn('yoga', { detail: a.map(String).join(' ') }),
+      // Expected errors are answers, not server faults; unexpected ones are logged by maskError.
+      error: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
+    },
     maskedErrors: {
       // Expected failures thrown outside a typed result (e.g. while opening a subscription) keep their message.
       maskError: (error, message) => {

@@ -24,22 +24,29 @@ export interface Session {
 
 const INVALID = 'Wrong e-mail address or password';
 
-async function findSubject(login: string): Promise<{ subject: Subject; hash: string; active: boolean } | null> {
-  const user = await db().user.findUnique({ where: { email: login } });
+type Candidate = { subject: Subject; hash: string; active: boolean };
+
+/** A login name can be both a panel user's e-mail and a mailbox address (a customer's own mailbox);
+ *  both are candidates, the panel user first. */
+async function findCandidates(login: string): Promise<Candidate[]> {
+  const [user, mailbox] = await Promise.all([
+    db().user.findUnique({ where: { email: login } }),
+    db().mailbox.findUnique({ where: { address: login }, include: { domain: true } }),
+  ]);
+  const found: Candidate[] = [];
   if (user)
-    return {
+    found.push({
       subject: { kind: 'user', userId: user.id, role: user.role, customerId: user.customerId, label: user.email, access: 'SESSION' },
       hash: user.passwordHash,
       active: !user.disabled,
-    };
-  const mailbox = await db().mailbox.findUnique({ where: { address: login }, include: { domain: true } });
+    });
   if (mailbox)
-    return {
+    found.push({
       subject: { kind: 'mailbox', mailboxId: mailbox.id, customerId: mailbox.domain.customerId, label: mailbox.address },
       hash: mailbox.passwordHash,
       active: mailbox.status === 'ACTIVE' && mailbox.provisioning !== 'DELETING' && mailbox.domain.enabled,
-    };
-  return null;
+    });
+  return found;
 }
 
 async function issue(subject: Subject, familyId: string): Promise<Session> {
@@ -61,14 +68,16 @@ async function issue(subject: Subject, familyId: string): Promise<Session> {
 export async function login(throttle: LoginThrottle, loginName: string, password: string, ip: string | null): Promise<Session> {
   const account = loginName.trim().toLowerCase();
   throttle.check(account, ip);
-  const found = await findSubject(account);
-  // An unknown login still costs one verification, so timing does not reveal which accounts exist.
-  const ok = await throttle.withHashSlot(async () =>
-    found ? verifyPassword(found.hash, password) : (await verifyPassword(await decoyHash(), password)) && false,
-  );
-  if (!found || !ok || !found.active) {
+  const candidates = await findCandidates(account);
+  const found = await throttle.withHashSlot(async () => {
+    // An unknown login still costs one verification, so timing does not reveal which accounts exist.
+    if (candidates.length === 0) await verifyPassword(await decoyHash(), password);
+    for (const c of candidates) if (await verifyPassword(c.hash, password)) return c;
+    return null;
+  });
+  if (!found || !found.active) {
     throttle.fail(account, ip);
-    throw new AuthenticationError(found && ok && !found.active ? 'This account is disabled' : INVALID);
+    throw new AuthenticationError(found ? 'This account is disabled' : INVALID);
   }
   throttle.succeed(account);
   return issue(found.subject, randomUUID());

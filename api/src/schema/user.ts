@@ -66,8 +66,6 @@ builder.mutationFields((t) => ({
         if (customerId && !(await tx.customer.findUnique({ where: { id: customerId } })))
           throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
         if (await tx.user.findUnique({ where: { email: email! } })) throw ValidationError.of('email', 'TAKEN', 'A user with this e-mail exists');
-        if (await tx.mailbox.findUnique({ where: { address: email! } }))
-          throw ValidationError.of('email', 'TAKEN', 'This address is a mailbox login; use another e-mail for the panel user');
         const user = await tx.user.create({ data: { email: email!, passwordHash, role: args.role, customerId } });
         await audit(tx, ctx, { action: 'user.create', targetType: 'User', targetId: user.id, targetLabel: user.email, customerId, details: { role: args.role } });
         return user;

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { ADMIN, createMailbox, createTenant, startTestApp, success, waitFor } from '../../test/harness.js';
+import { LoginThrottle } from '../src/auth/login-throttle.js';
+
+const LOGIN = `mutation($e:String!,$p:String!){ login(email:$e,password:$p){ __typename
+  ... on MutationLoginSuccess { session { accessToken refreshToken accessTokenExpiresAt viewer { kind label } } }
+  ... on TooManyAttemptsError { retryAfterSeconds }
+  ... on Error { message } } }`;
+const REFRESH = `mutation($r:String!){ refreshSession(refreshToken:$r){ __typename
+  ... on MutationRefreshSessionSuccess { session { accessToken refreshToken } } ... on Error { message } } }`;
+const VIEWER = `{ viewer { kind label readOnly } }`;
+
+async function signed(claims: { sub: string; exp: number }) {
+  return new SignJWT({ kind: 'user', role: 'ADMIN', cid: null, label: ADMIN.email })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuer('mailpanel')
+    .setIssuedAt()
+    .setExpirationTime(claims.exp)
+    .sign(new TextEncoder().encode(process.env.JWT_SECRET!));
+}
+
+describe('authentication', async () => {
+  const t = await startTestApp({ worker: true, listen: true });
+  const tenant = await createTenant(t);
+  const mailbox = await createMailbox(t, tenant.token, 'owner', tenant.domain, 'owner-pass-123');
+
+  it('panel users and mailbox owners log in; wrong or unknown credentials get the same typed error', async () => {
+    const admin = (await t.ok(LOGIN, { e: ADMIN.email.toUpperCase(), p: ADMIN.password })).login;
+    expect(admin.session.viewer).toEqual({ kind: 'ADMIN', label: ADMIN.email });
+    const owner = (await t.ok(LOGIN, { e: mailbox.address, p: 'owner-pass-123' })).login;
+    expect(owner, JSON.stringify(owner)).toHaveProperty('session');
+    expect(owner.session.viewer).toEqual({ kind: 'MAILBOX', label: mailbox.address });
+    const wrong = (await t.ok(LOGIN, { e: mailbox.address, p: 'nope-nope-nope' })).login;
+    const unknown = (await t.ok(LOGIN, { e: 'ghost@nowhere.example', p: 'nope-nope-nope' })).login;
+    expect(wrong).toEqual({ __typename: 'AuthenticationError', message: 'Wrong e-mail address or password' });
+    expect(unknown).toEqual(wrong);
+    expect((await t.ok(VIEWER, {}, owner.session.accessToken)).viewer).toEqual({ kind: 'MAILBOX', label: mailbox.address, readOnly: false });
+    expect((await t.ok(VIEWER)).viewer).toBeNull();
+  });
+
+  it('a disabled mailbox cannot log in to the panel', async () => {
+    const m = await createMailbox(t, tenant.token, 'frozen', tenant.domain, 'frozen-pass-1');
+    await t.ok(`mutation($id:ID!){ setMailboxStatus(id:$id, status:DISABLED){ __typename } }`, { id: m.id }, tenant.token);
+    const r = (await t.ok(LOGIN, { e: m.address, p: 'frozen-pass-1' })).login;
+    expect(r).toEqual({ __typename: 'AuthenticationError', message: 'This account is disabled' });
+  });
+
+  it('refresh tokens rotate; replaying a used one revokes the whole login', async () => {
+    const first = (await t.ok(LOGIN, { e: ADMIN.email, p: ADMIN.password })).login.session;
+    const second = success((await t.ok(REFRESH, { r: first.refreshToken })).refreshSession, 'session');
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect((await t.ok(VIEWER, {}, second.accessToken)).viewer.kind).toBe('ADMIN');
+    const replay = (await t.ok(REFRESH, { r: first.refreshToken })).refreshSession;
+    expect(replay.__typename).toBe('AuthenticationError');
+    // The legitimate successor was revoked with the family.
+    expect((await t.ok(REFRESH, { r: second.refreshToken })).refreshSession.__typename).toBe('AuthenticationError');
+  });
+
+  it('logout ends the login', async () => {
+    const s = (await t.ok(LOGIN, { e: ADMIN.email, p: ADMIN.password })).login.session;
+    expect((await t.ok(`mutation($r:String!){ logout(refreshToken:$r) }`, { r: s.refreshToken })).logout).toBe(true);
+    expect((await t.ok(REFRESH, { r: s.refreshToken })).refreshSession.__typename).toBe('AuthenticationError');
+  });
+
+  it('expired and forged access tokens are refused with a clear error', async () => {
+    const expired = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp: Math.floor(Date.now() / 1000) - 10 });
+    const r = await t.gql(`{ mailboxes { totalCount } }`, {}, expired);
+    expect(r.errors?.[0]).toMatchObject({ message: 'Access token expired', extensions: { code: 'UNAUTHENTICATED' } });
+    const forged = expired.slice(0, -4) + 'AAAA';
+    expect((await t.gql(`{ mailboxes { totalCount } }`, {}, forged)).errors?.[0]).toMatchObject({ message: 'Access token is invalid' });
+  });
+
+  it('API tokens: shown once, stored hashed, act as the owner, READ_ONLY cannot write, revocation is immediate', async () => {
+    const create = `mutation($n:String!,$s:ApiTokenScope){ createApiToken(name:$n, scope:$s){ __typename
+      ... on MutationCreateApiTokenSuccess { created { token apiToken { id name prefix scope lastUsedAt } } } ... on Error { message } } }`;
+    const full = success((await t.ok(create, { n: 'billing sync', s: 'FULL' }, tenant.token)).createApiToken, 'created');
+    expect(full.token).toMatch(/^mpat_[A-Za-z0-9_-]{40,}$/);
+    expect(full.token.startsWith(full.apiToken.prefix)).toBe(true);
+    expect(full.apiToken.lastUsedAt).toBeNull();
+    // The token itself never comes back.
+    const listed = await t.ok(`{ apiTokens { edges { node { id name prefix lastUsedAt } } } }`, {}, tenant.token);
+    expect(JSON.stringify(listed)).not.toContain(full.token);
+    expect(listed.apiTokens.edges[0].node.lastUsedAt).toBeNull();
+
+    const asToken = await t.ok(`{ viewer { kind label } mailboxes { totalCount } }`, {}, full.token);
+    expect(asToken.viewer).toEqual({ kind: 'CUSTOMER', label: `${tenant.email} (token billing sync)` });
+    expect(asToken.mailboxes.totalCount).toBeGreaterThan(0);
+    const used = await t.ok(`{ apiTokens { edges { node { lastUsedAt } } } }`, {}, tenant.token);
+    expect(used.apiTokens.edges[0].node.lastUsedAt).not.toBeNull();
+
+    const ro = success((await t.ok(create, { n: 'monitoring', s: 'READ_ONLY' }, tenant.token)).createApiToken, 'created');
+    expect((await t.ok(`{ viewer { readOnly } }`, {}, ro.token)).viewer.readOnly).toBe(true);
+    const write = await t.gql(`mutation{ createForward(source:"x@${tenant.domain}", destinations:["a@b.example"]){ __typename } }`, {}, ro.token);
+    expect(write.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    await t.ok(`mutation($id:ID!){ revokeApiToken(id:$id){ __typename } }`, { id: full.apiToken.id }, tenant.token);
+    const after = await t.gql(`{ mailboxes { totalCount } }`, {}, full.token);
+    expect(after.errors?.[0]).toMatchObject({ message: 'API token is invalid, expired or revoked', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('a flood of bad logins locks the account before any more hashing, and the right password waits too', async () => {
+    const target = await createMailbox(t, tenant.token, 'victim', tenant.domain, 'victim-pass-1');
+    const results = [];
+    for (let i = 0; i < 8; i++) results.push((await t.ok(LOGIN, { e: target.address, p: `guess-${i}-xxxx` })).login.__typename);
+    expect(results.slice(0, 5)).toEqual(Array(5).fill('AuthenticationError'));
+    expect(results.slice(5)).toEqual(Array(3).fill('TooManyAttemptsError'));
+    const right = (await t.ok(LOGIN, { e: target.address, p: 'victim-pass-1' })).login;
+    expect(right.__typename).toBe('TooManyAttemptsError');
+    expect(right.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  describe('graphql-ws', () => {
+    const wsUrl = () => t.app.url.replace('http', 'ws') + '/graphql';
+
+    it('authenticates from connectionParams and streams provisioning of a new mailbox', async () => {
+      const client = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${tenant.token}` }, retryAttempts: 0 });
+      const m = await t.ok(
+        `mutation{ createMailbox(username:"streamed", domain:"${tenant.domain}", password:"streamed-pass-1"){ ... on MutationCreateMailboxSuccess { mailbox { id provisioning } } } }`,
+        {},
+        tenant.token,
+      );
+      const id = m.createMailbox.mailbox.id;
+      const seen: string[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        const unsubscribe = client.subscribe<{ mailboxChanged: { provisioning: string } }>(
+          { query: `subscription($id:ID!){ mailboxChanged(id:$id){ provisioning } }`, variables: { id } },
+          {
+            next: (v) => {
+              seen.push(v.data!.mailboxChanged.provisioning);
+              if (v.data!.mailboxChanged.provisioning === 'READY') {
+                unsubscribe();
+                resolve();
+              }
+            },
+            error: reject,
+            complete: () => {},
+          },
+        );
+      });
+      // The job may have finished before the subscription started; publish again by re-provisioning.
+      await new Promise((r) => setTimeout(r, 300));
+      await t.ok(`mutation($id:ID!){ setAutoresponder(mailboxId:$id, input:{enabled:false, subject:"", message:""}){ __typename } }`, { id }, tenant.token);
+      await done;
+      expect(seen).toContain('READY');
+      await client.dispose();
+    });
+
+    it("another tenant's mailbox cannot be subscribed to", async () => {
+      const other = await createTenant(t);
+      const client = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${other.token}` }, retryAttempts: 0 });
+      const err = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: `subscription($id:ID!){ mailboxChanged(id:$id){ id } }`, variables: { id: mailbox.id } }, {
+          next: (v) => resolve(v.errors ?? null),
+          error: resolve,
+          complete: () => resolve(null),
+        });
+      });
+      expect(JSON.stringify(err)).toContain('Mailbox not found');
+      await client.dispose();
+    });
+
+    it('an expired token closes the socket with 4401; a token expiring mid-connection closes it then', async () => {
+      const closeCode = (token: string) =>
+        new Promise<{ code: number; reason: string }>((resolve) => {
+          const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
+          ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+          ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+        });
+      const expired = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp: Math.floor(Date.now() / 1000) - 5 });
+      expect(await closeCode(expired)).toEqual({ code: 4401, reason: 'Access token expired' });
+      const soon = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp: Math.floor(Date.now() / 1000) + 2 });
+      const started = Date.now();
+      expect(await closeCode(soon)).toEqual({ code: 4401, reason: 'Access token expired' });
+      expect(Date.now() - started).toBeGreaterThan(900);
+    });
+  });
+});
+
+describe('LoginThrottle', () => {
+  const opts = { perAccount: 3, perIp: 5, windowMs: 60_000, maxConcurrent: 2 };
+  it('locks an address after its failures across accounts, and forgets after the window', () => {
+    const th = new LoginThrottle(opts);
+    for (let i = 0; i < 5; i++) th.fail(`user${i}`, '10.0.0.1', 1000);
+    expect(() => th.check('fresh', '10.0.0.1', 2000)).toThrow(/Too many failed attempts/);
+    expect(() => th.check('fresh', '10.0.0.2', 2000)).not.toThrow();
+    expect(() => th.check('fresh', '10.0.0.1', 62_000)).not.toThrow();
+  });
+  it('success clears the account counter', () => {
+    const th = new LoginThrottle(opts);
+    th.fail('a', null, 0);
+    th.fail('a', null, 0);
+    th.succeed('a');
+    th.fail('a', null, 0);
+    th.fail('a', null, 0);
+    expect(() => th.check('a', null, 1)).not.toThrow();
+    th.fail('a', null, 1);
+    expect(() => th.check('a', null, 2)).toThrow();
+  });
+  it('refuses hashing beyond the concurrency cap instead of queueing', async () => {
+    const th = new LoginThrottle(opts);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const a = th.withHashSlot(() => gate);
+    const b = th.withHashSlot(() => gate);
+    await expect(th.withHashSlot(async () => 1)).rejects.toThrow(/Too many/);
+    release();
+    await Promise.all([a, b]);
+    await expect(th.withHashSlot(async () => 1)).resolves.toBe(1);
+  });
+});
