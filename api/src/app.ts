@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -55,7 +56,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   const yoga = createYoga<{ req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: config().graphiql ? { subscriptionsProtocol: 'WS' } : false,
+    // GraphiQL with its assets bundled (no CDN), so it works on an offline host.
+    graphiql: config().graphiql ? { subscriptionsProtocol: 'WS', title: 'Mail panel API' } : false,
+    renderGraphiQL,
     landingPage: false,
     logging: {
       debug: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
@@ -70,6 +73,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original instanceof AppError)
           return new GraphQLError(original.message, { extensions: { code: original.name } });
+        // PostgreSQL refuses NUL in text (22021). Typed checks catch it on known fields; this is the net.
+        if (original && /\b22021\b|invalid byte sequence/.test(`${(original as { code?: string }).code} ${(original as Error).message}`))
+          return new GraphQLError('Input must not contain NUL characters', { extensions: { code: 'BAD_USER_INPUT' } });
         if (error instanceof GraphQLError && !error.originalError) return error;
         if (original instanceof GraphQLError) return original;
         log.error('unexpected error', { err: original });

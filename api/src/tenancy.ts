@@ -6,25 +6,26 @@ import type { Prisma } from '@mailpanel/core/db';
 import type { Viewer } from './context.js';
 
 const NOTHING = { id: { in: [] as string[] } };
+const NO_ID = '00000000-0000-0000-0000-000000000000';
 
-export const tenantWhere = {
+const rules = {
   customer(v: Viewer): Prisma.CustomerWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { id: v.customerId ?? '' };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { id: v.customerId ?? NO_ID };
     if (v.kind === 'mailbox') return { id: v.customerId };
     return NOTHING;
   },
   domain(v: Viewer): Prisma.DomainWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? '' };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
     if (v.kind === 'mailbox') return { mailboxes: { some: { id: v.mailboxId } } };
     return NOTHING;
   },
   mailbox(v: Viewer): Prisma.MailboxWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? '' } };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
     if (v.kind === 'mailbox') return { id: v.mailboxId };
     return NOTHING;
   },
   forward(v: Viewer): Prisma.ForwardWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? '' } };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
     return NOTHING;
   },
   user(v: Viewer): Prisma.UserWhereInput {
@@ -36,12 +37,20 @@ export const tenantWhere = {
     return NOTHING;
   },
   auditEvent(v: Viewer): Prisma.AuditEventWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? '' };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
     if (v.kind === 'mailbox') return { targetType: 'Mailbox', targetId: v.mailboxId };
     return NOTHING;
   },
   hostingPackage(v: Viewer): Prisma.HostingPackageWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? '' } } };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? NO_ID } } };
     return NOTHING;
   },
 };
+
+type Rules = typeof rules;
+
+/** Each rule is wrapped in AND so that spreading it next to a caller's own `id` can never replace
+ *  that id: `{ id, ...tenantWhere.mailbox(v) }` must mean "this id AND inside my tenancy". */
+export const tenantWhere = Object.fromEntries(
+  Object.entries(rules).map(([name, rule]) => [name, (v: Viewer) => ({ AND: [rule(v)] })]),
+) as { [K in keyof Rules]: (v: Viewer) => ReturnType<Rules[K]> };

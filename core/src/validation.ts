@@ -57,6 +57,14 @@ export function splitDestinations(input: string | string[]): string[] {
   return parts.map((s) => s.trim()).filter(Boolean);
 }
 
+/** A search term as typed in a filter box: trimmed, lower-cased, bounded. null = nothing to filter;
+ *  a term with a NUL can match nothing (no stored text contains one). */
+export function searchTerm(input: string | null | undefined, max = 254): { contains: string } | { in: string[] } | null {
+  const v = input?.trim().toLowerCase().slice(0, max);
+  if (!v) return null;
+  return v.includes('\0') ? { in: [] } : { contains: v };
+}
+
 export function checkText(
   errors: FieldErrors,
   field: string,

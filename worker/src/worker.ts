@@ -24,7 +24,7 @@ export async function startWorker(): Promise<Worker> {
   await boss.start();
   await ensureQueues(boss);
   for (const name of Object.keys(HANDLERS) as JobName[]) {
-    await boss.work(name, { localConcurrency: config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1 }, async (jobs) => {
+    await boss.work(name, { localConcurrency: config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
       for (const job of jobs) {
         const payload = JOBS[name].parse(job.data);
         log.debug('job start', { name, id: job.id });

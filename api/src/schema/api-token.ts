@@ -17,6 +17,7 @@ const ApiTokenScopeEnum = builder.enumType(ApiTokenScope, {
 
 const ApiToken = builder.prismaNode('ApiToken', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.apiToken(ctx.viewer) }) as never,
   fields: (t) => ({
     name: t.exposeString('name'),

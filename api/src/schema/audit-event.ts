@@ -2,9 +2,11 @@ import { db } from '@mailpanel/core/db';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
+import { searchTerm } from '@mailpanel/core/validation';
 
 builder.prismaNode('AuditEvent', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.auditEvent(ctx.viewer) }) as never,
   fields: (t) => ({
     actorType: t.exposeString('actorType'),
@@ -29,10 +31,11 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
 
 function auditWhere(ctx: Context, f: { action?: string | null; targetType?: string | null; search?: string | null; since?: Date | null } | null | undefined) {
   const and: object[] = [tenantWhere.auditEvent(ctx.viewer)];
-  if (f?.action) and.push(f.action.endsWith('.') ? { action: { startsWith: f.action } } : { action: f.action });
-  if (f?.targetType) and.push({ targetType: f.targetType });
+  if (f?.action) and.push(f.action.includes('\0') ? { id: { in: [] } } : f.action.endsWith('.') ? { action: { startsWith: f.action } } : { action: f.action });
+  if (f?.targetType) and.push(f.targetType.includes('\0') ? { id: { in: [] } } : { targetType: f.targetType });
   if (f?.since) and.push({ createdAt: { gte: f.since } });
-  if (f?.search) and.push({ OR: [{ targetLabel: { contains: f.search, mode: 'insensitive' } }, { actorLabel: { contains: f.search, mode: 'insensitive' } }] });
+  const q = searchTerm(f?.search);
+  if (q) and.push({ OR: [{ targetLabel: { ...q, mode: 'insensitive' } }, { actorLabel: { ...q, mode: 'insensitive' } }] });
   return { AND: and };
 }
 

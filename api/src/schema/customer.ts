@@ -1,6 +1,7 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
-import { checkText, LIMITS, normalizeAddress } from '@mailpanel/core/validation';
+import { checkText, LIMITS, normalizeAddress, searchTerm } from '@mailpanel/core/validation';
+import type { Context } from '../context.js';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
@@ -21,15 +22,21 @@ const CustomerUsage = builder
 
 export const Customer = builder.prismaNode('Customer', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.customer(ctx.viewer) }) as never,
   fields: (t) => ({
     name: t.exposeString('name'),
     email: t.exposeString('email', { nullable: true }),
     package: t.relation('package'),
-    domains: t.relatedConnection('domains', { cursor: 'id', query: { orderBy: { name: 'asc' } }, totalCount: true }),
+    domains: t.relatedConnection('domains', {
+      cursor: 'id',
+      query: (_args, ctx) => ({ where: tenantWhere.domain(ctx.viewer), orderBy: { name: 'asc' } }),
+      totalCount: true,
+    }),
     users: t.relation('users', { authScopes: { panelUser: true } }),
     usage: t.field({
       type: CustomerUsage,
+      authScopes: { panelUser: true },
       resolve: async (c) => {
         const [domains, mailboxes, forwards] = await Promise.all([
           db().domain.count({ where: { customerId: c.id } }),
@@ -49,6 +56,11 @@ export const Customer = builder.prismaNode('Customer', {
   }),
 });
 
+function customerWhere(ctx: Context, search: string | null | undefined) {
+  const q = searchTerm(search, LIMITS.name);
+  return { AND: [tenantWhere.customer(ctx.viewer), q ? { name: { ...q, mode: 'insensitive' as const } } : {}] };
+}
+
 builder.queryFields((t) => ({
   customers: t.prismaConnection({
     type: 'Customer',
@@ -58,11 +70,11 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) =>
       db().customer.findMany({
         ...query,
-        where: { AND: [tenantWhere.customer(ctx.viewer), args.search ? { name: { contains: args.search, mode: 'insensitive' } } : {}] },
+        where: customerWhere(ctx, args.search),
         orderBy: [{ name: 'asc' }, { id: 'asc' }],
       }),
     totalCount: (_root, args, ctx) =>
-      db().customer.count({ where: { AND: [tenantWhere.customer(ctx.viewer), args.search ? { name: { contains: args.search, mode: 'insensitive' } } : {}] } }),
+      db().customer.count({ where: customerWhere(ctx, args.search) }),
   }),
 }));
 

@@ -1,6 +1,6 @@
 import { db } from '@mailpanel/core/db';
 import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { normalizeDomain } from '@mailpanel/core/validation';
+import { normalizeDomain, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -11,6 +11,7 @@ import { Forward } from './forward.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -32,7 +33,8 @@ builder.prismaNode('Domain', {
 function domainWhere(ctx: Context, filter: { customerId?: string | number | null; search?: string | null } | null | undefined) {
   const and: object[] = [tenantWhere.domain(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
-  if (filter?.search?.trim()) and.push({ name: { contains: filter.search.trim().toLowerCase() } });
+  const q = searchTerm(filter?.search);
+  if (q) and.push({ name: q });
   return { AND: and };
 }
 

@@ -1,6 +1,6 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, splitDestinations } from '@mailpanel/core/validation';
+import { LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, searchTerm, splitDestinations } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -13,6 +13,7 @@ import { Customer } from './customer.js';
 
 export const Forward = builder.prismaNode('Forward', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.forward(ctx.viewer) }) as never,
   fields: (t) => ({
     source: t.exposeString('source'),
@@ -45,8 +46,8 @@ function forwardWhere(ctx: Context, f: { domainId?: string | number | null; cust
   if (f?.domainId) and.push({ domainId: idOf(String(f.domainId), 'Domain') });
   if (f?.customerId) and.push({ domain: { customerId: idOf(String(f.customerId), 'Customer') } });
   if (f?.catchAll != null) and.push(f.catchAll ? { localPart: '*' } : { localPart: { not: '*' } });
-  const q = f?.search?.trim().toLowerCase().slice(0, 254);
-  if (q) and.push({ OR: [{ source: { contains: q } }, { destinations: { has: q } }] });
+  const q = searchTerm(f?.search);
+  if (q) and.push('contains' in q ? { OR: [{ source: q }, { destinations: { has: q.contains } }] } : { id: q });
   return { AND: and };
 }
 

@@ -9,6 +9,7 @@ import { MUTATION_ERRORS } from './errors.js';
 
 builder.prismaNode('HostingPackage', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.hostingPackage(ctx.viewer) }) as never,
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -4,7 +4,7 @@ import { FieldErrors, LimitExceededError, NotFoundError, ValidationError } from 
 import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
-import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart } from '@mailpanel/core/validation';
+import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -56,6 +56,7 @@ export function webmailUrl(address: string): string {
 
 export const Mailbox = builder.prismaNode('Mailbox', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
   fields: (t) => ({
     address: t.exposeString('address'),
@@ -108,7 +109,8 @@ function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customer
   if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
   if (filter?.customerId) and.push({ domain: { customerId: idOf(String(filter.customerId), 'Customer') } });
   if (filter?.status) and.push({ status: filter.status });
-  if (filter?.search?.trim()) and.push({ address: { contains: filter.search.trim().toLowerCase().slice(0, 254) } });
+  const q = searchTerm(filter?.search);
+  if (q) and.push({ address: q });
   return { AND: and };
 }
 

@@ -1,5 +1,6 @@
 import { db } from '@mailpanel/core/db';
-import { AuthenticationError, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
+import { AuthenticationError, FieldErrors, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
+import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { login, logout, refresh, type Session } from '../auth/session.js';
@@ -55,8 +56,10 @@ builder.mutationFields((t) => ({
     errors: { types: [AuthenticationError, TooManyAttemptsError, ValidationError], dataField: { name: 'session' } },
     args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => {
-      if (!args.email.trim() || args.email.length > 254) throw ValidationError.of('email', 'REQUIRED', 'Enter your e-mail address');
-      if (!args.password || args.password.length > 256) throw ValidationError.of('password', 'REQUIRED', 'Enter your password');
+      const errors = new FieldErrors();
+      checkText(errors, 'email', args.email, { min: 1, max: LIMITS.address, singleLine: true, label: 'E-mail address' });
+      checkText(errors, 'password', args.password, { min: 1, max: LIMITS.password.max, label: 'Password' });
+      errors.throwIfAny();
       return login(throttle, args.email, args.password, ctx.clientIp);
     },
   }),

@@ -2,7 +2,7 @@ import { db } from '@mailpanel/core/db';
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { Role } from '@mailpanel/core/generated/prisma/enums';
-import { checkPassword, normalizeAddress } from '@mailpanel/core/validation';
+import { checkPassword, normalizeAddress, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
@@ -13,6 +13,7 @@ export const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
 builder.prismaNode('User', {
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.user(ctx.viewer) }) as never,
   fields: (t) => ({
     email: t.exposeString('email'),
@@ -29,15 +30,17 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { admin: true },
     args: { customerId: t.arg.id({ required: false }), search: t.arg.string({ required: false }) },
-    resolve: (query, _root, args) =>
-      db().user.findMany({
+    resolve: (query, _root, args) => {
+      const q = searchTerm(args.search);
+      return db().user.findMany({
         ...query,
         where: {
           ...(args.customerId ? { customerId: idOf(String(args.customerId), 'Customer') } : {}),
-          ...(args.search ? { email: { contains: args.search.toLowerCase() } } : {}),
+          ...(q ? { email: q } : {}),
         },
         orderBy: [{ email: 'asc' }, { id: 'asc' }],
-      }),
+      });
+    },
   }),
 }));
 

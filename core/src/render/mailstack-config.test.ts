@@ -161,6 +161,9 @@ describe('renderMailstackConfig', () => {
     const test = render({ flags: { testProfile: true }, milter: 'inet:127.0.0.1:11332' });
     expect(kv(prod['dovecot/dovecot.conf']).get('auth_failure_delay')).toBe('2 secs');
     expect(kv(test['dovecot/dovecot.conf']).get('auth_failure_delay')).toBe('0');
+    // auth penalty (per-IP delays after failures) off only in the test profile
+    expect(prod['dovecot/dovecot.conf']).toMatch(/unix_listener anvil-auth-penalty \{\n\s+mode = 0600\n/);
+    expect(test['dovecot/dovecot.conf']).toMatch(/unix_listener anvil-auth-penalty \{\n\s+mode = 0\n/);
     expect(prod['dovecot/dovecot.conf']).toContain('sieve_vacation_min_period = 1d');
     expect(test['dovecot/dovecot.conf']).toContain('sieve_vacation_min_period = 0');
     expect(kv(prod['postfix/main.cf']).get('smtpd_milters')).toBe('');
@@ -216,7 +219,8 @@ describe('renderMailstackConfig', () => {
     const v = mailstackTemplateVars(settings);
     expect(v.dbHosts).toBe('inet:127.0.0.1:5433');
     expect(v.inetInterfaces).toBe('127.0.0.1');
-    expect(mailstackTemplateVars({ ...settings, listenAddress: '0.0.0.0' }).inetInterfaces).toBe('0.0.0.0, 127.0.0.1');
+    expect(mailstackTemplateVars({ ...settings, listenAddress: '10.0.0.5' }).inetInterfaces).toBe('10.0.0.5, 127.0.0.1');
+    expect(mailstackTemplateVars({ ...settings, listenAddress: '0.0.0.0' }).inetInterfaces).toBe('all');
   });
 });
 

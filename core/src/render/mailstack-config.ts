@@ -83,7 +83,8 @@ export interface MailstackSettings {
   /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
   messageSizeLimit?: number;
   flags?: {
-    /** Test profile: auth_failure_delay 0, sieve_vacation_min_period 0, no DNS in the SMTP client. */
+    /** Test profile: auth_failure_delay 0, no auth penalty, sieve_vacation_min_period 0, no DNS
+     *  in the SMTP client. */
     testProfile?: boolean;
   };
 }
@@ -228,7 +229,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     postmasterAddress: postmaster,
     listenAddress,
     internalAddress,
-    inetInterfaces: [...new Set([listenAddress, internalAddress])].join(', '),
+    // 0.0.0.0 is not an interface address for Postfix: that is "all".
+    inetInterfaces: listenAddress === '0.0.0.0' ? 'all' : [...new Set([listenAddress, internalAddress])].join(', '),
     imapPort: String(portVals.imap),
     lmtpPort: String(portVals.lmtp),
     saslPort: String(portVals.saslAuth),
@@ -254,6 +256,7 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     vmailUid: String(uid),
     vmailGid: String(gid),
     authFailureDelay: test ? '0' : '2 secs',
+    authPenaltySocketMode: test ? '0' : '0600',
     sieveVacationMinPeriod: test ? '0' : '1d',
     dbHost,
     dbPort: String(dbPort),
