@@ -1,0 +1,1053 @@
+// Authorization matrix: every query and mutation of the schema × every kind of caller, each cell
+// asserting a concrete outcome — allowed (with the data checked), refused (UNAUTHENTICATED /
+// FORBIDDEN), or not found / invisible (another tenant's rows). A coverage test compares the rows
+// with the schema, so a new root field without a row fails the suite.
+//
+// Rows run in order and their cells in ACTORS order (vitest runs one file's tests sequentially):
+// a cell may use what an earlier allowed cell created (e.g. deleteMailbox deletes what createMailbox
+// made), which keeps the argon2 work — and the runtime — small.
+import { describe, expect, it } from 'vitest';
+import { ADMIN, createMailbox, createTenant, startTestApp, type GqlResult } from '../../test/harness.js';
+
+const ACTORS = ['anonymous', 'admin', 'customerA', 'customerB', 'mailboxOwner', 'readOnlyToken', 'fullToken'] as const;
+type Actor = (typeof ACTORS)[number];
+type Vars = Record<string, unknown>;
+
+const MAILBOX_PASSWORD = 'mailbox-pass-1';
+const CUSTOMER_PASSWORD = 'customer-pass-1';
+
+/** The error members every domain mutation result union shares. */
+const ERR = `... on Error { __typename message } ... on NotFoundError { entity } ... on ValidationError { fieldErrors { field code message } } ... on LimitExceededError { limit max field }`;
+
+// ---------------------------------------------------------------------------------------------
+// Documents: one per root field. Mutation results are aliased `r`.
+// ---------------------------------------------------------------------------------------------
+const Q = {
+  viewer: `{ viewer { kind label readOnly user { id email } customer { id } mailbox { id address } } }`,
+  mailboxes: `query($f:MailboxFilter){ mailboxes(first:200, filter:$f){ totalCount edges { node { id address } } } }`,
+  forwards: `query($f:ForwardFilter){ forwards(first:200, filter:$f){ totalCount edges { node { id source } } } }`,
+  domains: `query($f:DomainFilter){ domains(first:200, filter:$f){ totalCount edges { node { id name } } } }`,
+  customers: `{ customers(first:200){ totalCount edges { node { id name } } } }`,
+  hostingPackages: `{ hostingPackages(first:200){ totalCount edges { node { id name } } } }`,
+  users: `{ users(first:200){ edges { node { id email role } } } }`,
+  apiTokens: `{ apiTokens(first:200){ edges { node { id name scope } } } }`,
+  auditEvents: `query($f:AuditEventFilter){ auditEvents(first:200, filter:$f){ totalCount edges { node { id action targetType targetLabel } } } }`,
+  nodes: `query($ids:[ID!]!){ nodes(ids:$ids){ __typename id } }`,
+};
+
+const M = {
+  createMailbox: `mutation($u:String!,$d:String!){ r: createMailbox(username:$u, domain:$d, password:"${MAILBOX_PASSWORD}"){ __typename ... on MutationCreateMailboxSuccess { mailbox { id address customer { id } } } ${ERR} } }`,
+  updateMailbox: `mutation($id:ID!,$q:Int){ r: updateMailbox(id:$id, quotaMb:$q){ __typename ... on MutationUpdateMailboxSuccess { mailbox { id quotaMb } } ${ERR} } }`,
+  setMailboxStatus: `mutation($id:ID!,$s:MailboxStatus!){ r: setMailboxStatus(id:$id, status:$s){ __typename ... on MutationSetMailboxStatusSuccess { mailbox { id status } } ${ERR} } }`,
+  changeMailboxPassword: `mutation($id:ID!,$p:String!){ r: changeMailboxPassword(id:$id, password:$p){ __typename ... on MutationChangeMailboxPasswordSuccess { mailbox { id address } } ${ERR} } }`,
+  setAutoresponder: `mutation($id:ID!,$s:String!){ r: setAutoresponder(mailboxId:$id, input:{ enabled:true, subject:$s, message:"Away" }){ __typename ... on MutationSetAutoresponderSuccess { mailbox { id autoresponder { subject enabled } } } ${ERR} } }`,
+  deleteMailbox: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename ... on MutationDeleteMailboxSuccess { deletedId } ${ERR} } }`,
+  createForward: `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ... on MutationCreateForwardSuccess { forward { id source destinations customer { id } } } ${ERR} } }`,
+  deleteForward: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename ... on MutationDeleteForwardSuccess { deletedId } ${ERR} } }`,
+  createDomain: `mutation($n:String!,$c:ID){ r: createDomain(name:$n, customerId:$c){ __typename ... on MutationCreateDomainSuccess { domain { id name customer { id } } } ${ERR} } }`,
+  updateDomain: `mutation($id:ID!,$e:Boolean){ r: updateDomain(id:$id, enabled:$e){ __typename ... on MutationUpdateDomainSuccess { domain { id enabled } } ${ERR} } }`,
+  deleteDomain: `mutation($id:ID!){ r: deleteDomain(id:$id){ __typename ... on MutationDeleteDomainSuccess { deletedId } ${ERR} } }`,
+  createCustomer: `mutation($n:String!,$p:ID!){ r: createCustomer(name:$n, packageId:$p){ __typename ... on MutationCreateCustomerSuccess { customer { id name package { id } } } ${ERR} } }`,
+  updateCustomer: `mutation($id:ID!,$n:String){ r: updateCustomer(id:$id, name:$n){ __typename ... on MutationUpdateCustomerSuccess { customer { id name } } ${ERR} } }`,
+  deleteCustomer: `mutation($id:ID!){ r: deleteCustomer(id:$id){ __typename ... on MutationDeleteCustomerSuccess { deletedId } ${ERR} } }`,
+  createHostingPackage: `mutation($n:String!){ r: createHostingPackage(input:{ name:$n, maxMailboxes:3 }){ __typename ... on MutationCreateHostingPackageSuccess { hostingPackage { id name maxMailboxes } } ${ERR} } }`,
+  updateHostingPackage: `mutation($id:ID!,$m:Int){ r: updateHostingPackage(id:$id, input:{ maxMailboxes:$m }){ __typename ... on MutationUpdateHostingPackageSuccess { hostingPackage { id maxMailboxes } } ${ERR} } }`,
+  deleteHostingPackage: `mutation($id:ID!){ r: deleteHostingPackage(id:$id){ __typename ... on MutationDeleteHostingPackageSuccess { deletedId } ${ERR} } }`,
+  createUser: `mutation($e:String!,$c:ID){ r: createUser(email:$e, password:"second-pass-1", role:CUSTOMER, customerId:$c){ __typename ... on MutationCreateUserSuccess { user { id email role customer { id } } } ${ERR} } }`,
+  updateUser: `mutation($id:ID!,$d:Boolean){ r: updateUser(id:$id, disabled:$d){ __typename ... on MutationUpdateUserSuccess { user { id disabled } } ${ERR} } }`,
+  deleteUser: `mutation($id:ID!){ r: deleteUser(id:$id){ __typename ... on MutationDeleteUserSuccess { deletedId } ${ERR} } }`,
+  createApiToken: `mutation($n:String!,$s:ApiTokenScope){ r: createApiToken(name:$n, scope:$s){ __typename ... on MutationCreateApiTokenSuccess { created { token apiToken { id name scope } } } ${ERR} } }`,
+  revokeApiToken: `mutation($id:ID!){ r: revokeApiToken(id:$id){ __typename ... on MutationRevokeApiTokenSuccess { apiToken { id revokedAt } } ${ERR} } }`,
+  login: `mutation($e:String!,$p:String!){ r: login(email:$e, password:$p){ __typename ... on MutationLoginSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
+  refreshSession: `mutation($t:String!){ r: refreshSession(refreshToken:$t){ __typename ... on MutationRefreshSessionSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
+  logout: `mutation($t:String!){ r: logout(refreshToken:$t) }`,
+};
+
+/** node(id) for many ids at once, each under its own alias. */
+function nodeDoc(keys: string[]): string {
+  return `query(${keys.map((k) => `$${k}:ID!`).join(',')}){ ${keys.map((k) => `${k}: node(id:$${k}){ __typename id }`).join(' ')} }`;
+}
+
+describe('authorization matrix', async () => {
+  const t = await startTestApp();
+
+  // ---------------------------------------------------------------- fixtures (describe level)
+  const A = await createTenant(t, { maxDomains: 10 }, 'tenant-a');
+  const B = await createTenant(t, { maxDomains: 10 }, 'tenant-b');
+  const mA1 = await createMailbox(t, A.token, 'boss', A.domain); // the mailbox owner actor's own mailbox
+  const mA2 = await createMailbox(t, A.token, 'other', A.domain); // same customer, not the owner's
+  const mB = await createMailbox(t, B.token, 'bmail', B.domain);
+  const ownerToken = await t.login(mA1.address, MAILBOX_PASSWORD);
+
+  const dA2 = (await t.ok(M.createDomain, { n: 'second-a.example', c: A.customerId }, t.adminToken)).r.domain as { id: string; name: string };
+  const fA = (await t.ok(M.createForward, { s: `list@${A.domain}`, d: ['ext@elsewhere.test'] }, A.token)).r.forward as { id: string; source: string };
+  const fB = (await t.ok(M.createForward, { s: `list@${B.domain}`, d: ['ext@elsewhere.test'] }, B.token)).r.forward as { id: string; source: string };
+
+  const ro = (await t.ok(M.createApiToken, { n: 'integration-ro', s: 'READ_ONLY' }, A.token)).r.created as { token: string; apiToken: { id: string } };
+  const full = (await t.ok(M.createApiToken, { n: 'integration-full', s: 'FULL' }, A.token)).r.created as { token: string; apiToken: { id: string } };
+
+  const userA = (await t.ok(Q.viewer, {}, A.token)).viewer.user as { id: string; email: string };
+  const userB = (await t.ok(Q.viewer, {}, B.token)).viewer.user as { id: string; email: string };
+  const adminUser = (await t.ok(Q.viewer, {}, t.adminToken)).viewer.user as { id: string; email: string };
+
+  const firstAudit = async (f: Vars) => (await t.ok(Q.auditEvents, { f }, t.adminToken)).auditEvents.edges[0].node.id as string;
+  const auditDomainA = await firstAudit({ action: 'domain.create', search: A.domain });
+  const auditMailboxA1 = await firstAudit({ action: 'mailbox.create', search: mA1.address });
+
+  const token: Record<Actor, string | undefined> = {
+    anonymous: undefined,
+    admin: t.adminToken,
+    customerA: A.token,
+    customerB: B.token,
+    mailboxOwner: ownerToken,
+    readOnlyToken: ro.token,
+    fullToken: full.token,
+  };
+
+  /** Objects created by allowed cells, for later rows (delete what create made). */
+  const created = {
+    mailbox: {} as Partial<Record<Actor, string>>,
+    forward: {} as Partial<Record<Actor, string>>,
+    domain: {} as Partial<Record<Actor, string>>,
+    apiToken: {} as Partial<Record<Actor, string>>,
+    customer: '' as string,
+    hostingPackage: '' as string,
+    user: '' as string,
+    session: {} as Partial<Record<Actor, string>>, // refresh tokens
+  };
+
+  // ---------------------------------------------------------------- helpers
+  const asAdmin = (doc: string, vars: Vars = {}) => t.ok(doc, vars, t.adminToken);
+  const auditCount = async () => (await asAdmin(`{ auditEvents { totalCount } }`)).auditEvents.totalCount as number;
+  const adminNode = async (id: string, fields: string) => (await asAdmin(`query($id:ID!){ node(id:$id){ __typename ... ${fields} } }`, { id })).node;
+  const ids = (conn: { edges: { node: { id: string } }[] }) => conn.edges.map((e) => e.node.id).sort();
+  const slug = (a: Actor) => a.toLowerCase();
+
+  interface Cell {
+    outcome: 'ALLOWED' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVISIBLE' | 'VALIDATION_ERROR';
+    run(doc: string, actor: Actor): Promise<void>;
+  }
+  interface Row {
+    field: string;
+    kind: 'query' | 'mutation';
+    doc: string;
+    cells: Record<Actor, Cell>;
+  }
+
+  function expectRefused(r: GqlResult, code: string, kind: Row['kind']) {
+    expect(r.errors, JSON.stringify(r)).toBeDefined();
+    expect(r.errors!.map((e) => e.extensions?.code)).toEqual([code]);
+    expect(r.errors![0]!.message).toMatch(code === 'UNAUTHENTICATED' ? /log in/i : /not allowed/i);
+    // The refused field yields no data (mutations are aliased r; a non-null root field nulls data).
+    if (kind === 'mutation') expect(r.data?.r ?? null).toBeNull();
+    else expect(Object.values(r.data ?? {}).every((v) => v == null)).toBe(true);
+  }
+
+  /** Refused by scope: the given error code, no data, nothing written (audit log unchanged). */
+  const refused = (code: 'UNAUTHENTICATED' | 'FORBIDDEN', vars: () => Vars = () => ({}), after?: () => Promise<void>): Cell => ({
+    outcome: code,
+    async run(doc, actor) {
+      const isMutation = doc.trimStart().startsWith('mutation');
+      const before = isMutation ? await auditCount() : 0;
+      const r = await t.gql(doc, vars(), token[actor]);
+      expectRefused(r, code, isMutation ? 'mutation' : 'query');
+      if (isMutation) expect(await auditCount()).toBe(before);
+      await after?.();
+    },
+  });
+
+  /** Allowed: no GraphQL error; for mutations the result is the Success member; then a check of the data. */
+  const allowed = (vars: () => Vars, check: (data: any) => void | Promise<void>): Cell => ({
+    outcome: 'ALLOWED',
+    async run(doc, actor) {
+      const r = await t.gql(doc, vars(), token[actor]);
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      if (doc.trimStart().startsWith('mutation') && typeof r.data?.r === 'object' && r.data.r && '__typename' in r.data.r)
+        expect(r.data.r.__typename, JSON.stringify(r.data.r)).toMatch(/^Mutation\w+Success$/);
+      await check(r.data);
+    },
+  });
+
+  /** Another tenant's id: a typed NotFoundError result, and nothing written. */
+  const notFound = (entity: string, vars: () => Vars, after?: () => Promise<void>): Cell => ({
+    outcome: 'NOT_FOUND',
+    async run(doc, actor) {
+      const before = await auditCount();
+      const r = await t.gql(doc, vars(), token[actor]);
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      expect(r.data.r).toMatchObject({ __typename: 'NotFoundError', entity, message: `${entity} not found` });
+      expect(await auditCount()).toBe(before);
+      await after?.();
+    },
+  });
+
+  /** Another tenant's domain named in the input: a ValidationError on that field, nothing written. */
+  const validationError = (field: string, code: string, vars: () => Vars, after?: () => Promise<void>): Cell => ({
+    outcome: 'VALIDATION_ERROR',
+    async run(doc, actor) {
+      const before = await auditCount();
+      const r = await t.gql(doc, vars(), token[actor]);
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      expect(r.data.r.__typename).toBe('ValidationError');
+      expect(r.data.r.fieldErrors).toEqual([{ field, code, message: expect.stringMatching(/not found/i) }]);
+      expect(await auditCount()).toBe(before);
+      await after?.();
+    },
+  });
+
+  /** A list query that answers, but without the other tenant's rows (and totalCount agrees). */
+  const invisible = (vars: () => Vars, check: (data: any) => void | Promise<void>): Cell => ({ ...allowed(vars, check), outcome: 'INVISIBLE' });
+
+  // Expected visibility of one object of each type (A's unless named B) per actor, for node/nodes.
+  const NODE_IDS: Record<string, [string, string]> = {
+    mailboxA1: ['Mailbox', mA1.id],
+    mailboxA2: ['Mailbox', mA2.id],
+    forwardA: ['Forward', fA.id],
+    domainA: ['Domain', A.domainId],
+    domainA2: ['Domain', dA2.id],
+    customerA: ['Customer', A.customerId],
+    packageA: ['HostingPackage', A.packageId],
+    userA: ['User', userA.id],
+    apiTokenA: ['ApiToken', ro.apiToken.id],
+    auditDomainA: ['AuditEvent', auditDomainA],
+    auditMailboxA1: ['AuditEvent', auditMailboxA1],
+    mailboxB: ['Mailbox', mB.id],
+  };
+  const ALL_NODES = Object.keys(NODE_IDS);
+  const customerAView = ALL_NODES.filter((k) => k !== 'mailboxB');
+  const VISIBLE: Record<Actor, string[]> = {
+    anonymous: [],
+    admin: ALL_NODES.filter((k) => k !== 'apiTokenA'), // API tokens are visible to their own user only
+    customerA: customerAView,
+    customerB: ['mailboxB'],
+    mailboxOwner: ['mailboxA1', 'domainA', 'customerA', 'auditMailboxA1'],
+    readOnlyToken: customerAView,
+    fullToken: customerAView,
+  };
+
+  const hiddenIds = (actor: Actor) => ALL_NODES.filter((k) => !VISIBLE[actor].includes(k)).map((k) => NODE_IDS[k]![1]);
+
+  // node/nodes cells assert the tenant property: visible objects come back exactly, and every hidden
+  // id answers a plain null, with no error.
+  const nodeCell = (actor: Actor): Cell => ({
+    outcome: VISIBLE[actor].length ? 'ALLOWED' : 'INVISIBLE',
+    async run() {
+      const r = await t.gql(nodeDoc(ALL_NODES), Object.fromEntries(ALL_NODES.map((k) => [k, NODE_IDS[k]![1]])), token[actor]);
+      for (const k of ALL_NODES) {
+        const [type, id] = NODE_IDS[k]!;
+        if (VISIBLE[actor].includes(k)) expect(r.data?.[k], `${actor} should see ${k}`).toEqual({ __typename: type, id });
+        else expect(r.data?.[k], `${actor} must get null for hidden ${k}`).toBeNull();
+      }
+      expect(r.errors).toBeUndefined();
+    },
+  });
+
+  const nodesCell = (actor: Actor): Cell => ({
+    outcome: VISIBLE[actor].length ? 'ALLOWED' : 'INVISIBLE',
+    async run(doc) {
+      const visible = VISIBLE[actor];
+      const ok = await t.gql(doc, { ids: visible.map((k) => NODE_IDS[k]![1]) }, token[actor]);
+      expect(ok.errors).toBeUndefined();
+      expect(ok.data.nodes).toEqual(visible.map((k) => ({ __typename: NODE_IDS[k]![0], id: NODE_IDS[k]![1] })));
+      const hidden = await t.gql(doc, { ids: hiddenIds(actor) }, token[actor]);
+      expect(hidden.errors).toBeUndefined();
+      expect(hidden.data.nodes).toEqual(hiddenIds(actor).map(() => null));
+    },
+  });
+
+  const listOf = (field: string, expected: string[], extra?: (data: any) => void | Promise<void>) => (data: any) => {
+    expect(ids(data[field])).toEqual([...expected].sort());
+    if ('totalCount' in data[field]) expect(data[field].totalCount).toBe(expected.length);
+    return extra?.(data);
+  };
+  const listIncludes = (field: string, expected: string[], absent: string[] = []) => (data: any) => {
+    const got = ids(data[field]);
+    for (const id of expected) expect(got).toContain(id);
+    for (const id of absent) expect(got).not.toContain(id);
+    if ('totalCount' in data[field]) expect(data[field].totalCount).toBe(got.length);
+  };
+  const viewerCheck = (kind: string, more: (v: any) => void) => (data: any) => {
+    expect(data.viewer.kind).toBe(kind);
+    more(data.viewer);
+  };
+
+  const auditLabels = (data: any) => data.auditEvents.edges.map((e: any) => String(e.node.targetLabel ?? ''));
+  const auditTotal = async (tok: string | undefined, f: Vars) => (await t.ok(Q.auditEvents, { f }, tok)).auditEvents.totalCount as number;
+  const customerAAudit = (tok: () => string | undefined) => async (data: any) => {
+    expect(data.auditEvents.totalCount).toBe(data.auditEvents.edges.length);
+    expect(auditLabels(data)).toContain(A.domain);
+    expect(auditLabels(data).some((l: string) => l.includes(B.domain))).toBe(false);
+    expect(await auditTotal(tok(), { search: B.domain })).toBe(0);
+  };
+
+  const mailboxStatus = async (id: string) => (await adminNode(id, 'on Mailbox { status }')).status;
+  const mailboxQuota = async (id: string) => (await adminNode(id, 'on Mailbox { quotaMb }')).quotaMb;
+  const loginResult = async (email: string, password: string) => (await t.ok(M.login, { e: email, p: password })).r;
+
+  // ---------------------------------------------------------------- the matrix
+  const rows: Row[] = [
+    // ============================== queries
+    {
+      field: 'viewer',
+      kind: 'query',
+      doc: Q.viewer,
+      cells: {
+        anonymous: invisible(() => ({}), (d) => expect(d.viewer).toBeNull()),
+        admin: allowed(() => ({}), viewerCheck('ADMIN', (v) => expect(v).toMatchObject({ label: ADMIN.email, readOnly: false, user: { id: adminUser.id }, customer: null, mailbox: null }))),
+        customerA: allowed(() => ({}), viewerCheck('CUSTOMER', (v) => expect(v).toMatchObject({ readOnly: false, user: { id: userA.id }, customer: { id: A.customerId }, mailbox: null }))),
+        customerB: allowed(() => ({}), viewerCheck('CUSTOMER', (v) => expect(v).toMatchObject({ readOnly: false, user: { id: userB.id }, customer: { id: B.customerId } }))),
+        mailboxOwner: allowed(() => ({}), viewerCheck('MAILBOX', (v) => expect(v).toMatchObject({ label: mA1.address, readOnly: false, user: null, customer: { id: A.customerId }, mailbox: { id: mA1.id } }))),
+        readOnlyToken: allowed(() => ({}), viewerCheck('CUSTOMER', (v) => expect(v).toMatchObject({ readOnly: true, label: expect.stringContaining('integration-ro'), user: { id: userA.id }, customer: { id: A.customerId } }))),
+        fullToken: allowed(() => ({}), viewerCheck('CUSTOMER', (v) => expect(v).toMatchObject({ readOnly: false, label: expect.stringContaining('integration-full'), user: { id: userA.id } }))),
+      },
+    },
+    {
+      field: 'node',
+      kind: 'query',
+      doc: '(per-cell aliases)',
+      cells: Object.fromEntries(ACTORS.map((a) => [a, nodeCell(a)])) as Record<Actor, Cell>,
+    },
+    {
+      field: 'nodes',
+      kind: 'query',
+      doc: Q.nodes,
+      cells: Object.fromEntries(ACTORS.map((a) => [a, nodesCell(a)])) as Record<Actor, Cell>,
+    },
+    {
+      field: 'mailboxes',
+      kind: 'query',
+      doc: Q.mailboxes,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('mailboxes', [mA1.id, mA2.id, mB.id])),
+        customerA: allowed(() => ({}), listOf('mailboxes', [mA1.id, mA2.id])),
+        customerB: invisible(() => ({}), listOf('mailboxes', [mB.id], async () => {
+          // Filtering on A's customer or searching A's domain finds nothing, and counts nothing.
+          const byCustomer = await t.ok(Q.mailboxes, { f: { customerId: A.customerId } }, B.token);
+          expect(byCustomer.mailboxes).toEqual({ totalCount: 0, edges: [] });
+          const bySearch = await t.ok(Q.mailboxes, { f: { search: A.domain } }, B.token);
+          expect(bySearch.mailboxes).toEqual({ totalCount: 0, edges: [] });
+        })),
+        mailboxOwner: allowed(() => ({}), listOf('mailboxes', [mA1.id], async () => {
+          const sameDomain = await t.ok(Q.mailboxes, { f: { domainId: A.domainId } }, ownerToken);
+          expect(ids(sameDomain.mailboxes)).toEqual([mA1.id]);
+        })),
+        readOnlyToken: allowed(() => ({}), listOf('mailboxes', [mA1.id, mA2.id])),
+        fullToken: allowed(() => ({}), listOf('mailboxes', [mA1.id, mA2.id])),
+      },
+    },
+    {
+      field: 'forwards',
+      kind: 'query',
+      doc: Q.forwards,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('forwards', [fA.id, fB.id])),
+        customerA: allowed(() => ({}), listOf('forwards', [fA.id])),
+        customerB: invisible(() => ({}), listOf('forwards', [fB.id], async () => {
+          const r = await t.ok(Q.forwards, { f: { domainId: A.domainId } }, B.token);
+          expect(r.forwards).toEqual({ totalCount: 0, edges: [] });
+        })),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: allowed(() => ({}), listOf('forwards', [fA.id])),
+        fullToken: allowed(() => ({}), listOf('forwards', [fA.id])),
+      },
+    },
+    {
+      field: 'domains',
+      kind: 'query',
+      doc: Q.domains,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('domains', [A.domainId, dA2.id, B.domainId])),
+        customerA: allowed(() => ({}), listOf('domains', [A.domainId, dA2.id])),
+        customerB: invisible(() => ({}), listOf('domains', [B.domainId], async () => {
+          const r = await t.ok(Q.domains, { f: { customerId: A.customerId } }, B.token);
+          expect(r.domains).toEqual({ totalCount: 0, edges: [] });
+        })),
+        mailboxOwner: allowed(() => ({}), listOf('domains', [A.domainId])), // only the domain of its own mailbox
+        readOnlyToken: allowed(() => ({}), listOf('domains', [A.domainId, dA2.id])),
+        fullToken: allowed(() => ({}), listOf('domains', [A.domainId, dA2.id])),
+      },
+    },
+    {
+      field: 'customers',
+      kind: 'query',
+      doc: Q.customers,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('customers', [A.customerId, B.customerId])),
+        customerA: allowed(() => ({}), listOf('customers', [A.customerId])),
+        customerB: invisible(() => ({}), listOf('customers', [B.customerId])),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: allowed(() => ({}), listOf('customers', [A.customerId])),
+        fullToken: allowed(() => ({}), listOf('customers', [A.customerId])),
+      },
+    },
+    {
+      field: 'hostingPackages',
+      kind: 'query',
+      doc: Q.hostingPackages,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('hostingPackages', [A.packageId, B.packageId])),
+        customerA: allowed(() => ({}), listOf('hostingPackages', [A.packageId])),
+        customerB: invisible(() => ({}), listOf('hostingPackages', [B.packageId])),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: allowed(() => ({}), listOf('hostingPackages', [A.packageId])),
+        fullToken: allowed(() => ({}), listOf('hostingPackages', [A.packageId])),
+      },
+    },
+    {
+      field: 'users',
+      kind: 'query',
+      doc: Q.users,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listIncludes('users', [adminUser.id, userA.id, userB.id])),
+        customerA: refused('FORBIDDEN'),
+        customerB: refused('FORBIDDEN'),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: refused('FORBIDDEN'),
+        fullToken: refused('FORBIDDEN'),
+      },
+    },
+    {
+      field: 'apiTokens',
+      kind: 'query',
+      doc: Q.apiTokens,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: invisible(() => ({}), listIncludes('apiTokens', [], [ro.apiToken.id, full.apiToken.id])), // own tokens only
+        customerA: allowed(() => ({}), listOf('apiTokens', [ro.apiToken.id, full.apiToken.id])),
+        customerB: invisible(() => ({}), listOf('apiTokens', [])),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: allowed(() => ({}), listOf('apiTokens', [ro.apiToken.id, full.apiToken.id])),
+        fullToken: allowed(() => ({}), listOf('apiTokens', [ro.apiToken.id, full.apiToken.id])),
+      },
+    },
+    {
+      field: 'auditEvents',
+      kind: 'query',
+      doc: Q.auditEvents,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), (d) => {
+          expect(d.auditEvents.totalCount).toBe(d.auditEvents.edges.length);
+          expect(auditLabels(d)).toEqual(expect.arrayContaining([A.domain, B.domain, mA1.address, mB.address]));
+        }),
+        customerA: allowed(() => ({}), customerAAudit(() => A.token)),
+        customerB: invisible(() => ({}), async (d) => {
+          expect(d.auditEvents.totalCount).toBe(d.auditEvents.edges.length);
+          expect(auditLabels(d)).toContain(B.domain);
+          expect(auditLabels(d).some((l: string) => l.includes(A.domain))).toBe(false);
+          // The same filter finds A's events for the admin, and none (count 0) for B.
+          expect(await auditTotal(t.adminToken, { search: A.domain })).toBeGreaterThan(0);
+          expect(await auditTotal(B.token, { search: A.domain })).toBe(0);
+          expect(await auditTotal(B.token, { action: 'mailbox.create', search: mA1.address })).toBe(0);
+        }),
+        mailboxOwner: allowed(() => ({}), (d) => {
+          // Only events about its own mailbox.
+          expect(d.auditEvents.edges.length).toBeGreaterThan(0);
+          expect(d.auditEvents.totalCount).toBe(d.auditEvents.edges.length);
+          for (const e of d.auditEvents.edges) expect(e.node).toMatchObject({ targetType: 'Mailbox', targetLabel: mA1.address });
+          expect(d.auditEvents.edges.map((e: any) => e.node.action)).toContain('mailbox.create');
+        }),
+        readOnlyToken: allowed(() => ({}), customerAAudit(() => ro.token)),
+        fullToken: allowed(() => ({}), customerAAudit(() => full.token)),
+      },
+    },
+
+    // ============================== mailboxes
+    {
+      field: 'createMailbox',
+      kind: 'mutation',
+      doc: M.createMailbox,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ u: 'new-anonymous', d: A.domain })),
+        admin: allowed(() => ({ u: 'new-admin', d: A.domain }), (d) => {
+          expect(d.r.mailbox).toMatchObject({ address: `new-admin@${A.domain}`, customer: { id: A.customerId } });
+          created.mailbox.admin = d.r.mailbox.id;
+        }),
+        customerA: allowed(() => ({ u: 'new-customera', d: A.domain }), (d) => {
+          expect(d.r.mailbox).toMatchObject({ address: `new-customera@${A.domain}`, customer: { id: A.customerId } });
+          created.mailbox.customerA = d.r.mailbox.id;
+        }),
+        customerB: validationError('domain', 'NOT_FOUND', () => ({ u: 'intruder', d: A.domain }), async () => {
+          expect((await asAdmin(Q.mailboxes, { f: { search: 'intruder' } })).mailboxes.totalCount).toBe(0);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ u: 'new-owner', d: A.domain })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ u: 'new-readonly', d: A.domain })),
+        fullToken: allowed(() => ({ u: 'new-fulltoken', d: A.domain }), (d) => {
+          expect(d.r.mailbox).toMatchObject({ address: `new-fulltoken@${A.domain}`, customer: { id: A.customerId } });
+          created.mailbox.fullToken = d.r.mailbox.id;
+        }),
+      },
+    },
+    {
+      field: 'updateMailbox',
+      kind: 'mutation',
+      doc: M.updateMailbox,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id, q: 11 })),
+        admin: allowed(() => ({ id: mA2.id, q: 12 }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, quotaMb: 12 })),
+        customerA: allowed(() => ({ id: mA2.id, q: 13 }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, quotaMb: 13 })),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id, q: 14 }), async () => expect(await mailboxQuota(mA2.id)).toBe(13)),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id, q: 15 }), async () => expect(await mailboxQuota(mA1.id)).toBe(1024)),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id, q: 16 }), async () => expect(await mailboxQuota(mA2.id)).toBe(13)),
+        fullToken: allowed(() => ({ id: mA2.id, q: 17 }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, quotaMb: 17 })),
+      },
+    },
+    {
+      field: 'setMailboxStatus',
+      kind: 'mutation',
+      doc: M.setMailboxStatus,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id, s: 'DISABLED' })),
+        admin: allowed(() => ({ id: mA2.id, s: 'DISABLED' }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, status: 'DISABLED' })),
+        customerA: allowed(() => ({ id: mA2.id, s: 'ACTIVE' }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, status: 'ACTIVE' })),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id, s: 'DISABLED' }), async () => expect(await mailboxStatus(mA2.id)).toBe('ACTIVE')),
+        // A mailbox owner cannot disable even its own mailbox.
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id, s: 'DISABLED' }), async () => expect(await mailboxStatus(mA1.id)).toBe('ACTIVE')),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id, s: 'DISABLED' }), async () => expect(await mailboxStatus(mA2.id)).toBe('ACTIVE')),
+        fullToken: allowed(() => ({ id: mA2.id, s: 'ACTIVE' }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, status: 'ACTIVE' })),
+      },
+    },
+    {
+      field: 'changeMailboxPassword',
+      kind: 'mutation',
+      doc: M.changeMailboxPassword,
+      // Allowed cells set the same password again, so the fixtures keep working.
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id, p: 'anon-pass-123' })),
+        admin: allowed(() => ({ id: mA2.id, p: MAILBOX_PASSWORD }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, address: mA2.address })),
+        customerA: allowed(() => ({ id: mA2.id, p: MAILBOX_PASSWORD }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, address: mA2.address })),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id, p: 'hacked-pass-1' }), async () => {
+          expect(await loginResult(mA2.address, 'hacked-pass-1')).toMatchObject({ __typename: 'AuthenticationError', message: 'Wrong e-mail address or password' });
+        }),
+        mailboxOwner: allowed(() => ({ id: mA1.id, p: MAILBOX_PASSWORD }), (d) => expect(d.r.mailbox).toEqual({ id: mA1.id, address: mA1.address })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id, p: 'readonly-pass-1' })),
+        fullToken: allowed(() => ({ id: mA2.id, p: MAILBOX_PASSWORD }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, address: mA2.address })),
+      },
+    },
+    {
+      field: 'setAutoresponder',
+      kind: 'mutation',
+      doc: M.setAutoresponder,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id, s: 'by anonymous' })),
+        admin: allowed(() => ({ id: mA2.id, s: 'by admin' }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id, autoresponder: { subject: 'by admin', enabled: true } })),
+        customerA: allowed(() => ({ id: mA2.id, s: 'by customerA' }), (d) => expect(d.r.mailbox.autoresponder.subject).toBe('by customerA')),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id, s: 'by customerB' }), async () => {
+          expect((await adminNode(mA2.id, 'on Mailbox { autoresponder { subject } }')).autoresponder.subject).toBe('by customerA');
+        }),
+        mailboxOwner: allowed(() => ({ id: mA1.id, s: 'by owner' }), (d) => expect(d.r.mailbox).toEqual({ id: mA1.id, autoresponder: { subject: 'by owner', enabled: true } })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id, s: 'by readonly' })),
+        fullToken: allowed(() => ({ id: mA2.id, s: 'by fullToken' }), (d) => expect(d.r.mailbox.autoresponder.subject).toBe('by fullToken')),
+      },
+    },
+    {
+      field: 'deleteMailbox',
+      kind: 'mutation',
+      doc: M.deleteMailbox,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id })),
+        admin: allowed(() => ({ id: created.mailbox.admin }), (d) => expect(d.r.deletedId).toBe(created.mailbox.admin)),
+        customerA: allowed(() => ({ id: created.mailbox.customerA }), async (d) => {
+          expect(d.r.deletedId).toBe(created.mailbox.customerA);
+          expect(ids((await t.ok(Q.mailboxes, {}, A.token)).mailboxes)).not.toContain(created.mailbox.customerA);
+        }),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id }), async () => {
+          expect(ids((await t.ok(Q.mailboxes, {}, A.token)).mailboxes)).toContain(mA2.id);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.mailbox.fullToken })),
+        fullToken: allowed(() => ({ id: created.mailbox.fullToken }), (d) => expect(d.r.deletedId).toBe(created.mailbox.fullToken)),
+      },
+    },
+
+    // ============================== forwards
+    {
+      field: 'createForward',
+      kind: 'mutation',
+      doc: M.createForward,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ s: `fwd-anonymous@${A.domain}`, d: ['x@elsewhere.test'] })),
+        admin: allowed(() => ({ s: `fwd-admin@${A.domain}`, d: ['x@elsewhere.test'] }), (d) => {
+          expect(d.r.forward).toMatchObject({ source: `fwd-admin@${A.domain}`, destinations: ['x@elsewhere.test'], customer: { id: A.customerId } });
+          created.forward.admin = d.r.forward.id;
+        }),
+        customerA: allowed(() => ({ s: `fwd-customera@${A.domain}`, d: ['x@elsewhere.test'] }), (d) => {
+          expect(d.r.forward).toMatchObject({ source: `fwd-customera@${A.domain}`, customer: { id: A.customerId } });
+          created.forward.customerA = d.r.forward.id;
+        }),
+        customerB: validationError('source', 'NOT_FOUND', () => ({ s: `fwd-intruder@${A.domain}`, d: ['x@elsewhere.test'] }), async () => {
+          expect((await asAdmin(Q.forwards, { f: { search: 'fwd-intruder' } })).forwards.totalCount).toBe(0);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ s: `fwd-owner@${A.domain}`, d: ['x@elsewhere.test'] })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ s: `fwd-readonly@${A.domain}`, d: ['x@elsewhere.test'] })),
+        fullToken: allowed(() => ({ s: `fwd-fulltoken@${A.domain}`, d: ['x@elsewhere.test'] }), (d) => {
+          expect(d.r.forward).toMatchObject({ source: `fwd-fulltoken@${A.domain}`, customer: { id: A.customerId } });
+          created.forward.fullToken = d.r.forward.id;
+        }),
+      },
+    },
+    {
+      field: 'deleteForward',
+      kind: 'mutation',
+      doc: M.deleteForward,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: fA.id })),
+        admin: allowed(() => ({ id: created.forward.admin }), (d) => expect(d.r.deletedId).toBe(created.forward.admin)),
+        customerA: allowed(() => ({ id: created.forward.customerA }), async (d) => {
+          expect(d.r.deletedId).toBe(created.forward.customerA);
+          expect(ids((await t.ok(Q.forwards, {}, A.token)).forwards)).not.toContain(created.forward.customerA);
+        }),
+        customerB: notFound('Forward', () => ({ id: fA.id }), async () => {
+          expect(ids((await t.ok(Q.forwards, {}, A.token)).forwards)).toContain(fA.id);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: fA.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: fA.id })),
+        fullToken: allowed(() => ({ id: created.forward.fullToken }), (d) => expect(d.r.deletedId).toBe(created.forward.fullToken)),
+      },
+    },
+
+    // ============================== domains
+    {
+      field: 'createDomain',
+      kind: 'mutation',
+      doc: M.createDomain,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ n: 'anonymous-new.example' })),
+        admin: allowed(() => ({ n: 'admin-new.example', c: A.customerId }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'admin-new.example', customer: { id: A.customerId } });
+          created.domain.admin = d.r.domain.id;
+        }),
+        customerA: allowed(() => ({ n: 'customera-new.example' }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'customera-new.example', customer: { id: A.customerId } });
+          created.domain.customerA = d.r.domain.id;
+        }),
+        // A customer always creates for itself: naming A's customerId does not give A the domain.
+        customerB: allowed(() => ({ n: 'customerb-new.example', c: A.customerId }), async (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'customerb-new.example', customer: { id: B.customerId } });
+          expect(ids((await t.ok(Q.domains, {}, A.token)).domains)).not.toContain(d.r.domain.id);
+          created.domain.customerB = d.r.domain.id;
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ n: 'owner-new.example' })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ n: 'readonly-new.example' })),
+        fullToken: allowed(() => ({ n: 'fulltoken-new.example' }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'fulltoken-new.example', customer: { id: A.customerId } });
+          created.domain.fullToken = d.r.domain.id;
+        }),
+      },
+    },
+    {
+      field: 'updateDomain',
+      kind: 'mutation',
+      doc: M.updateDomain,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: dA2.id, e: false })),
+        admin: allowed(() => ({ id: created.domain.admin, e: false }), (d) => expect(d.r.domain).toEqual({ id: created.domain.admin, enabled: false })),
+        // Customers cannot enable/disable or move even their own domains.
+        customerA: refused('FORBIDDEN', () => ({ id: dA2.id, e: false }), async () => expect((await adminNode(dA2.id, 'on Domain { enabled }')).enabled).toBe(true)),
+        customerB: refused('FORBIDDEN', () => ({ id: dA2.id, e: false })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.domainId, e: false })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: dA2.id, e: false })),
+        fullToken: refused('FORBIDDEN', () => ({ id: dA2.id, e: false })),
+      },
+    },
+    {
+      field: 'deleteDomain',
+      kind: 'mutation',
+      doc: M.deleteDomain,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.domain.fullToken })),
+        admin: allowed(() => ({ id: created.domain.admin }), (d) => expect(d.r.deletedId).toBe(created.domain.admin)),
+        customerA: allowed(() => ({ id: created.domain.customerA }), (d) => expect(d.r.deletedId).toBe(created.domain.customerA)),
+        // An empty domain of A: only the tenant rule stands between B and the delete.
+        customerB: notFound('Domain', () => ({ id: created.domain.fullToken }), async () => {
+          expect(ids((await t.ok(Q.domains, {}, A.token)).domains)).toContain(created.domain.fullToken);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.domainId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.domain.fullToken })),
+        fullToken: allowed(() => ({ id: created.domain.fullToken }), (d) => expect(d.r.deletedId).toBe(created.domain.fullToken)),
+      },
+    },
+
+    // ============================== customers, packages, users (administrator only)
+    {
+      field: 'createCustomer',
+      kind: 'mutation',
+      doc: M.createCustomer,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ n: 'cust-anonymous', p: A.packageId })),
+        admin: allowed(() => ({ n: 'cust-admin', p: A.packageId }), (d) => {
+          expect(d.r.customer).toMatchObject({ name: 'cust-admin', package: { id: A.packageId } });
+          created.customer = d.r.customer.id;
+        }),
+        customerA: refused('FORBIDDEN', () => ({ n: 'cust-customera', p: A.packageId })),
+        customerB: refused('FORBIDDEN', () => ({ n: 'cust-customerb', p: A.packageId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ n: 'cust-owner', p: A.packageId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ n: 'cust-readonly', p: A.packageId })),
+        fullToken: refused('FORBIDDEN', () => ({ n: 'cust-fulltoken', p: A.packageId })),
+      },
+    },
+    {
+      field: 'updateCustomer',
+      kind: 'mutation',
+      doc: M.updateCustomer,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: A.customerId, n: 'renamed' })),
+        admin: allowed(() => ({ id: created.customer, n: 'cust-admin-renamed' }), (d) => expect(d.r.customer).toEqual({ id: created.customer, name: 'cust-admin-renamed' })),
+        customerA: refused('FORBIDDEN', () => ({ id: A.customerId, n: 'renamed-by-a' }), async () => expect((await adminNode(A.customerId, 'on Customer { name }')).name).toBe('tenant-a')),
+        customerB: refused('FORBIDDEN', () => ({ id: A.customerId, n: 'renamed-by-b' })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.customerId, n: 'renamed-by-owner' })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: A.customerId, n: 'renamed-by-ro' })),
+        fullToken: refused('FORBIDDEN', () => ({ id: A.customerId, n: 'renamed-by-full' })),
+      },
+    },
+    {
+      field: 'deleteCustomer',
+      kind: 'mutation',
+      doc: M.deleteCustomer,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.customer })),
+        admin: allowed(() => ({ id: created.customer }), (d) => expect(d.r.deletedId).toBe(created.customer)),
+        customerA: refused('FORBIDDEN', () => ({ id: A.customerId })),
+        customerB: refused('FORBIDDEN', () => ({ id: A.customerId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.customerId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: A.customerId })),
+        fullToken: refused('FORBIDDEN', () => ({ id: A.customerId })),
+      },
+    },
+    {
+      field: 'createHostingPackage',
+      kind: 'mutation',
+      doc: M.createHostingPackage,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ n: 'pkg-anonymous' })),
+        admin: allowed(() => ({ n: 'pkg-admin' }), (d) => {
+          expect(d.r.hostingPackage).toMatchObject({ name: 'pkg-admin', maxMailboxes: 3 });
+          created.hostingPackage = d.r.hostingPackage.id;
+        }),
+        customerA: refused('FORBIDDEN', () => ({ n: 'pkg-customera' })),
+        customerB: refused('FORBIDDEN', () => ({ n: 'pkg-customerb' })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ n: 'pkg-owner' })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ n: 'pkg-readonly' })),
+        fullToken: refused('FORBIDDEN', () => ({ n: 'pkg-fulltoken' })),
+      },
+    },
+    {
+      field: 'updateHostingPackage',
+      kind: 'mutation',
+      doc: M.updateHostingPackage,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: A.packageId, m: 999 })),
+        admin: allowed(() => ({ id: created.hostingPackage, m: 4 }), (d) => expect(d.r.hostingPackage).toEqual({ id: created.hostingPackage, maxMailboxes: 4 })),
+        // A customer cannot raise its own package's limits.
+        customerA: refused('FORBIDDEN', () => ({ id: A.packageId, m: 999 }), async () => expect((await adminNode(A.packageId, 'on HostingPackage { maxMailboxes }')).maxMailboxes).toBe(50)),
+        customerB: refused('FORBIDDEN', () => ({ id: A.packageId, m: 999 })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.packageId, m: 999 })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: A.packageId, m: 999 })),
+        fullToken: refused('FORBIDDEN', () => ({ id: A.packageId, m: 999 })),
+      },
+    },
+    {
+      field: 'deleteHostingPackage',
+      kind: 'mutation',
+      doc: M.deleteHostingPackage,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.hostingPackage })),
+        admin: allowed(() => ({ id: created.hostingPackage }), (d) => expect(d.r.deletedId).toBe(created.hostingPackage)),
+        customerA: refused('FORBIDDEN', () => ({ id: A.packageId })),
+        customerB: refused('FORBIDDEN', () => ({ id: A.packageId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: A.packageId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: A.packageId })),
+        fullToken: refused('FORBIDDEN', () => ({ id: A.packageId })),
+      },
+    },
+    {
+      field: 'createUser',
+      kind: 'mutation',
+      doc: M.createUser,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ e: 'anon@tenant-a.example', c: A.customerId })),
+        admin: allowed(() => ({ e: 'second@tenant-a.example', c: A.customerId }), (d) => {
+          expect(d.r.user).toMatchObject({ email: 'second@tenant-a.example', role: 'CUSTOMER', customer: { id: A.customerId } });
+          created.user = d.r.user.id;
+        }),
+        customerA: refused('FORBIDDEN', () => ({ e: 'by-a@tenant-a.example', c: A.customerId })),
+        customerB: refused('FORBIDDEN', () => ({ e: 'by-b@tenant-a.example', c: A.customerId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ e: 'by-owner@tenant-a.example', c: A.customerId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ e: 'by-ro@tenant-a.example', c: A.customerId })),
+        fullToken: refused('FORBIDDEN', () => ({ e: 'by-full@tenant-a.example', c: A.customerId })),
+      },
+    },
+    {
+      field: 'updateUser',
+      kind: 'mutation',
+      doc: M.updateUser,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: userA.id, d: true })),
+        admin: allowed(() => ({ id: created.user, d: true }), (d) => expect(d.r.user).toEqual({ id: created.user, disabled: true })),
+        // Not even its own login.
+        customerA: refused('FORBIDDEN', () => ({ id: userA.id, d: true }), async () => expect((await adminNode(userA.id, 'on User { disabled }')).disabled).toBe(false)),
+        customerB: refused('FORBIDDEN', () => ({ id: userA.id, d: true })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: userA.id, d: true })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: userA.id, d: true })),
+        fullToken: refused('FORBIDDEN', () => ({ id: userA.id, d: true })),
+      },
+    },
+    {
+      field: 'deleteUser',
+      kind: 'mutation',
+      doc: M.deleteUser,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.user })),
+        admin: allowed(() => ({ id: created.user }), (d) => expect(d.r.deletedId).toBe(created.user)),
+        customerA: refused('FORBIDDEN', () => ({ id: userA.id })),
+        customerB: refused('FORBIDDEN', () => ({ id: userA.id })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: userA.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: userA.id })),
+        fullToken: refused('FORBIDDEN', () => ({ id: userA.id })),
+      },
+    },
+
+    // ============================== API tokens
+    {
+      field: 'createApiToken',
+      kind: 'mutation',
+      doc: M.createApiToken,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ n: 'anon', s: 'READ_ONLY' })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'fullToken'] as const).map((a) => [
+            a,
+            allowed(() => ({ n: `made-by-${slug(a)}`, s: 'FULL' }), async (d) => {
+              expect(d.r.created.apiToken).toMatchObject({ name: `made-by-${slug(a)}`, scope: 'FULL' });
+              expect(d.r.created.token).toMatch(/^mpat_/);
+              created.apiToken[a] = d.r.created.apiToken.id;
+              // The new token works and acts as the same user.
+              const v = (await t.ok(Q.viewer, {}, d.r.created.token)).viewer;
+              expect(v.label).toContain(`made-by-${slug(a)}`);
+              expect(v.user.id).toBe(a === 'admin' ? adminUser.id : a === 'customerB' ? userB.id : userA.id);
+            }),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'fullToken', Cell>),
+        mailboxOwner: refused('FORBIDDEN', () => ({ n: 'by-owner', s: 'READ_ONLY' })),
+        // A READ_ONLY token cannot mint any token, not even another READ_ONLY one.
+        readOnlyToken: refused('FORBIDDEN', () => ({ n: 'by-readonly', s: 'READ_ONLY' })),
+      },
+    },
+    {
+      field: 'revokeApiToken',
+      kind: 'mutation',
+      doc: M.revokeApiToken,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: full.apiToken.id })),
+        admin: allowed(() => ({ id: created.apiToken.admin }), async (d) => {
+          expect(d.r.apiToken.id).toBe(created.apiToken.admin);
+          expect(d.r.apiToken.revokedAt).toEqual(expect.any(String));
+          // Tokens belong to their user: even the administrator cannot revoke a customer's token.
+          const other = await t.ok(M.revokeApiToken, { id: full.apiToken.id }, t.adminToken);
+          expect(other.r).toMatchObject({ __typename: 'NotFoundError', entity: 'ApiToken' });
+        }),
+        customerA: allowed(() => ({ id: created.apiToken.customerA }), (d) => expect(d.r.apiToken.id).toBe(created.apiToken.customerA)),
+        customerB: notFound('ApiToken', () => ({ id: full.apiToken.id }), async () => {
+          expect((await t.ok(Q.viewer, {}, full.token)).viewer.user.id).toBe(userA.id); // still works
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: full.apiToken.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.apiToken.fullToken })),
+        fullToken: allowed(() => ({ id: created.apiToken.fullToken }), (d) => expect(d.r.apiToken.id).toBe(created.apiToken.fullToken)),
+      },
+    },
+
+    // ============================== sessions: public by nature — they act on credentials, not on the caller
+    {
+      field: 'login',
+      kind: 'mutation',
+      doc: M.login,
+      cells: Object.fromEntries(
+        ACTORS.map((a) => [
+          a,
+          allowed(() => ({ e: A.email, p: CUSTOMER_PASSWORD }), (d) => {
+            expect(d.r.session.viewer).toEqual({ kind: 'CUSTOMER', label: A.email });
+            created.session[a] = d.r.session.refreshToken;
+          }),
+        ]),
+      ) as Record<Actor, Cell>,
+    },
+    {
+      field: 'refreshSession',
+      kind: 'mutation',
+      doc: M.refreshSession,
+      cells: Object.fromEntries(
+        ACTORS.map((a) => [
+          a,
+          allowed(() => ({ t: created.session[a] }), (d) => {
+            expect(d.r.session.viewer).toEqual({ kind: 'CUSTOMER', label: A.email });
+            expect(d.r.session.refreshToken).not.toBe(created.session[a]);
+            created.session[a] = d.r.session.refreshToken;
+          }),
+        ]),
+      ) as Record<Actor, Cell>,
+    },
+    {
+      field: 'logout',
+      kind: 'mutation',
+      doc: M.logout,
+      cells: Object.fromEntries(
+        ACTORS.map((a) => [
+          a,
+          allowed(() => ({ t: created.session[a] }), async (d) => {
+            expect(d.r).toBe(true);
+            const again = await t.ok(M.refreshSession, { t: created.session[a] });
+            expect(again.r.__typename).toBe('AuthenticationError');
+          }),
+        ]),
+      ) as Record<Actor, Cell>,
+    },
+  ];
+
+  // ---------------------------------------------------------------- the cells as tests
+  for (const row of rows) {
+    describe(`${row.kind} ${row.field}`, () => {
+      for (const actor of ACTORS) {
+        const cell = row.cells[actor];
+        it(`${actor} → ${cell.outcome}`, () => cell.run(row.doc, actor));
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- coverage and consistency of the matrix
+  describe('matrix coverage', () => {
+    it('has one row for every query and mutation of the schema, and a cell for every actor', async () => {
+      const s = await t.ok(`{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
+      const schemaFields = [
+        ...s.__schema.queryType.fields.map((f: { name: string }) => `query ${f.name}`),
+        ...s.__schema.mutationType.fields.map((f: { name: string }) => `mutation ${f.name}`),
+      ].sort();
+      expect(rows.map((r) => `${r.kind} ${r.field}`).sort()).toEqual(schemaFields);
+      for (const r of rows) expect(Object.keys(r.cells).sort()).toEqual([...ACTORS].sort());
+    });
+
+    it('every mutation except the session ones refuses anonymous callers and READ_ONLY tokens', () => {
+      const sessionOps = ['login', 'refreshSession', 'logout'];
+      for (const r of rows.filter((x) => x.kind === 'mutation' && !sessionOps.includes(x.field))) {
+        expect(r.cells.anonymous.outcome, r.field).toBe('UNAUTHENTICATED');
+        expect(r.cells.readOnlyToken.outcome, r.field).toBe('FORBIDDEN');
+      }
+      for (const r of rows.filter((x) => x.kind === 'query' && !['viewer', 'node', 'nodes'].includes(x.field)))
+        expect(r.cells.anonymous.outcome, r.field).toBe('UNAUTHENTICATED');
+    });
+  });
+
+  // ---------------------------------------------------------------- details the matrix cells do not show
+  describe('mailbox owner cannot reach another mailbox of the same customer', () => {
+    it('never gets it from node/nodes/mailboxes or the audit log, and cannot manage it', async () => {
+      const n = await t.gql(`query($id:ID!){ node(id:$id){ id } nodes(ids:[$id]){ id } }`, { id: mA2.id }, ownerToken);
+      expect(n.data?.node?.id).not.toBe(mA2.id);
+      expect(n.data?.nodes?.[0]?.id).not.toBe(mA2.id);
+      expect(ids((await t.ok(Q.mailboxes, { f: { search: 'other' } }, ownerToken)).mailboxes)).toEqual([]);
+      expect(await auditTotal(ownerToken, { search: mA2.address })).toBe(0);
+      for (const [doc, vars] of [
+        [M.setMailboxStatus, { id: mA2.id, s: 'DISABLED' }],
+        [M.updateMailbox, { id: mA2.id, q: 1 }],
+        [M.deleteMailbox, { id: mA2.id }],
+      ] as const)
+        expectRefused(await t.gql(doc, vars, ownerToken), 'FORBIDDEN', 'mutation');
+    });
+
+    it('its password and autoresponder calls leave the other mailbox untouched', async () => {
+      const before = (await adminNode(mA2.id, 'on Mailbox { autoresponder { subject } }')).autoresponder.subject;
+      await t.ok(M.setAutoresponder, { id: mA2.id, s: 'hijacked' }, ownerToken);
+      expect((await adminNode(mA2.id, 'on Mailbox { autoresponder { subject } }')).autoresponder.subject).toBe(before);
+      await t.ok(M.changeMailboxPassword, { id: mA2.id, p: 'owner-hijack-1' }, ownerToken);
+      expect(await loginResult(mA2.address, 'owner-hijack-1')).toMatchObject({ __typename: 'AuthenticationError' });
+      expect((await loginResult(mA2.address, MAILBOX_PASSWORD)).__typename).toBe('MutationLoginSuccess');
+      // Its own mailbox was not changed instead (a tenant rule must never replace the requested id).
+      expect((await loginResult(mA1.address, 'owner-hijack-1')).__typename).toBe('AuthenticationError');
+    });
+  });
+
+  describe('revoked and unknown API tokens', () => {
+    it('a revoked token is refused as UNAUTHENTICATED with a message about the token', async () => {
+      const c = (await t.ok(M.createApiToken, { n: 'to-revoke', s: 'FULL' }, A.token)).r.created;
+      expect((await t.ok(Q.mailboxes, {}, c.token)).mailboxes.totalCount).toBe(2); // works before
+      expect((await t.ok(M.revokeApiToken, { id: c.apiToken.id }, A.token)).r.__typename).toBe('MutationRevokeApiTokenSuccess');
+
+      const q = await t.gql(Q.mailboxes, {}, c.token);
+      expect(q.data).toBeNull();
+      expect(q.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/API token.*revoked/i), extensions: { code: 'UNAUTHENTICATED' } })]);
+      const m = await t.gql(M.createForward, { s: `revoked@${A.domain}`, d: ['x@elsewhere.test'] }, c.token);
+      expect(m.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['UNAUTHENTICATED', expect.stringMatching(/token/i)]]);
+      // Nothing about the owner leaks through the public viewer field either.
+      expect((await t.gql(Q.viewer, {}, c.token)).data).toEqual({ viewer: null });
+      // It is listed as revoked, and hidden by default.
+      const list = await t.ok(`{ all: apiTokens(includeRevoked:true){ edges { node { id revokedAt } } } live: apiTokens { edges { node { id } } } }`, {}, A.token);
+      expect(list.all.edges.find((e: any) => e.node.id === c.apiToken.id).node.revokedAt).toEqual(expect.any(String));
+      expect(ids(list.live)).not.toContain(c.apiToken.id);
+    });
+
+    it('an unknown token is refused the same way', async () => {
+      const r = await t.gql(Q.domains, {}, 'mpat_thisTokenDoesNotExist');
+      expect(r.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['UNAUTHENTICATED', 'API token is invalid, expired or revoked']]);
+    });
+  });
+
+  describe('regressions: tenant rules never replace the requested id; hidden ids are plain null', () => {
+    // Regression (was a bug): tenant-id-override. tenancy.ts expresses some rules as `{ id: <the caller's own id> }`
+    // (customer → Customer and User; mailbox owner → Customer and Mailbox), and callers spread the
+    // rule AFTER the requested id: `{ id, ...tenantWhere.x(viewer) }` (prismaNode findUnique in
+    // customer.ts / user.ts / mailbox.ts, loadMailbox and setAutoresponder in mailbox.ts /
+    // autoresponder.ts). The rule's `id` replaces the requested one, so instead of "not found" the
+    // caller gets — or writes to — its OWN row. No other tenant's data leaks, but:
+    //   - node(<A's customer id>) as customer B returns customer B (id ≠ the id asked for);
+    //   - node(<any user id>) as a customer returns its own user;
+    //   - a mailbox owner's node(<any mailbox id>, even another customer's) returns its own mailbox;
+    //   - a mailbox owner's changeMailboxPassword / setAutoresponder on ANY mailbox id answers
+    //     Success and changes its own mailbox (and the audit log records it as such).
+    // The same spread is in the mailboxChanged subscription (a mailbox owner may subscribe to any
+    // mailbox id's change events, and receives its own mailbox on each).
+    it('node(<customer A id>) as customer B is null (regression: tenant-id-override)', async () => {
+      const r = await t.gql(`query($id:ID!){ node(id:$id){ __typename id ... on Customer { name } } }`, { id: A.customerId }, B.token);
+      expect(r).toEqual({ data: { node: null } }); // actually: { node: { __typename: 'Customer', id: <B's id>, name: 'tenant-b' } }
+    });
+
+    // Regression (was a bug): tenant-id-override — a mailbox owner's password change on another mailbox hits its own mailbox.
+    it('mailbox owner: changeMailboxPassword on another mailbox of its customer is NotFoundError (regression: tenant-id-override)', async () => {
+      const r = await t.ok(M.changeMailboxPassword, { id: mA2.id, p: MAILBOX_PASSWORD }, ownerToken);
+      expect(r.r).toMatchObject({ __typename: 'NotFoundError', entity: 'Mailbox' }); // actually: Success with mailbox = mA1
+    });
+
+    // Regression (was a bug): tenant-id-override — a mailbox owner's autoresponder on another customer's mailbox hits its own.
+    it('mailbox owner: setAutoresponder on another customer’s mailbox is NotFoundError (regression: tenant-id-override)', async () => {
+      const r = await t.ok(M.setAutoresponder, { id: mB.id, s: 'cross-tenant' }, ownerToken);
+      expect(r.r).toMatchObject({ __typename: 'NotFoundError', entity: 'Mailbox' }); // actually: Success, mA1's autoresponder changed
+    });
+
+    // Regression (was a bug): node-internal-error. node(id) / nodes(ids) for an id the caller may not see (another
+    // tenant's forward/domain/mailbox…, any id for an anonymous caller, or a well-formed id that
+    // does not exist even for the admin) answers errors: [{ message: "Unexpected error.",
+    // extensions: { code: "INTERNAL_SERVER_ERROR" } }] and logs "unexpected error"
+    // (PrismaClientKnownRequestError: findUniqueOrThrow found no record) instead of a plain null:
+    // prismaNode loads with findUniqueOrThrow because the node types are not declared nullable. In
+    // nodes(ids) one such id nulls the whole response (data: null).
+    it('node(<A’s forward id>) as customer B is a plain null without an error (regression: node-internal-error)', async () => {
+      const r = await t.gql(`query($id:ID!){ node(id:$id){ id } }`, { id: fA.id }, B.token);
+      expect(r).toEqual({ data: { node: null } });
+    });
+
+    // Regression (was a bug): customer-relations-bypass (low severity). A mailbox owner sees only its own mailbox and
+    // the domain it lives on (the `domains` query returns just that one), but
+    // `viewer { customer { domains } }` lists every domain of the customer: the relatedConnection
+    // Customer.domains does not apply tenantWhere.domain. Same root cause:
+    // `viewer { customer { package { name maxMailboxes } } }` returns the hosting package although
+    // node(<package id>) is hidden from a mailbox owner.
+    it('a mailbox owner sees only its own domain through viewer.customer.domains (regression: customer-relations-bypass)', async () => {
+      const r = await t.ok(`{ viewer { customer { domains { totalCount edges { node { id name } } } } } }`, {}, ownerToken);
+      expect(r.viewer.customer.domains.edges.map((e: any) => e.node.id)).toEqual([A.domainId]); // actually: also second-a.example
+      expect(r.viewer.customer.domains.totalCount).toBe(1);
+    });
+  });
+});
