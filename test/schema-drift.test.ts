@@ -45,7 +45,7 @@ describe('schema.prisma and the migrated database agree', async () => {
   await client.end();
 
   const runtime = (db() as unknown as { _runtimeDataModel: { models: Record<string, RuntimeModel> } })._runtimeDataModel.models;
-  const logical = getDatamodel().datamodel.models as Record<string, { fields: { name: string; kind: string; type: string; isRequired: boolean; isList: boolean; isUnique: boolean; isId: boolean }[] }>;
+  const logical = getDatamodel().datamodel.models as unknown as Record<string, { fields: { name: string; kind: string; type: string; isRequired: boolean; isList: boolean; isUnique: boolean; isId: boolean }[] }>;
 
   for (const [model, rm] of Object.entries(runtime)) {
     const table = rm.dbName ?? model;
