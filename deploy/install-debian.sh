@@ -34,6 +34,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # Postfix asks a debconf question on install; answer it up front ("No configuration": the panel
   # renders its own main.cf into a separate config directory).
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # Package scripts must not start the daemons with Debian's default configs (on a machine without
+  # systemd they would run through /etc/init.d). Without a policy-rc.d, put a temporary one in place.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   install() { apt-get install -y --no-install-recommends "${missing[@]}"; }
   if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$' || true)" ]; then
     apt-get update
