@@ -31,6 +31,20 @@ const schema = z.object({
   MAIL_ROOT: z.string().min(1).optional(),
   MAIL_UID: z.coerce.number().int().min(0).optional(),
   MAIL_GID: z.coerce.number().int().min(0).optional(),
+  // The real mail stack (docs/mail-stack.md). Without DOVECOT_CONFIG the worker still writes
+  // Maildirs and Sieve scripts and measures quota usage by scanning the Maildirs.
+  /** dovecot.conf of the Dovecot the panel drives: enables `doveadm -c` (quota usage) and sievec. */
+  DOVECOT_CONFIG: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  DOVEADM_PATH: z.string().regex(/^\//, 'must be an absolute path').default('/usr/bin/doveadm'),
+  /** Pre-compile Sieve scripts with this sievec (default /usr/bin/sievec when DOVECOT_CONFIG is set
+   *  and it exists); without it Dovecot compiles a script the first time it runs it. */
+  SIEVEC_PATH: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** When the worker refreshes every mailbox's quota usage (pg-boss cron, UTC); "off" disables. */
+  QUOTA_REFRESH_CRON: z
+    .string()
+    .trim()
+    .refine((v) => v === 'off' || /^\S+(\s+\S+){4,5}$/.test(v), 'must be a cron expression (5 or 6 fields) or "off"')
+    .default('*/5 * * * *'),
   WEBMAIL_URL: z.string().url().default('http://localhost:8888/'),
   DEFAULT_QUOTA_MB: z.coerce.number().int().min(0).default(1024),
   GRAPHIQL: bool.optional(),
@@ -43,6 +57,7 @@ const schema = z.object({
   MAX_PAGE_SIZE: z.coerce.number().int().min(1).default(200),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   TRUST_PROXY: bool.default(false),
+  RUN_WORKER: bool.default(true),
 });
 
 export type Config = z.infer<typeof schema> & {
