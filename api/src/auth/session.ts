@@ -24,6 +24,13 @@ export interface Session {
 
 const INVALID = 'Wrong e-mail address or password';
 
+/** A rotated refresh token was presented again: the login it belongs to has been revoked. */
+export class RefreshTokenReuseError extends AuthenticationError {
+  constructor(readonly subject: { userId: string | null; mailboxId: string | null }) {
+    super('Session expired, please log in again');
+  }
+}
+
 type Candidate = { subject: Subject; hash: string; active: boolean };
 
 /** A login name can be both a panel user's e-mail and a mailbox address (a customer's own mailbox);
@@ -93,7 +100,7 @@ export async function refresh(token: string): Promise<Session> {
   const claimed = await db().refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: new Date() } });
   if (claimed.count === 0) {
     await revokeFamily(row.familyId);
-    throw new AuthenticationError('Session expired, please log in again');
+    throw new RefreshTokenReuseError({ userId: row.userId, mailboxId: row.mailboxId });
   }
   let subject: Subject;
   if (row.user && !row.user.disabled) {
@@ -113,9 +120,10 @@ export async function revokeFamily(familyId: string): Promise<void> {
   await db().refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
 }
 
-export async function logout(token: string): Promise<boolean> {
+/** Ends the login the token belongs to; returns whose it was, or null for an unknown token. */
+export async function logout(token: string): Promise<{ userId: string | null; mailboxId: string | null } | null> {
   const row = await db().refreshToken.findUnique({ where: { tokenHash: sha256(token) } });
-  if (!row) return false;
+  if (!row) return null;
   await revokeFamily(row.familyId);
-  return true;
+  return { userId: row.userId, mailboxId: row.mailboxId };
 }

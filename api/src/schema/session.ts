@@ -3,7 +3,8 @@ import { AuthenticationError, FieldErrors, TooManyAttemptsError, ValidationError
 import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
-import { login, logout, refresh, type Session } from '../auth/session.js';
+import { login, logout, refresh, RefreshTokenReuseError, type Session } from '../auth/session.js';
+import { audit } from '../audit.js';
 import type { Viewer } from '../context.js';
 
 const ViewerKind = builder.enumType('ViewerKind', { values: ['ADMIN', 'CUSTOMER', 'MAILBOX'] as const });
@@ -55,23 +56,58 @@ builder.mutationFields((t) => ({
     description: 'Panel users log in with their e-mail; mailbox owners with the mailbox address and its password.',
     errors: { types: [AuthenticationError, TooManyAttemptsError, ValidationError], dataField: { name: 'session' } },
     args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => {
+    resolve: async (_r, args, ctx) => {
       const errors = new FieldErrors();
       checkText(errors, 'email', args.email, { min: 1, max: LIMITS.address, singleLine: true, label: 'E-mail address' });
       checkText(errors, 'password', args.password, { min: 1, max: LIMITS.password.max, label: 'Password' });
       errors.throwIfAny();
-      return login(throttle, args.email, args.password, ctx.clientIp);
+      const attempted = args.email.trim().toLowerCase();
+      try {
+        const session = await login(throttle, args.email, args.password, ctx.clientIp);
+        const v = session.viewer;
+        await audit(db(), { ...ctx, viewer: v }, {
+          action: 'session.login',
+          targetType: v.kind === 'user' ? 'User' : 'Mailbox',
+          targetId: v.kind === 'user' ? v.userId : v.mailboxId,
+          targetLabel: v.label,
+          customerId: v.customerId,
+        });
+        return session;
+      } catch (err) {
+        // Failed logins are security events; throttled ones are not recorded (a flood must not write a row each).
+        if (err instanceof AuthenticationError)
+          await audit(db(), ctx, { action: 'session.login_failed', targetType: 'Login', targetLabel: attempted, details: { reason: err.message } });
+        throw err;
+      }
     },
   }),
   refreshSession: t.field({
     type: SessionRef,
     errors: { types: [AuthenticationError], dataField: { name: 'session' } },
     args: { refreshToken: t.arg.string({ required: true }) },
-    resolve: (_r, args) => refresh(args.refreshToken),
+    resolve: async (_r, args, ctx) => {
+      try {
+        return await refresh(args.refreshToken);
+      } catch (err) {
+        if (err instanceof RefreshTokenReuseError)
+          await audit(db(), ctx, {
+            action: 'session.refresh_reuse',
+            targetType: err.subject.userId ? 'User' : 'Mailbox',
+            targetId: err.subject.userId ?? err.subject.mailboxId,
+            details: { revoked: 'the whole login' },
+          });
+        throw err;
+      }
+    },
   }),
   logout: t.boolean({
     description: 'Ends the login the refresh token belongs to (all its rotated tokens).',
     args: { refreshToken: t.arg.string({ required: true }) },
-    resolve: (_r, args) => logout(args.refreshToken),
+    resolve: async (_r, args, ctx) => {
+      const owner = await logout(args.refreshToken);
+      if (owner)
+        await audit(db(), ctx, { action: 'session.logout', targetType: owner.userId ? 'User' : 'Mailbox', targetId: owner.userId ?? owner.mailboxId });
+      return owner !== null;
+    },
   }),
 }));
