@@ -1,59 +1,62 @@
-// The login session kept in the browser tab (sessionStorage: gone when the tab closes, not shared
-// between tabs). Access token for `authorization: Bearer`, refresh token for `refreshSession`.
+// The login session kept in the browser tab (sessionStorage: it survives a reload, is gone when the
+// tab closes, and is not shared between tabs — so two tabs never present the same rotating refresh
+// token). The access token goes out as `authorization: Bearer`; the refresh token is traded for a new
+// pair by `refreshSession` before the access token expires (lib/auth.ts).
 
 export type ViewerKind = 'ADMIN' | 'CUSTOMER' | 'MAILBOX';
 
 export interface SessionViewer {
   kind: ViewerKind;
   label: string;
+  readOnly: boolean;
+  userId: string | null;
+  customerId: string | null;
+  customerName: string | null;
+  mailboxId: string | null;
 }
 
 export interface StoredSession {
   accessToken: string;
   refreshToken: string;
+  /** Epoch milliseconds. */
+  accessTokenExpiresAt: number;
+  refreshTokenExpiresAt: number;
   viewer: SessionViewer;
 }
 
-export const STORAGE_KEYS = {
-  accessToken: 'mailpanel.accessToken',
-  refreshToken: 'mailpanel.refreshToken',
-  viewer: 'mailpanel.viewer',
-} as const;
+export const STORAGE_KEY = 'mailpanel.session';
 
 function storage(): Storage | null {
   try {
     return typeof sessionStorage === 'undefined' ? null : sessionStorage;
   } catch {
-    return null; // storage disabled by the browser
+    return null; // storage disabled by the browser: the session then lives in memory only
   }
 }
 
+let memory: StoredSession | null = null;
+
 export function saveSession(session: StoredSession): void {
-  const s = storage();
-  if (!s) return;
-  s.setItem(STORAGE_KEYS.accessToken, session.accessToken);
-  s.setItem(STORAGE_KEYS.refreshToken, session.refreshToken);
-  s.setItem(STORAGE_KEYS.viewer, JSON.stringify(session.viewer));
+  memory = session;
+  storage()?.setItem(STORAGE_KEY, JSON.stringify(session));
 }
 
 export function loadSession(): StoredSession | null {
-  const s = storage();
-  if (!s) return null;
-  const accessToken = s.getItem(STORAGE_KEYS.accessToken);
-  const refreshToken = s.getItem(STORAGE_KEYS.refreshToken);
-  const rawViewer = s.getItem(STORAGE_KEYS.viewer);
-  if (!accessToken || !refreshToken || !rawViewer) return null;
+  if (memory) return memory;
+  const raw = storage()?.getItem(STORAGE_KEY);
+  if (!raw) return null;
   try {
-    const viewer = JSON.parse(rawViewer) as SessionViewer;
-    if (typeof viewer?.label !== 'string' || typeof viewer?.kind !== 'string') return null;
-    return { accessToken, refreshToken, viewer };
+    const s = JSON.parse(raw) as StoredSession;
+    if (typeof s?.accessToken !== 'string' || typeof s.refreshToken !== 'string' || typeof s.viewer?.kind !== 'string') return null;
+    if (s.refreshTokenExpiresAt < Date.now()) return null;
+    memory = s;
+    return s;
   } catch {
     return null;
   }
 }
 
 export function clearSession(): void {
-  const s = storage();
-  if (!s) return;
-  for (const key of Object.values(STORAGE_KEYS)) s.removeItem(key);
+  memory = null;
+  storage()?.removeItem(STORAGE_KEY);
 }

@@ -1,0 +1,234 @@
+// Login, logout and the session's lifetime. The access token is short-lived; it is refreshed with
+// `refreshSession` shortly before it expires (timer, tab becoming visible, or just before a request),
+// one refresh at a time: the API rotates refresh tokens and treats a replayed one as theft, so two
+// concurrent refreshes would end the login. When the login ends server-side (expired, revoked,
+// password changed) the tab returns to the login page with the reason.
+import { Client, fetchExchange } from '@urql/core';
+import { goto } from '$app/navigation';
+import { ErrorFields, graphql, type ResultOf } from './graphql';
+import { clearSession, loadSession, saveSession, type StoredSession } from './session';
+
+export const GRAPHQL_PATH = '/graphql';
+
+const SessionFields = graphql(`
+  fragment SessionFields on Session {
+    accessToken
+    accessTokenExpiresAt
+    refreshToken
+    refreshTokenExpiresAt
+    viewer {
+      kind
+      label
+      readOnly
+      user {
+        id
+      }
+      customer {
+        id
+        name
+      }
+      mailbox {
+        id
+      }
+    }
+  }
+`);
+
+const LoginMutation = graphql(
+  `
+    mutation Login($email: String!, $password: String!) {
+      login(email: $email, password: $password) {
+        __typename
+        ... on MutationLoginSuccess {
+          session {
+            ...SessionFields
+          }
+        }
+        ... on TooManyAttemptsError {
+          retryAfterSeconds
+        }
+        ...ErrorFields
+      }
+    }
+  `,
+  [SessionFields, ErrorFields],
+);
+
+const RefreshMutation = graphql(
+  `
+    mutation RefreshSession($refreshToken: String!) {
+      refreshSession(refreshToken: $refreshToken) {
+        __typename
+        ... on MutationRefreshSessionSuccess {
+          session {
+            ...SessionFields
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [SessionFields],
+);
+
+const LogoutMutation = graphql(`
+  mutation Logout($refreshToken: String!) {
+    logout(refreshToken: $refreshToken)
+  }
+`);
+
+/** Session operations go through their own client: no token, no cache, no subscriptions. */
+const authClient = new Client({ url: GRAPHQL_PATH, exchanges: [fetchExchange], preferGetMethod: false, requestPolicy: 'network-only' });
+
+type SessionPayload = ResultOf<typeof SessionFields>;
+
+/** The access token's lifetime measured on this machine's clock (exp − iat of the JWT), so a skewed
+ *  client clock cannot make the panel refresh too late. Falls back to the server's expiry time. */
+function localExpiry(s: SessionPayload, receivedAt: number): number {
+  try {
+    const payload = JSON.parse(atob(s.accessToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
+    if (typeof payload.exp === 'number' && typeof payload.iat === 'number') return receivedAt + (payload.exp - payload.iat) * 1000;
+  } catch {
+    /* not a JWT we can read */
+  }
+  return Date.parse(s.accessTokenExpiresAt);
+}
+
+function toStored(s: SessionPayload, receivedAt = Date.now()): StoredSession {
+  return {
+    accessToken: s.accessToken,
+    refreshToken: s.refreshToken,
+    accessTokenExpiresAt: localExpiry(s, receivedAt),
+    refreshTokenExpiresAt: Date.parse(s.refreshTokenExpiresAt),
+    viewer: {
+      kind: s.viewer.kind,
+      label: s.viewer.label,
+      readOnly: s.viewer.readOnly,
+      userId: s.viewer.user?.id ?? null,
+      customerId: s.viewer.customer?.id ?? null,
+      customerName: s.viewer.customer?.name ?? null,
+      mailboxId: s.viewer.mailbox?.id ?? null,
+    },
+  };
+}
+
+export const auth = $state<{ session: StoredSession | null }>({ session: loadSession() });
+
+const endListeners = new Set<() => void>();
+/** Called when the session ends (logout or expiry): the GraphQL client drops its cache and socket. */
+export function onSessionEnd(fn: () => void): () => void {
+  endListeners.add(fn);
+  return () => endListeners.delete(fn);
+}
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+function scheduleRefresh() {
+  clearTimeout(timer);
+  const s = auth.session;
+  if (!s) return;
+  const remaining = s.accessTokenExpiresAt - Date.now();
+  const lead = Math.min(60_000, Math.max(5_000, remaining / 4));
+  timer = setTimeout(() => void refresh(), Math.max(0, remaining - lead));
+}
+
+function setSession(s: StoredSession) {
+  saveSession(s);
+  auth.session = s;
+  scheduleRefresh();
+}
+
+function endSession(reason?: string) {
+  clearTimeout(timer);
+  clearSession();
+  auth.session = null;
+  for (const fn of endListeners) fn();
+  const query = reason ? `?reason=${encodeURIComponent(reason)}` : '';
+  void goto(`/login${query}`, { replaceState: true });
+}
+
+let inflight: Promise<boolean> | null = null;
+
+/** Trades the refresh token for a new pair. true when the session was renewed. */
+export function refresh(): Promise<boolean> {
+  inflight ??= (async () => {
+    const current = auth.session;
+    if (!current) return false;
+    try {
+      const r = await authClient.mutation(RefreshMutation, { refreshToken: current.refreshToken }).toPromise();
+      if (auth.session !== current) return !!auth.session; // logged out or replaced meanwhile
+      const payload = r.data?.refreshSession;
+      if (payload?.__typename === 'MutationRefreshSessionSuccess') {
+        setSession(toStored(payload.session));
+        return true;
+      }
+      if (payload) {
+        endSession(payload.message);
+        return false;
+      }
+      // Network trouble: keep the session, try again soon.
+      clearTimeout(timer);
+      timer = setTimeout(() => void refresh(), 10_000);
+      return false;
+    } finally {
+      inflight = null;
+    }
+  })();
+  return inflight;
+}
+
+/** The access token to send now, refreshed first when it is about to expire. */
+export async function freshAccessToken(): Promise<string | null> {
+  const s = auth.session;
+  if (!s) return null;
+  if (s.accessTokenExpiresAt - Date.now() < 5_000) await refresh();
+  return auth.session?.accessToken ?? null;
+}
+
+/** The session's token has been refused (expired early, clock jump): refresh unless already done. */
+export async function recoverFromRejectedToken(rejected: string): Promise<boolean> {
+  if (!auth.session) return false;
+  if (auth.session.accessToken !== rejected) return true;
+  return refresh();
+}
+
+export type LoginResult =
+  | { ok: true; session: StoredSession }
+  | { ok: false; message: string; fieldErrors: Record<string, string> };
+
+export async function login(email: string, password: string): Promise<LoginResult> {
+  const r = await authClient.mutation(LoginMutation, { email, password }).toPromise();
+  if (r.error || !r.data) {
+    return { ok: false, message: r.error?.networkError ? 'The server could not be reached. Check your connection and try again.' : (r.error?.graphQLErrors.map((e) => e.message).join('\n') ?? 'Something went wrong.'), fieldErrors: {} };
+  }
+  const p = r.data.login;
+  if (p.__typename === 'MutationLoginSuccess') {
+    const session = toStored(p.session);
+    setSession(session);
+    return { ok: true, session };
+  }
+  const fieldErrors: Record<string, string> = {};
+  if (p.__typename === 'ValidationError') for (const fe of p.fieldErrors) fieldErrors[fe.field] ??= fe.message;
+  return { ok: false, message: p.message, fieldErrors };
+}
+
+/** Ends the login server-side (best effort) and locally. */
+export async function logout(): Promise<void> {
+  const current = auth.session;
+  if (current) await authClient.mutation(LogoutMutation, { refreshToken: current.refreshToken }).toPromise().catch(() => undefined);
+  endSession();
+}
+
+/** Starts the refresh timer for a session restored from sessionStorage (page reload). */
+let watchingVisibility = false;
+export function resumeSession() {
+  if (typeof document !== 'undefined' && !watchingVisibility) {
+    watchingVisibility = true;
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') scheduleRefresh();
+    });
+  }
+  scheduleRefresh();
+}

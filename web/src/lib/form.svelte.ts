@@ -1,0 +1,62 @@
+// One submission state per form: field errors shown next to their inputs, a form-level message,
+// a success line, and the busy flag. After a refusal the first invalid input gets focus.
+import { tick } from 'svelte';
+import type { MutationOutcome } from './graphql/mutate';
+import { toast } from './toast.svelte';
+
+export class FormState {
+  errors = $state<Record<string, string>>({});
+  message = $state<string | null>(null);
+  success = $state<string | null>(null);
+  submitting = $state(false);
+  form: HTMLFormElement | undefined = undefined;
+
+  reset() {
+    this.errors = {};
+    this.message = null;
+    this.success = null;
+  }
+
+  /** Client-side checks: show them like server errors and stop. */
+  async refuse(errors: Record<string, string>, message: string | null = null): Promise<boolean> {
+    if (!Object.keys(errors).length && !message) return false;
+    this.errors = errors;
+    this.message = message;
+    await this.focusFirstInvalid();
+    return true;
+  }
+
+  async run<T>(action: () => Promise<MutationOutcome<T>>, onSuccess: (value: Extract<MutationOutcome<T>, { ok: true }>['value']) => string | void | Promise<string | void>): Promise<boolean> {
+    if (this.submitting) return false;
+    this.reset();
+    this.submitting = true;
+    try {
+      const outcome = await action();
+      if (outcome.ok) {
+        const message = await onSuccess(outcome.value);
+        if (message) {
+          this.success = message;
+          toast.success(message);
+        }
+        return true;
+      }
+      this.errors = outcome.fieldErrors;
+      // The message repeats a field error when there is exactly one; show it at the field only.
+      const fieldMessages = Object.values(outcome.fieldErrors);
+      this.message = fieldMessages.length === 1 && fieldMessages[0] === outcome.message ? 'Please correct the highlighted field.' : outcome.message;
+      await this.focusFirstInvalid();
+      return false;
+    } catch (err) {
+      this.message = err instanceof Error ? err.message : 'Something went wrong. Please try again.';
+      return false;
+    } finally {
+      this.submitting = false;
+    }
+  }
+
+  async focusFirstInvalid() {
+    await tick();
+    const invalid = this.form?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    (invalid ?? this.form?.querySelector<HTMLElement>('.form-error'))?.focus();
+  }
+}

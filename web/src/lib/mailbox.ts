@@ -1,0 +1,51 @@
+// The mailbox selection shared by the table, the owner's page and the live subscription.
+import { graphql } from './graphql';
+
+export const MailboxFields = graphql(`
+  fragment MailboxFields on Mailbox {
+    id
+    address
+    localPart
+    quotaMb
+    status
+    provisioning
+    provisioningError
+    autoresponderActive
+    createdAt
+    webmailUrl
+    domain {
+      id
+      name
+    }
+    customer {
+      id
+      name
+    }
+    quota {
+      usedMb
+      limitMb
+      percent
+      messages
+      updatedAt
+    }
+    autoresponder {
+      enabled
+      active
+      subject
+      message
+      startsAt
+      endsAt
+    }
+  }
+`);
+
+export const MailboxChangedSubscription = graphql(
+  `
+    subscription MailboxChanged($id: ID!) {
+      mailboxChanged(id: $id) {
+        ...MailboxFields
+      }
+    }
+  `,
+  [MailboxFields],
+);
