@@ -19,6 +19,7 @@ import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub } from './pubsub.js';
 import { resolveViewer } from './viewer-from-request.js';
+import { useQueryLimits } from './query-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** WebSocket close code when the access token presented (or its expiry) ends the connection. */
@@ -55,6 +56,16 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
 
   const yoga = createYoga<{ req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }, Context>({
     schema,
+    plugins: [
+      useQueryLimits({
+        maxDepth: config().MAX_QUERY_DEPTH,
+        maxCost: config().MAX_QUERY_COST,
+        defaultPageSize: 50,
+        maxPageSize: config().MAX_PAGE_SIZE,
+      }),
+    ],
+    // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
+    batching: false,
     graphqlEndpoint: GRAPHQL_PATH,
     // GraphiQL with its assets bundled (no CDN), so it works on an offline host.
     graphiql: config().graphiql ? { subscriptionsProtocol: 'WS', title: 'Mail panel API' } : false,
@@ -90,7 +101,11 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === GRAPHQL_PATH) return yoga(req, res, { req });
+    if (path === GRAPHQL_PATH) {
+      if (Number(req.headers['content-length'] ?? 0) > config().MAX_REQUEST_BYTES)
+        return void res.writeHead(413, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Request body too large"}]}');
+      return yoga(req, res, { req });
+    }
     if (path === '/healthz') {
       db().$queryRaw`SELECT 1`.then(
         () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),

@@ -54,10 +54,20 @@ const schema = z.object({
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).default(4),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(12),
+  MAX_QUERY_COST: z.coerce.number().int().min(100).default(50_000),
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   MAX_PAGE_SIZE: z.coerce.number().int().min(1).default(200),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   TRUST_PROXY: bool.default(false),
   RUN_WORKER: bool.default(true),
+  /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
+  MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+  /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). */
+  MIGRATION_FAST_PATH: bool.default(true),
+  /** A running migration whose worker has not renewed its lease for this long is resumed elsewhere. */
+  MIGRATION_LEASE_SECONDS: z.coerce.number().int().min(3).default(60),
+  /** Allow migration sources on loopback/private addresses. Default: allowed except in production. */
+  MIGRATION_ALLOW_PRIVATE_SOURCES: bool.optional(),
 });
 
 export type Config = z.infer<typeof schema> & {
