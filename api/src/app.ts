@@ -10,7 +10,7 @@ import { GraphQLError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { config } from '@mailpanel/core/env';
-import { databaseUrl, db } from '@mailpanel/core/db';
+import { databaseUrl, db, isDatabaseUnavailable } from '@mailpanel/core/db';
 import { AppError } from '@mailpanel/core/errors';
 import { createBoss, ensureQueues } from '@mailpanel/core/jobs';
 import { PgEventTarget } from '@mailpanel/core/pubsub';
@@ -84,6 +84,10 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original instanceof AppError)
           return new GraphQLError(original.message, { extensions: { code: original.name } });
+        if (isDatabaseUnavailable(original))
+          return new GraphQLError('The service is briefly unavailable; retry shortly', {
+            extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+          });
         // PostgreSQL refuses NUL in text (22021). Typed checks catch it on known fields; this is the net.
         if (original && /\b22021\b|invalid byte sequence/.test(`${(original as { code?: string }).code} ${(original as Error).message}`))
           return new GraphQLError('Input must not contain NUL characters', { extensions: { code: 'BAD_USER_INPUT' } });

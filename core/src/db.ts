@@ -37,3 +37,17 @@ export async function closeDb(): Promise<void> {
   await client?.$disconnect();
   client = undefined;
 }
+
+const UNAVAILABLE_PRISMA = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseDoesNotExist']);
+
+/** True when an error means "PostgreSQL is not reachable right now" (down, restarting, pool exhausted)
+ *  rather than a fault in the request: the API answers 503 with a retry hint for these. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } }; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code && (UNAVAILABLE_PRISMA.has(e.code) || /^(08|57P0)/.test(e.code) || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET')) return true;
+  const cause = e.meta?.driverAdapterError?.cause;
+  if (cause && (UNAVAILABLE_KINDS.has(cause.kind ?? '') || /^(08|57P0)/.test(cause.originalCode ?? ''))) return true;
+  return e.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
+}
