@@ -1,0 +1,39 @@
+// No password, token or key may reach the logs, even at debug level, whatever path an operation
+// takes (success, validation error, wrong password, unexpected error).
+import { afterAll, expect, it } from 'vitest';
+import { createMailbox, createTenant, startTestApp, ADMIN } from './harness.js';
+
+const captured: string[] = [];
+const write = process.stderr.write.bind(process.stderr);
+process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  captured.push(String(chunk));
+  return true;
+}) as typeof process.stderr.write;
+const level = process.env.LOG_LEVEL;
+process.env.LOG_LEVEL = 'debug';
+afterAll(() => {
+  process.stderr.write = write;
+  process.env.LOG_LEVEL = level;
+});
+
+it('secrets never appear in the logs', { timeout: 60_000 }, async () => {
+  const t = await startTestApp({ worker: true });
+  const tenant = await createTenant(t);
+  const secrets = [ADMIN.password, 'customer-pass-1', 'Mailbox-Secret-77', 'Changed-Secret-88', 'wrong-guess-99'];
+  const m = await createMailbox(t, tenant.token, 'secretive', tenant.domain, 'Mailbox-Secret-77');
+  await t.ok(`mutation($id:ID!){ changeMailboxPassword(id:$id, password:"Changed-Secret-88"){ __typename } }`, { id: m.id }, tenant.token);
+  await t.gql(`mutation{ login(email:"${m.address}", password:"wrong-guess-99"){ __typename } }`);
+  const session = (await t.ok(`mutation{ login(email:"${m.address}", password:"Changed-Secret-88"){ ... on MutationLoginSuccess { session { accessToken refreshToken } } } }`)).login.session;
+  const token = (await t.ok(`mutation{ createApiToken(name:"logged?"){ ... on MutationCreateApiTokenSuccess { created { token } } } }`, {}, tenant.token)).createApiToken.created.token;
+  await t.gql(`{ mailboxes { totalCount } }`, {}, token);
+  await t.gql(`mutation($r:String!){ refreshSession(refreshToken:$r){ __typename } }`, { r: session.refreshToken });
+  await t.gql(`mutation{ createMailbox(username:"bad name", domain:"${tenant.domain}", password:"Mailbox-Secret-77"){ __typename } }`, {}, tenant.token);
+  await t.gql(`{ nonsense }`, {}, token);
+  secrets.push(session.accessToken, session.refreshToken, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
+
+  const logs = captured.join('');
+  expect(logs.length).toBeGreaterThan(0); // debug logging did run
+  for (const s of secrets) expect(logs.includes(s), `a secret (${s.slice(0, 4)}…) is in the logs`).toBe(false);
+  // Password hashes are secrets too.
+  expect(logs).not.toMatch(/\$argon2id\$/);
+});
