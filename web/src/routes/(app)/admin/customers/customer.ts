@@ -1,0 +1,25 @@
+import { graphql } from '$lib/graphql';
+
+export const CustomerFields = graphql(`
+  fragment CustomerFields on Customer {
+    id
+    name
+    email
+    createdAt
+    package {
+      id
+      name
+      maxDomains
+      maxMailboxes
+      maxForwards
+      totalQuotaMb
+    }
+    usage {
+      domains
+      mailboxes
+      forwards
+      quotaAllocatedMb
+      quotaUsedBytes
+    }
+  }
+`);

@@ -1,0 +1,17 @@
+import { graphql } from '$lib/graphql';
+
+export const PackageFields = graphql(`
+  fragment PackageFields on HostingPackage {
+    id
+    name
+    customerCount
+    maxDomains
+    maxMailboxes
+    maxForwards
+    totalQuotaMb
+    maxEmailsPerHour
+    maxEmailsPerHourMailbox
+    maxEmailsPerHourDomain
+    createdAt
+  }
+`);
