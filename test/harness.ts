@@ -56,7 +56,7 @@ export async function startTestApp(opts: { worker?: boolean; listen?: boolean } 
   const t: TestApp = { app, worker, gql, ok, login, adminToken: await login(ADMIN.email, ADMIN.password) };
   afterAll(async () => {
     await worker?.stop();
-    await app.stop();
+    await app.stop(0);
     await closeDb();
   });
   return t;

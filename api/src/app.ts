@@ -32,7 +32,8 @@ export interface App {
   url: string;
   yoga: ReturnType<typeof createYoga<{ req?: IncomingMessage }, Context>>;
   start(port?: number, host?: string): Promise<string>;
-  stop(): Promise<void>;
+  /** Drains for graceMs (default SHUTDOWN_GRACE_MS), then closes sockets, servers and queues. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 function clientIp(req: IncomingMessage | undefined): string | null {
@@ -103,7 +104,11 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     },
   });
 
+  // Graceful shutdown: while draining, /healthz says 503 (a load balancer stops sending) and every
+  // answer closes its connection, so requests already on their way are still served before close.
+  let draining = false;
   const server = createServer((req, res) => {
+    if (draining) res.setHeader('connection', 'close');
     const path = (req.url ?? '/').split('?')[0];
     if (path === GRAPHQL_PATH) {
       if (Number(req.headers['content-length'] ?? 0) > config().MAX_REQUEST_BYTES)
@@ -111,6 +116,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       return yoga(req, res, { req });
     }
     if (path === '/healthz') {
+      if (draining) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"draining":true}');
       db().$queryRaw`SELECT 1`.then(
         () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
         () => res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end('{"ok":false}'),
@@ -184,7 +190,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
           resolve(app.url);
         });
       }),
-    stop: async () => {
+    stop: async (graceMs = config().SHUTDOWN_GRACE_MS) => {
+      draining = true;
+      if (server.listening && graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
       timers.forEach(clearTimeout);
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((r) => wsServer.close(() => r()));

