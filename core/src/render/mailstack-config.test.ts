@@ -224,6 +224,73 @@ describe('renderMailstackConfig', () => {
   });
 });
 
+describe('renderMailstackConfig: Postfix and Dovecot on separate hosts (containers)', () => {
+  const containers: Partial<MailstackSettings> = {
+    listenAddress: '0.0.0.0',
+    internalAddress: '0.0.0.0',
+    dovecotHost: 'dovecot',
+    postfixHost: 'postfix',
+    reinjectNetworks: ['172.16.0.0/12', '10.0.0.0/8'],
+    database: { ...settings.database, host: 'postgres', port: 5432 },
+    flags: { logToStdout: true },
+  };
+
+  it('keeps the one-address defaults: loopback everywhere, files for logs', () => {
+    const out = render();
+    const main = kv(out['postfix/main.cf']);
+    expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:10024');
+    expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
+    expect(main.get('maillog_file')).toBe('/srv/mail/log/postfix.log');
+    expect(kv(out['dovecot/dovecot.conf']).get('log_path')).toBe('/srv/mail/log/dovecot.log');
+    expect(kv(out['dovecot/dovecot.conf']).get('submission_host')).toBe('127.0.0.1:10026');
+  });
+
+  it('points Postfix at the Dovecot host and Dovecot at the Postfix host', () => {
+    const out = render(containers);
+    const main = kv(out['postfix/main.cf']);
+    expect(main.get('virtual_transport')).toBe('lmtp:inet:dovecot:10024');
+    expect(main.get('smtpd_sasl_path')).toBe('inet:dovecot:10030');
+    expect(main.get('inet_interfaces')).toBe('all');
+    expect(kv(out['dovecot/dovecot.conf']).get('submission_host')).toBe('postfix:10026');
+    for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) expect(kv(out[f]).get('hosts'), f).toBe('inet:postgres:5432');
+  });
+
+  it('listens on every interface with port-only master.cf services, trusting only reinjectNetworks for re-injection', () => {
+    const master = render(containers)['postfix/master.cf'];
+    expect(master).toMatch(/^10025 inet n - n - - smtpd\n {2}-o syslog_name=postfix\/mx$/m);
+    expect(master).toMatch(/^10587 inet n - n - - smtpd\n {2}-o syslog_name=postfix\/submission$/m);
+    expect(master).toMatch(/^10026 inet n - n - - smtpd\n(?: {2}-o .*\n)* {2}-o mynetworks=172\.16\.0\.0\/12,10\.0\.0\.0\/8$/m);
+    expect(master).not.toMatch(/^0\.0\.0\.0:/m);
+    const conf = render(containers)['dovecot/dovecot.conf'];
+    expect(conf).toMatch(/inet_listener lmtp \{\n\s+address = 0\.0\.0\.0\n\s+port = 10024\n/);
+    expect(conf).toMatch(/inet_listener auth-client \{\n\s+address = 0\.0\.0\.0\n\s+port = 10030\n/);
+  });
+
+  it('logs to stdout/stderr when asked', () => {
+    const out = render(containers);
+    expect(kv(out['postfix/main.cf']).get('maillog_file')).toBe('/dev/stdout');
+    expect(kv(out['postfix/main.cf']).get('maillog_file_prefixes')).toContain('/dev/stdout');
+    expect(kv(out['dovecot/dovecot.conf']).get('log_path')).toBe('/dev/stderr');
+    expect(kv(out['dovecot/dovecot.conf']).get('info_log_path')).toBe('/dev/stderr');
+  });
+
+  it.each([
+    ['no dovecotHost with internalAddress 0.0.0.0', { dovecotHost: undefined }, 'dovecotHost'],
+    ['no postfixHost with internalAddress 0.0.0.0', { postfixHost: undefined }, 'postfixHost'],
+    ['no reinjectNetworks with internalAddress 0.0.0.0', { reinjectNetworks: undefined }, 'reinjectNetworks'],
+    ['dovecotHost 0.0.0.0', { dovecotHost: '0.0.0.0' }, 'dovecotHost'],
+    ['dovecotHost with a newline', { dovecotHost: 'dovecot\nrelayhost = evil' }, 'dovecotHost'],
+    ['postfixHost with a port', { postfixHost: 'postfix:25' }, 'postfixHost'],
+    ['an empty reinjectNetworks', { reinjectNetworks: [] }, 'reinjectNetworks'],
+    ['a network without a length', { reinjectNetworks: ['10.0.0.0'] }, 'reinjectNetworks[0]'],
+    ['a network list in one string', { reinjectNetworks: ['10.0.0.0/8, 0.0.0.0/0'] }, 'reinjectNetworks[0]'],
+    ['a network with -o injection', { reinjectNetworks: ['10.0.0.0/8 -o smtpd_relay_restrictions=permit'] }, 'reinjectNetworks[0]'],
+  ] as const)('rejects %s', (_name, over, field) => {
+    const e = configError(() => render({ ...containers, ...(over as Partial<MailstackSettings>) }));
+    expect(e.field).toBe(field);
+  });
+});
+
 describe('renderReadonlyRoleSql', () => {
   it('creates or updates a login role that may only SELECT the three views', () => {
     const sql = renderReadonlyRoleSql('mail_reader', 'pw');

@@ -72,8 +72,19 @@ export interface MailstackSettings {
   postmasterAddress: string;
   /** IPv4 address the public services (IMAP, MX, submission) listen on. Default 127.0.0.1. */
   listenAddress?: string;
-  /** IPv4 address of the internal services (LMTP, SASL, re-injection). Default 127.0.0.1. */
+  /** IPv4 address the internal services (Dovecot LMTP and SASL, Postfix re-injection) listen on.
+   *  Default 127.0.0.1. 0.0.0.0 (containers) then needs dovecotHost, postfixHost and
+   *  reinjectNetworks, since "all interfaces" is not an address anyone can connect to. */
   internalAddress?: string;
+  /** Host (name or IPv4) where Postfix reaches Dovecot's LMTP and SASL listeners, when they do
+   *  not share one address (e.g. "dovecot" in docker-compose). Default internalAddress. */
+  dovecotHost?: string;
+  /** Host where Dovecot reaches Postfix's re-injection port (submission_host for Sieve replies
+   *  and redirects). Default internalAddress. */
+  postfixHost?: string;
+  /** IPv4 networks (CIDR) allowed to relay through the re-injection port: where Dovecot connects
+   *  from. Default [internalAddress/32]. */
+  reinjectNetworks?: string[];
   /** Host of the relayhost (with ports.relay). Default 127.0.0.1. */
   relayHost?: string;
   /** Dovecot instance_name (log prefix, doveadm -i). Default "mailpanel". */
@@ -86,6 +97,8 @@ export interface MailstackSettings {
     /** Test profile: auth_failure_delay 0, no auth penalty, sieve_vacation_min_period 0, no DNS
      *  in the SMTP client. */
     testProfile?: boolean;
+    /** Log to the daemons' stdout/stderr (containers) instead of files in paths.logDir. */
+    logToStdout?: boolean;
   };
 }
 
@@ -117,6 +130,7 @@ const SQL_IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
  *  (base64url and a few more; what we generate is hex or base64url). */
 const PASSWORD_RE = /^[A-Za-z0-9._~+/-]{1,256}$/;
 const INSTANCE_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const CIDR4_RE = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(?:3[0-2]|[12]?\d)$/;
 const MILTER_RE = /^(?:inet:(?:[A-Za-z0-9.-]+):\d{1,5}|unix:(?:\/[A-Za-z0-9._+-]+)+)$/;
 
 function req<T>(field: string, v: T | undefined | null): T {
@@ -195,6 +209,29 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
 
   const listenAddress = validIpv4('listenAddress', s.listenAddress ?? '127.0.0.1');
   const internalAddress = validIpv4('internalAddress', s.internalAddress ?? '127.0.0.1');
+  const internalIsAny = internalAddress === '0.0.0.0';
+  const peerHost = (field: 'dovecotHost' | 'postfixHost') => {
+    const v = s[field];
+    if (v === undefined || v === null) {
+      if (internalIsAny) throw new MailstackConfigError(field, 'is required when internalAddress is 0.0.0.0');
+      return internalAddress;
+    }
+    if (v === '0.0.0.0') throw new MailstackConfigError(field, 'must be an address to connect to, not 0.0.0.0');
+    return validHost(field, v);
+  };
+  const dovecotHost = peerHost('dovecotHost');
+  const postfixHost = peerHost('postfixHost');
+  let reinjectNetworks: string[];
+  if (s.reinjectNetworks === undefined || s.reinjectNetworks === null) {
+    if (internalIsAny) throw new MailstackConfigError('reinjectNetworks', 'is required when internalAddress is 0.0.0.0');
+    reinjectNetworks = [`${internalAddress}/32`];
+  } else {
+    if (!Array.isArray(s.reinjectNetworks) || s.reinjectNetworks.length === 0 || s.reinjectNetworks.length > 32) {
+      throw new MailstackConfigError('reinjectNetworks', 'must be a list of 1..32 IPv4 networks');
+    }
+    reinjectNetworks = s.reinjectNetworks.map((n, i) => checkString(`reinjectNetworks[${i}]`, n, CIDR4_RE, 'an IPv4 network a.b.c.d/len'));
+  }
+  const logToStdout = s.flags?.logToStdout === true;
   // All ports must differ (a clash would only show later as a confusing bind failure or loop).
   const seen = new Map<number, string>();
   for (const [name, port] of [...Object.entries(portVals), ['relay', relayPort] as const]) {
@@ -229,8 +266,15 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     postmasterAddress: postmaster,
     listenAddress,
     internalAddress,
+    dovecotHost,
+    postfixHost,
+    reinjectNetworks: reinjectNetworks.join(','),
     // 0.0.0.0 is not an interface address for Postfix: that is "all".
-    inetInterfaces: listenAddress === '0.0.0.0' ? 'all' : [...new Set([listenAddress, internalAddress])].join(', '),
+    inetInterfaces: listenAddress === '0.0.0.0' || internalIsAny ? 'all' : [...new Set([listenAddress, internalAddress])].join(', '),
+    // master.cf service names: "ADDRESS:PORT", or just "PORT" (every inet_interfaces address) for 0.0.0.0.
+    smtpService: masterService(listenAddress, portVals.smtp!),
+    submissionService: masterService(listenAddress, portVals.submission!),
+    reinjectService: masterService(internalAddress, portVals.reinject!),
     imapPort: String(portVals.imap),
     lmtpPort: String(portVals.lmtp),
     saslPort: String(portVals.saslAuth),
@@ -247,8 +291,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     postfixQueueDir: queueDir,
     postfixDataDir: dataDir,
     logDir,
-    postfixLog: `${logDir}/postfix.log`,
-    dovecotLog: `${logDir}/dovecot.log`,
+    postfixLog: logToStdout ? '/dev/stdout' : `${logDir}/postfix.log`,
+    dovecotLog: logToStdout ? '/dev/stderr' : `${logDir}/dovecot.log`,
     dovecotBaseDir: `${runtimeDir}/dovecot`,
     dovecotStateDir: `${runtimeDir}/dovecot-state`,
     dovecotSqlConf: `${configDir}/dovecot/dovecot-sql.conf.ext`,
@@ -265,6 +309,10 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     dbUser,
     dbPassword,
   };
+}
+
+function masterService(address: string, port: number): string {
+  return address === '0.0.0.0' ? String(port) : `${address}:${port}`;
 }
 
 const PLACEHOLDER_RE = /\{\{([A-Za-z0-9_]+)\}\}/g;
