@@ -8,6 +8,8 @@ import type { Tx } from './db.js';
 export const JOBS = {
   'provision-mailbox': z.object({ mailboxId: z.string().uuid() }),
   'delete-mailbox': z.object({ mailboxId: z.string().uuid() }),
+  /** One mailbox (recalculateQuota), or every mailbox when mailboxId is absent (the schedule). */
+  'quota-refresh': z.object({ mailboxId: z.string().uuid().optional() }),
 } as const;
 
 export type JobName = keyof typeof JOBS;
@@ -17,6 +19,8 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number }> = {
   'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
   'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900 },
+  // A measurement: a failed one is simply taken again by the next schedule.
+  'quota-refresh': { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 },
 };
 
 export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {

@@ -7,10 +7,12 @@ import { createBoss, ensureQueues, JOBS, type JobName, type JobPayload } from '@
 import { log } from '@mailpanel/core/logger';
 import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
+import { quotaRefresh } from './handlers/quota-refresh.js';
 
 const HANDLERS: { [N in JobName]: (payload: JobPayload<N>) => Promise<void> } = {
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
+  'quota-refresh': quotaRefresh,
 };
 
 export interface Worker {
@@ -23,6 +25,7 @@ export async function startWorker(): Promise<Worker> {
   boss.on('error', (err) => log.error('pg-boss error', { err }));
   await boss.start();
   await ensureQueues(boss);
+  await scheduleQuotaRefresh(boss);
   for (const name of Object.keys(HANDLERS) as JobName[]) {
     await boss.work(name, { localConcurrency: config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
       for (const job of jobs) {
@@ -38,4 +41,11 @@ export async function startWorker(): Promise<Worker> {
     });
   }
   return { boss, stop: () => boss.stop({ graceful: true, timeout: 10_000 } as never) };
+}
+
+/** The periodic quota-refresh of every mailbox (QUOTA_REFRESH_CRON, UTC; "off" removes it). The
+ *  schedule lives in PostgreSQL: any worker may (re)write it, pg-boss sends each occurrence once. */
+export async function scheduleQuotaRefresh(boss: PgBoss, cron = config().QUOTA_REFRESH_CRON): Promise<void> {
+  if (cron === 'off') await boss.unschedule('quota-refresh');
+  else await boss.schedule('quota-refresh', cron, {}, { tz: 'UTC' });
 }

@@ -1,31 +1,46 @@
-// provision-mailbox: make the mailbox's files match its row (Maildir with the usual folders).
-// Idempotent; safe to run again after any change or crash. State PENDING → READY, or FAILED with the
-// reason while pg-boss retries with backoff.
+// provision-mailbox: make the mailbox's files match its rows — the Maildir with the usual folders,
+// and the autoresponder's Sieve script (worker/src/sieve.ts: installed and active when enabled,
+// removed when disabled). Idempotent; safe to run again after any change or crash. State PENDING →
+// READY, or FAILED with the reason while pg-boss retries with backoff.
+//
+// READY is written only if the mailbox row is unchanged since it was read (compare-and-set on
+// updated_at): a mutation that changes the rows sets PENDING and enqueues another run, and a run
+// that read the older rows must not report READY over it. When the rows changed meanwhile, the
+// run reads them again and applies them (bounded; every edit also enqueues its own run).
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { mailboxHome } from '@mailpanel/core/mail-paths';
 import { publish } from '@mailpanel/core/pubsub';
 import type { JobPayload } from '@mailpanel/core/jobs';
 import { createMaildir } from '../maildir.js';
+import { mailOwner, sieveCompilerOf } from '../mail-tools.js';
+import { syncAutoresponderSieve } from '../sieve.js';
+
+const MAX_ROUNDS = 4;
 
 export async function provisionMailbox({ mailboxId }: JobPayload<'provision-mailbox'>): Promise<void> {
-  const mailbox = await db().mailbox.findUnique({ where: { id: mailboxId }, include: { domain: true } });
-  if (!mailbox || mailbox.provisioning === 'DELETING') return;
   const cfg = config();
-  try {
-    const home = mailboxHome(cfg.mailRoot, mailbox.domain.name, mailbox.localPart);
-    await createMaildir(home, { uid: cfg.MAIL_UID, gid: cfg.MAIL_GID });
-  } catch (err) {
-    await db().mailbox.updateMany({
-      where: { id: mailboxId, provisioning: { not: 'DELETING' } },
-      data: { provisioning: 'FAILED', provisioningError: (err as Error).message.slice(0, 500) },
+  const owner = mailOwner(cfg);
+  for (let round = 1; ; round++) {
+    const mailbox = await db().mailbox.findUnique({ where: { id: mailboxId }, include: { domain: true, autoresponder: true } });
+    if (!mailbox || mailbox.provisioning === 'DELETING') return;
+    try {
+      const home = mailboxHome(cfg.mailRoot, mailbox.domain.name, mailbox.localPart);
+      await createMaildir(home, owner);
+      await syncAutoresponderSieve(home, mailbox.address, mailbox.autoresponder, { owner, compiler: sieveCompilerOf(cfg) });
+    } catch (err) {
+      await db().mailbox.updateMany({
+        where: { id: mailboxId, provisioning: { not: 'DELETING' } },
+        data: { provisioning: 'FAILED', provisioningError: (err as Error).message.slice(0, 500) },
+      });
+      await publish(db(), 'mailbox:' + mailboxId, { id: mailboxId });
+      throw err;
+    }
+    const done = await db().mailbox.updateMany({
+      where: { id: mailboxId, provisioning: { not: 'DELETING' }, ...(round < MAX_ROUNDS ? { updatedAt: mailbox.updatedAt } : {}) },
+      data: { provisioning: 'READY', provisioningError: null },
     });
-    await publish(db(), 'mailbox:' + mailboxId, { id: mailboxId });
-    throw err;
+    if (done.count > 0 || round >= MAX_ROUNDS) break;
   }
-  await db().mailbox.updateMany({
-    where: { id: mailboxId, provisioning: { not: 'DELETING' } },
-    data: { provisioning: 'READY', provisioningError: null },
-  });
   await publish(db(), 'mailbox:' + mailboxId, { id: mailboxId });
 }
