@@ -41,6 +41,7 @@ const M = {
   setMailboxStatus: `mutation($id:ID!,$s:MailboxStatus!){ r: setMailboxStatus(id:$id, status:$s){ __typename ... on MutationSetMailboxStatusSuccess { mailbox { id status } } ${ERR} } }`,
   changeMailboxPassword: `mutation($id:ID!,$p:String!){ r: changeMailboxPassword(id:$id, password:$p){ __typename ... on MutationChangeMailboxPasswordSuccess { mailbox { id address } } ${ERR} } }`,
   setAutoresponder: `mutation($id:ID!,$s:String!){ r: setAutoresponder(mailboxId:$id, input:{ enabled:true, subject:$s, message:"Away" }){ __typename ... on MutationSetAutoresponderSuccess { mailbox { id autoresponder { subject enabled } } } ${ERR} } }`,
+  recalculateQuota: `mutation($id:ID!){ r: recalculateQuota(mailboxId:$id){ __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ${ERR} } }`,
   deleteMailbox: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename ... on MutationDeleteMailboxSuccess { deletedId } ${ERR} } }`,
   createForward: `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ... on MutationCreateForwardSuccess { forward { id source destinations customer { id } } } ${ERR} } }`,
   deleteForward: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename ... on MutationDeleteForwardSuccess { deletedId } ${ERR} } }`,
@@ -547,6 +548,21 @@ describe('authorization matrix', async () => {
       },
     },
     {
+      field: 'recalculateQuota',
+      kind: 'mutation',
+      doc: M.recalculateQuota,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA2.id })),
+        admin: allowed(() => ({ id: mA2.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id })),
+        customerA: allowed(() => ({ id: mA2.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id })),
+        customerB: notFound('Mailbox', () => ({ id: mA2.id })),
+        // A mailbox owner may ask for its own mailbox's usage (and only its own: see the regressions below).
+        mailboxOwner: allowed(() => ({ id: mA1.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA1.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id })),
+        fullToken: allowed(() => ({ id: mA2.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id })),
+      },
+    },
+    {
       field: 'deleteMailbox',
       kind: 'mutation',
       doc: M.deleteMailbox,
@@ -1024,6 +1040,13 @@ describe('authorization matrix', async () => {
     it('mailbox owner: setAutoresponder on another customer’s mailbox is NotFoundError (regression: tenant-id-override)', async () => {
       const r = await t.ok(M.setAutoresponder, { id: mB.id, s: 'cross-tenant' }, ownerToken);
       expect(r.r).toMatchObject({ __typename: 'NotFoundError', entity: 'Mailbox' }); // actually: Success, mA1's autoresponder changed
+    });
+
+    it('mailbox owner: recalculateQuota on another mailbox (same customer or not) is NotFoundError', async () => {
+      for (const id of [mA2.id, mB.id]) {
+        const r = await t.ok(M.recalculateQuota, { id }, ownerToken);
+        expect(r.r).toMatchObject({ __typename: 'NotFoundError', entity: 'Mailbox' });
+      }
     });
 
     // Regression (was a bug): node-internal-error. node(id) / nodes(ids) for an id the caller may not see (another

@@ -1,8 +1,10 @@
+import { Repeater } from 'graphql-yoga';
 import { db, type Tx } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { FieldErrors, LimitExceededError, NotFoundError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
+import { publish } from '@mailpanel/core/pubsub';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
 import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
@@ -251,6 +253,8 @@ builder.mutationFields((t) => ({
         }
         if (args.status && args.status !== current.status) data.status = args.status;
         const mailbox = await tx.mailbox.update({ where: { id: current.id }, data });
+        // The limit is part of what mailboxQuota streams (delivered when the transaction commits).
+        if (data.quotaMb !== undefined) await publish(tx, 'mailbox:' + current.id, { id: current.id });
         await audit(tx, ctx, { action: 'mailbox.update', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId, details: data });
         return mailbox;
       }),
@@ -294,6 +298,23 @@ builder.mutationFields((t) => ({
     },
   }),
 
+  recalculateQuota: t.field({
+    type: Mailbox,
+    description:
+      'Measures the storage use of the mailbox again (from Dovecot, or its Maildir without one). The worker does it shortly; ' +
+      'mailboxQuota / mailboxChanged stream the result. Usage is also refreshed on a schedule.',
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'mailbox' } },
+    args: { mailboxId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = await loadMailbox(tx, ctx, String(args.mailboxId));
+        await enqueue(ctx.boss, tx, 'quota-refresh', { mailboxId: current.id });
+        await audit(tx, ctx, { action: 'mailbox.quota.recalculate', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
+        return current;
+      }),
+  }),
+
   deleteMailbox: t.field({
     type: 'ID',
     description: 'Removes the address from the mail servers at once; a job then deletes all its mail and the row. Returns the id.',
@@ -312,7 +333,46 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+const quotaSelect = { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true } as const;
+
 builder.subscriptionFields((t) => ({
+  mailboxQuota: t.field({
+    type: MailboxQuota,
+    description: 'The storage use of a mailbox: its current value at once, then each change (usage measured by the worker, or a new limit). Ends when the mailbox is deleted.',
+    authScopes: { authenticated: true },
+    args: { mailboxId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const id = idOf(String(args.mailboxId), 'Mailbox');
+      const where = { id, provisioning: { not: 'DELETING' as const }, ...tenantWhere.mailbox(ctx.viewer) };
+      if (!(await db().mailbox.count({ where }))) throw new NotFoundError('Mailbox');
+      return new Repeater<ReturnType<typeof quotaOf>>(async (push, stop) => {
+        const events = ctx.pubsub.subscribe('mailbox', id);
+        void stop.then(() => events.return?.());
+        let last = '';
+        // Every event is answered with the row as it is now; only a different quota is sent on.
+        const emit = async () => {
+          const row = await db().mailbox.findFirst({ where, select: quotaSelect });
+          if (!row) return false;
+          const quota = quotaOf(row);
+          const key = JSON.stringify(quota);
+          if (key !== last) {
+            last = key;
+            await push(quota);
+          }
+          return true;
+        };
+        try {
+          if (await emit()) {
+            for await (const _event of events) if (!(await emit())) break;
+          }
+        } finally {
+          stop();
+        }
+      });
+    },
+    resolve: (quota) => quota,
+  }),
+
   mailboxChanged: t.prismaField({
     type: 'Mailbox',
     description: 'Emits the mailbox whenever its provisioning state or quota usage changes.',
