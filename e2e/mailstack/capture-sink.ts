@@ -31,6 +31,29 @@ export function headerOf(data: string, name: string): string | undefined {
   return re.exec(unfolded)?.[1]?.trim();
 }
 
+/** Decodes RFC 2047 encoded-words (B and Q, UTF-8) in a header value. */
+export function decodeMimeWords(v: string): string {
+  return v
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_m, enc: string, text: string) =>
+      enc.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
+    );
+}
+
+/** Body of a captured message, decoding quoted-printable / base64 when declared. */
+export function bodyOf(data: string): string {
+  const i = data.search(/\r?\n\r?\n/);
+  const body = data.slice(i).replace(/^\r?\n\r?\n/, '');
+  const cte = (headerOf(data, 'Content-Transfer-Encoding') ?? '').toLowerCase();
+  if (cte === 'quoted-printable') {
+    return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+  if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return body;
+}
+
 function addrOf(arg: string): string | null {
   const m = /^<([^<>]*)>/.exec(arg.trim());
   return m ? m[1]! : null;

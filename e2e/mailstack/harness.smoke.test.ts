@@ -9,35 +9,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReadonlyRoleSql } from '../../core/src/render/mailstack-config.js';
 import { renderVacationSieve } from '../../core/src/render/sieve.js';
-import { headerOf } from './capture-sink.js';
+import { bodyOf, decodeMimeWords, headerOf } from './capture-sink.js';
 import { ImapSession, imapLogin, makeMessage, smtpSend } from './clients.js';
 import { startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
-
-/** Decodes RFC 2047 encoded-words (B and Q, UTF-8) in a header value. */
-function decodeMimeWords(v: string): string {
-  return v
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_m, enc: string, text: string) =>
-      enc.toLowerCase() === 'b'
-        ? Buffer.from(text, 'base64').toString('utf8')
-        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
-    );
-}
-
-/** Body of a captured message, decoding quoted-printable / base64 when declared. */
-function bodyOf(data: string): string {
-  const i = data.search(/\r?\n\r?\n/);
-  const body = data.slice(i).replace(/^\r?\n\r?\n/, '');
-  const cte = (headerOf(data, 'Content-Transfer-Encoding') ?? '').toLowerCase();
-  if (cte === 'quoted-printable') {
-    return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  }
-  if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  return body;
-}
 
 describe.skipIf(!enabled)('mail stack (real Postfix + Dovecot)', () => {
   let db: TestDatabase;
