@@ -3,6 +3,10 @@
 # and creates the vmail user/group (5000:5000). Idempotent: safe to run again; it only calls
 # apt-get when a package is missing, and `apt-get update` only when the package lists are absent
 # or the install fails with them as they are.
+#
+#   bash deploy/install-debian.sh                 # everything (a mail host; the mail-stack tests)
+#   bash deploy/install-debian.sh dovecot-core …  # only these (each must be in PACKAGES below):
+#                                                 # the images in deploy/docker/* use this form
 # No service is started here (and none should be: Debian's policy-rc.d refuses, and the panel's
 # tests start the daemons from their own rendered configs).
 set -euo pipefail
@@ -18,6 +22,15 @@ PACKAGES=(
   rspamd redis-server
   swaks
 )
+if [ "$#" -gt 0 ]; then
+  for p in "$@"; do
+    case " ${PACKAGES[*]} " in
+      *" $p "*) ;;
+      *) echo "install-debian.sh: $p is not one of the mail-stack packages (${PACKAGES[*]})" >&2; exit 2 ;;
+    esac
+  done
+  PACKAGES=("$@")
+fi
 VMAIL_UID="${VMAIL_UID:-5000}"
 VMAIL_GID="${VMAIL_GID:-5000}"
 
@@ -61,7 +74,15 @@ if ! getent passwd vmail >/dev/null; then
 fi
 echo "install-debian.sh: vmail is $(id vmail)"
 
-for bin in dovecot doveadm sievec postfix postmap swaks rspamd redis-server; do
-  command -v "$bin" >/dev/null || { echo "install-debian.sh: $bin missing after install" >&2; exit 1; }
+# The commands each package must have brought (PATH may lack /usr/sbin in a non-login shell).
+declare -A BINS=(
+  [dovecot-core]="/usr/sbin/dovecot /usr/bin/doveadm" [dovecot-sieve]="/usr/bin/sievec"
+  [postfix]="/usr/sbin/postfix /usr/sbin/postmap" [rspamd]="/usr/bin/rspamd" [redis-server]="/usr/bin/redis-server"
+  [swaks]="/usr/bin/swaks"
+)
+for p in "${PACKAGES[@]}"; do
+  for bin in ${BINS[$p]:-}; do
+    [ -x "$bin" ] || { echo "install-debian.sh: $bin missing after installing $p" >&2; exit 1; }
+  done
 done
 echo "install-debian.sh: done"

@@ -1,13 +1,17 @@
 // Loads deploy/templates and renders them with the pure renderer in core/src/render.
 // Library use: `await renderMailstackFiles(settings)` → { relPath: content }, or
 // `await writeMailstackConfig(settings)` to write them below settings.paths.configDir.
-// CLI: `tsx deploy/render.ts settings.json` writes the files and prints their paths.
+// CLI: `tsx deploy/render.ts settings.json` writes the files and prints their paths;
+// `MAIL_DB_PASSWORD=… tsx deploy/render.ts role-sql mail_reader` prints the SQL that creates or
+// updates the read-only role (the password comes from the environment, never the command line,
+// where `ps` would show it). See docs/mail-stack.md.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   MAILSTACK_TEMPLATE_FILES,
   renderMailstackConfig,
+  renderReadonlyRoleSql,
   type MailstackSettings,
   type MailstackTemplateFile,
 } from '../core/src/render/mailstack-config.js';
@@ -42,11 +46,19 @@ export async function writeMailstackConfig(settings: MailstackSettings, template
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: tsx deploy/render.ts settings.json');
+  const [arg, role] = process.argv.slice(2);
+  if (arg === 'role-sql') {
+    const password = process.env.MAIL_DB_PASSWORD;
+    if (!role || !password) {
+      console.error('usage: MAIL_DB_PASSWORD=… tsx deploy/render.ts role-sql ROLE');
+      process.exit(2);
+    }
+    process.stdout.write(renderReadonlyRoleSql(role, password));
+  } else if (arg) {
+    const settings = JSON.parse(await readFile(arg, 'utf8')) as MailstackSettings;
+    for (const p of await writeMailstackConfig(settings)) console.log(p);
+  } else {
+    console.error('usage: tsx deploy/render.ts settings.json | MAIL_DB_PASSWORD=… tsx deploy/render.ts role-sql ROLE');
     process.exit(2);
   }
-  const settings = JSON.parse(await readFile(file, 'utf8')) as MailstackSettings;
-  for (const p of await writeMailstackConfig(settings)) console.log(p);
 }

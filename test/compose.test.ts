@@ -269,3 +269,136 @@ describe('Dockerfile and .dockerignore', () => {
     }
   });
 });
+
+describe('docker-compose.yml: the mail services', () => {
+  const MAIL_IMAGES = ['dovecot', 'postfix', 'rspamd', 'redis'] as const;
+  const MAIL = ['mail-config', ...MAIL_IMAGES, 'roundcube'] as const;
+  const dotenv: Record<string, string> = {
+    POSTGRES_PASSWORD: 'a'.repeat(48),
+    JWT_SECRET: 'b'.repeat(64),
+    ENCRYPTION_KEY: 'c'.repeat(64),
+    ADMIN_EMAIL: 'admin@example.com',
+    ADMIN_PASSWORD: 'correct horse battery',
+    MAIL_HOSTNAME: 'mail.example.com',
+    POSTMASTER_ADDRESS: 'postmaster@example.com',
+  };
+  const resolved = (name: string) => Object.fromEntries(Object.entries(envOf(services[name])).map(([k, v]) => [k, interpolate(v, dotenv)]));
+  const mounts = (s: Service) =>
+    (s.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], mode: v.split(':')[2] ?? 'rw' } : { source: v.source ?? '', target: v.target ?? '', mode: 'rw' }));
+  const dockerfileOf = (name: string) => {
+    const b = services[name].build;
+    return typeof b === 'object' ? b.dockerfile ?? 'Dockerfile' : 'Dockerfile';
+  };
+  const installScript = read('deploy/install-debian.sh');
+  const debianPackages = /^PACKAGES=\(([^)]*)\)/m.exec(installScript)![1]!.split(/\s+/).filter(Boolean);
+
+  it('defines mail-config, dovecot, postfix, rspamd, redis and roundcube, each restarting with a health check', () => {
+    for (const name of MAIL) {
+      expect(services, `service ${name}`).toHaveProperty(name);
+      expect(services[name].healthcheck?.test, `${name} healthcheck`).toBeDefined();
+    }
+    expect(services.roundcube.profiles ?? []).toEqual([]);
+    expect(healthTest(services.dovecot)).toMatch(/\/dev\/tcp\/127\.0\.0\.1\/143\b/);
+    expect(healthTest(services.postfix)).toMatch(/postfix -c \/etc\/mailpanel\/postfix status/);
+    expect(healthTest(services.redis)).toMatch(/redis-cli ping/);
+    expect(healthTest(services.rspamd)).toMatch(/\/ping\b/);
+  });
+
+  it('builds dovecot, postfix, rspamd and redis from deploy/docker/<service> on Debian 12, with install-debian.sh and its packages only', () => {
+    for (const name of MAIL_IMAGES) {
+      const b = services[name].build;
+      expect(typeof b === 'object' ? b.context : b, `${name} build context`).toBe('.');
+      expect(dockerfileOf(name)).toBe(`deploy/docker/${name}/Dockerfile`);
+      const lines = read(dockerfileOf(name))
+        .replace(/\\\r?\n/g, ' ')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+      expect(lines.filter((l) => /^FROM\s/i.test(l)).every((l) => /^FROM\s+debian:bookworm(-slim)?\b/i.test(l)), `${name} FROM`).toBe(true);
+      const runs = lines.filter((l) => /^RUN\s/i.test(l)).join('\n');
+      expect(runs, `${name} installs through the script`).not.toMatch(/apt-get install/);
+      const install = /install-debian\.sh((?:\s+[a-z0-9.+-]+)+)/.exec(runs);
+      expect(install, `${name} runs install-debian.sh with its packages`).not.toBeNull();
+      for (const pkg of install![1]!.trim().split(/\s+/)) expect(debianPackages, `${name}: ${pkg}`).toContain(pkg);
+      for (const m of lines.join('\n').matchAll(/^COPY\s+(\S+)/gim)) expect(existsSync(path.join(root, m[1]!)), `${name} copies ${m[1]}`).toBe(true);
+    }
+  });
+
+  it('renders the mail configuration once, in the panel image, into a volume dovecot and postfix mount read-only', () => {
+    const mc = services['mail-config'];
+    expect(mc.image).toBe(services.api.image);
+    expect([mc.command].flat().join(' ')).toContain('deploy/docker/mail-config.ts');
+    expect(existsSync(path.join(root, 'deploy/docker/mail-config.ts'))).toBe(true);
+    expect(dependsOn(mc).api?.condition, 'after the migrations').toBe('service_healthy');
+    const target = mounts(mc).find((m) => m.source === 'mailconfig')?.target;
+    expect(target).toBe('/etc/mailpanel-rendered');
+    for (const name of ['dovecot', 'postfix']) {
+      expect(mounts(services[name])).toContainEqual({ source: 'mailconfig', target: '/run/mailpanel-config', mode: 'ro' });
+      expect(read(`deploy/docker/${name}/entrypoint.sh`)).toContain('/run/mailpanel-config');
+      expect(dependsOn(services[name])['mail-config']?.condition).toBe('service_completed_successfully');
+      expect(dependsOn(services[name]).postgres?.condition).toBe('service_healthy');
+    }
+    expect(dependsOn(services.postfix).dovecot?.condition).toBe('service_healthy');
+    expect(dependsOn(services.rspamd).redis?.condition).toBe('service_healthy');
+    expect(dependsOn(services.roundcube)).toMatchObject({ dovecot: { condition: 'service_healthy' }, postfix: { condition: 'service_healthy' } });
+    // mail-config refuses to start without the mail server's identity
+    for (const key of ['MAIL_HOSTNAME', 'POSTMASTER_ADDRESS']) {
+      const { [key]: _dropped, ...partial } = dotenv;
+      expect(() => Object.values(envOf(mc)).map((v) => interpolate(v, partial)), `without ${key}`).toThrow(key);
+    }
+  });
+
+  it('shares the Maildirs between dovecot and the worker only; the worker owns them for vmail', () => {
+    const worker = resolved('worker');
+    expect(mounts(services.dovecot)).toContainEqual({ source: 'vmail', target: worker.MAIL_ROOT, mode: 'rw' });
+    expect(mounts(services.postfix).map((m) => m.source)).not.toContain('vmail');
+    expect(services.worker.user).toBe('0:0');
+    const mc = resolved('mail-config');
+    expect([worker.MAIL_UID, worker.MAIL_GID]).toEqual([mc.VMAIL_UID, mc.VMAIL_GID]);
+    expect(parseEnv(worker).MAIL_UID).toBe(5000);
+    for (const name of PANEL) for (const dep of Object.keys(dependsOn(services[name]))) expect(MAIL, `${name} depends on ${dep}`).not.toContain(dep);
+  });
+
+  it('publishes IMAP, MX and submission on MAIL_BIND (loopback by default), nothing of rspamd and redis', () => {
+    const bound = (s: Service) => (s.ports ?? []).map((p) => interpolate(String(p), {}));
+    expect(bound(services.dovecot)).toEqual(['127.0.0.1:143:143']);
+    expect(bound(services.postfix)).toEqual(['127.0.0.1:25:25', '127.0.0.1:587:587']);
+    expect(services.rspamd.ports ?? []).toEqual([]);
+    expect(services.redis.ports ?? []).toEqual([]);
+  });
+
+  it('renders, from the compose settings, a configuration wired to the compose services and ports', async () => {
+    const { settingsFromEnv, CONTAINER } = await import('../deploy/docker/mail-config.js');
+    const { renderMailstackFiles } = await import('../deploy/render.js');
+    const env = resolved('mail-config');
+    const files = await renderMailstackFiles(settingsFromEnv(env, 'generated-password'));
+    const kv = (text: string) => new Map([...text.matchAll(/^([a-z_]+) = ?(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const main = kv(files['postfix/main.cf']);
+    const dovecot = files['dovecot/dovecot.conf'];
+    const { ports } = CONTAINER;
+    expect(main.get('virtual_transport')).toBe(`lmtp:inet:dovecot:${ports.lmtp}`);
+    expect(main.get('smtpd_sasl_path')).toBe(`inet:dovecot:${ports.saslAuth}`);
+    expect(main.get('smtpd_milters')).toBe('inet:rspamd:11332');
+    expect(read('deploy/docker/rspamd/local.d/worker-proxy.inc')).toContain('bind_socket = "*:11332"');
+    expect(read('deploy/docker/rspamd/local.d/redis.conf')).toContain('servers = "redis:6379"');
+    expect(main.get('maillog_file')).toBe('/dev/stdout');
+    expect(main.get('relayhost')).toBe('');
+    expect(kv(dovecot).get('submission_host')).toBe(`postfix:${ports.reinject}`);
+    expect(kv(dovecot).get('log_path')).toBe('/dev/stderr');
+    expect(kv(files['dovecot/dovecot-sql.conf.ext']).get('connect')).toBe('host=postgres port=5432 dbname=mailpanel user=mail_reader password=generated-password');
+    expect(kv(files['postfix/pgsql-domains.cf']).get('hosts')).toBe('inet:postgres:5432');
+    expect(kv(files['dovecot/dovecot-sql.conf.ext']).get('user_query')).toContain(`'${resolved('worker').MAIL_ROOT}/'`);
+    // the published ports and health checks are the ports the daemons listen on
+    const targets = (s: Service) => (s.ports ?? []).map((p) => Number(String(p).split(':').pop()));
+    expect(targets(services.postfix)).toEqual([ports.smtp, ports.submission]);
+    expect(targets(services.dovecot)).toEqual([ports.imap]);
+    expect(files['postfix/master.cf']).toMatch(new RegExp(`^${ports.smtp} inet .* smtpd$`, 'm'));
+    expect(files['postfix/master.cf']).toMatch(new RegExp(`^${ports.submission} inet .* smtpd$`, 'm'));
+    expect(dovecot).toMatch(new RegExp(`inet_listener imap \\{\\n\\s+address = 0\\.0\\.0\\.0\\n\\s+port = ${ports.imap}\\n`));
+    for (const name of ['dovecot', 'postfix']) {
+      const exposed = /^EXPOSE\s+(.*)$/m.exec(read(dockerfileOf(name)))![1]!.split(/\s+/).map(Number);
+      const needed = name === 'dovecot' ? [ports.imap, ports.lmtp, ports.saslAuth] : [ports.smtp, ports.submission, ports.reinject];
+      expect(exposed.sort(), `${name} EXPOSE`).toEqual(needed.sort());
+    }
+  });
+});

@@ -6,12 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import argon2 from 'argon2';
 import pg from 'pg';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReadonlyRoleSql } from '../../core/src/render/mailstack-config.js';
 import { renderVacationSieve } from '../../core/src/render/sieve.js';
 import { bodyOf, decodeMimeWords, headerOf } from './capture-sink.js';
 import { ImapSession, imapLogin, makeMessage, smtpSend } from './clients.js';
-import { startMailstack, type Mailstack } from './harness.js';
+import { pickFreePorts, startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
@@ -61,6 +62,23 @@ describe.skipIf(!enabled)('mail stack (real Postfix + Dovecot)', () => {
   afterAll(async () => {
     await ms?.stop();
     await db?.stop();
+  });
+
+  it('answers the health checks docker-compose.yml runs in the dovecot and postfix containers', async () => {
+    const compose = parse(await readFile('docker-compose.yml', 'utf8'), { merge: true, maxAliasCount: 100 });
+    const check = (service: string) => compose.services[service].healthcheck.test as string[];
+    // dovecot: bash reads the IMAP greeting (compose writes $ as $$); here on the test's IMAP port
+    const [cmd, bash, flag, script] = check('dovecot');
+    expect([cmd, bash, flag]).toEqual(['CMD', 'bash', '-c']);
+    const probe = (port: number) => ms.run('/bin/bash', ['-c', script!.replace(/\$\$/g, '$').replace('/127.0.0.1/143', `/127.0.0.1/${port}`)]);
+    expect((await probe(ms.ports.imap)).code).toBe(0);
+    expect((await probe(ms.ports.smtp)).code, 'an SMTP greeting is not an IMAP one').not.toBe(0);
+    const [closed] = await pickFreePorts(1);
+    expect((await probe(closed!)).code).not.toBe(0);
+    // postfix: `postfix -c <config dir> status`, here on the test's config dir
+    const pf = check('postfix');
+    expect(pf.slice(0, 4)).toEqual(['CMD', '/usr/sbin/postfix', '-c', '/etc/mailpanel/postfix']);
+    expect((await ms.run(pf[1]!, ['-c', ms.paths.postfixConfigDir, ...pf.slice(4)])).code).toBe(0);
   });
 
   it('connects through a read-only role that sees the three views and nothing else', async () => {

@@ -224,6 +224,25 @@ describe('renderMailstackConfig', () => {
   });
 });
 
+describe('the operator example deploy/settings.example.json (docs/mail-stack.md)', () => {
+  const example = JSON.parse(readFileSync(path.join(templatesDir, '..', 'settings.example.json'), 'utf8')) as MailstackSettings;
+
+  it('renders, into the Debian default locations the stock systemd units use', () => {
+    const out = renderMailstackConfig(example, templates);
+    const main = kv(out['postfix/main.cf']);
+    expect(main.get('config_directory')).toBe('/etc/postfix');
+    expect(main.get('queue_directory')).toBe('/var/spool/postfix');
+    expect(main.get('inet_interfaces')).toBe('all');
+    expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:24');
+    expect(kv(out['dovecot/dovecot.conf']).get('base_dir')).toBe('/run/dovecot');
+    expect(out['dovecot/dovecot.conf']).toContain('args = /etc/dovecot/dovecot-sql.conf.ext');
+    // public services on every interface, internal ones on loopback only
+    expect(out['postfix/master.cf']).toMatch(/^25 inet /m);
+    expect(out['postfix/master.cf']).toMatch(/^127\.0\.0\.1:10025 inet /m);
+    expect(out['dovecot/dovecot.conf']).toMatch(/inet_listener lmtp \{\n\s+address = 127\.0\.0\.1\n/);
+  });
+});
+
 describe('renderMailstackConfig: Postfix and Dovecot on separate hosts (containers)', () => {
   const containers: Partial<MailstackSettings> = {
     listenAddress: '0.0.0.0',
