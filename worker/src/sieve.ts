@@ -93,9 +93,16 @@ function compile(c: SieveCompiler, script: string, binary: string): Promise<void
   return new Promise((resolve, reject) => {
     execFile(c.sievec, args, { timeout: 30_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve();
-      // sievec's output names the script file and the Sieve error; no secrets are involved.
-      const detail = `${stderr}${stdout}`.trim().split('\n').slice(0, 5).join(' / ').slice(0, 400);
-      reject(new Error(`sievec refused the autoresponder script: ${detail || err.message}`));
+      // sievec names the script file and the Sieve error. The message ends up in the mailbox's
+      // provisioningError, which its tenant reads: keep the error, not the server's paths.
+      const detail = `${stderr}${stdout}`
+        .trim()
+        .split('\n')
+        .slice(0, 5)
+        .join(' / ')
+        .replace(/\/[^\s:'"]+/g, '<file>')
+        .slice(0, 400);
+      reject(new Error(`sievec refused the autoresponder script: ${detail || 'exit ' + String((err as { code?: unknown }).code)}`));
     });
   });
 }
