@@ -30,6 +30,7 @@ interface Service {
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   ports?: (string | number | { target?: number; published?: string | number })[];
   profiles?: string[];
+  user?: string;
 }
 interface ComposeFile {
   services: Record<string, Service>;
