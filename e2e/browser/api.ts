@@ -2,9 +2,21 @@
 // scenario needs around the screen under test with these calls, then act in the browser.
 export class Api {
   token: string | null = null;
+  #credentials: { email: string; password: string } | null = null;
   constructor(readonly url: string) {}
 
+  /** Logs in again when the (short-lived) access token has expired. */
   async gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    try {
+      return await this.#gql<T>(query, variables);
+    } catch (err) {
+      if (!this.#credentials || !/Access token expired/.test(String(err))) throw err;
+      await this.login(this.#credentials.email, this.#credentials.password);
+      return this.#gql<T>(query, variables);
+    }
+  }
+
+  async #gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
     const res = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
@@ -24,6 +36,8 @@ export class Api {
   }
 
   async login(email: string, password: string): Promise<this> {
+    this.token = null;
+    this.#credentials = { email, password };
     const p = await this.ok(
       `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename ... on MutationLoginSuccess { session { accessToken } } ... on Error { message } } }`,
       { e: email, p: password },

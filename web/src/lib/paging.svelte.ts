@@ -1,6 +1,8 @@
 // Cursor pagination for a list screen: always forward (`first` + `after`), remembering the cursor each
 // page started after, so "Previous" returns to exactly the rows seen before. Changing a filter or the
 // sort order calls reset().
+import { untrack } from 'svelte';
+
 export class Paging {
   size: number;
   #starts = $state<(string | null)[]>([null]);
@@ -25,7 +27,10 @@ export class Paging {
     if (this.#starts.length > 1) this.#starts = this.#starts.slice(0, -1);
   }
 
+  /** Back to the first page. Reads nothing reactively, so an effect calling it does not re-run on paging. */
   reset() {
-    if (this.#starts.length !== 1 || this.#starts[0] !== null) this.#starts = [null];
+    untrack(() => {
+      if (this.#starts.length !== 1 || this.#starts[0] !== null) this.#starts = [null];
+    });
   }
 }

@@ -1,0 +1,97 @@
+// Debian's Chromium driven by playwright-core (no browser download). Each suite gets a fresh profile
+// folder; close() removes it. Screens are saved to e2e/artifacts/ (git-ignored) for a person to look at.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { ROOT } from './app';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'e2e/artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  /** A new tab (its own sessionStorage, so its own login). */
+  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launch(baseURL: string): Promise<Browser> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'mailpanel-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    // playwright adds --headless itself for headless: true (and would drop a second one).
+    headless: true,
+    args: CHROMIUM_ARGS.filter((a) => a !== '--headless'),
+    baseURL,
+    viewport: { width: 1366, height: 900 },
+    locale: 'en-GB',
+    timezoneId: 'Europe/Berlin',
+  });
+  context.setDefaultTimeout(15_000);
+  const errors: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  return {
+    context,
+    async newPage(viewport) {
+      const page = await context.newPage();
+      if (viewport) await page.setViewportSize(viewport);
+      return page;
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+  };
+}
+
+export async function login(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('E-mail or mailbox address').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.getByTestId('viewer-label').waitFor({ state: 'attached' });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  // Let transitions (quota bars, toasts) settle.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Polls until the locator's text matches (playwright-core has no expect of its own). */
+export async function expectText(locator: Locator, expected: string | RegExp, timeout = 15_000): Promise<void> {
+  await expect
+    .poll(async () => (await locator.textContent({ timeout: 1_000 }).catch(() => null)) ?? '', { timeout, interval: 150 })
+    .toMatch(typeof expected === 'string' ? new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : expected);
+}
+
+/** The error shown under a labelled field: the element its aria-describedby names with id …-error. */
+export async function fieldError(page: Page, label: string): Promise<string> {
+  const input = page.getByLabel(label, { exact: true });
+  await expect.poll(() => input.getAttribute('aria-invalid')).toBe('true');
+  const ids = ((await input.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter((id) => id.endsWith('-error'));
+  expect(ids, `error id in aria-describedby of "${label}"`).toHaveLength(1);
+  return (await page.locator(`[id="${ids[0]}"]`).textContent()) ?? '';
+}
