@@ -223,6 +223,15 @@ describe.skipIf(!enabled)('the panel drives the real Postfix + Dovecot (issue 3)
       const after = await waitFor(async () => seen.find((q) => q.messages === 3), 'usage after the third message');
       expect(after.usedBytes).toBe((await doveadmQuota(addr)).kib * 1024);
       expect(after.usedBytes).toBeGreaterThan(1024 * 1024);
+
+      // The periodic refresh (the job QUOTA_REFRESH_CRON sends; `doveadm quota get -A` for everyone).
+      expect((await mx(addr, 'one more')).ok).toBe(true);
+      await inboxHas(addr, 'one more');
+      await p.worker!.boss.send('quota-refresh', {});
+      const scheduled = await waitFor(async () => seen.find((q) => q.messages === 4), 'usage after the scheduled refresh');
+      expect(scheduled.usedBytes).toBe((await doveadmQuota(addr)).kib * 1024);
+      const alice = (await p.ok(`{ mailboxes(filter:{ search:"alice@" }){ edges { node { quota { usedBytes messages } } } } }`, {}, tenant.token)).mailboxes.edges[0].node.quota;
+      expect(alice).toEqual({ usedBytes: (await doveadmQuota(`alice@${tenant.domain}`)).kib * 1024, messages: 1 });
       expect(wsErrors).toEqual([]);
     });
   });
