@@ -72,7 +72,7 @@ async function refreshAll(): Promise<void> {
   for (;;) {
     const rows = await db().mailbox.findMany({
       where: { provisioning: { not: 'DELETING' } },
-      select,
+      select: { ...select, quotaUsedBytes: true, quotaMessages: true, quotaUpdatedAt: true },
       orderBy: { id: 'asc' },
       take: BATCH,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
@@ -80,7 +80,9 @@ async function refreshAll(): Promise<void> {
     if (rows.length === 0) break;
     for (const row of rows) {
       const usage = fromDovecot ? fromDovecot.get(row.address.toLowerCase()) : await scan(row);
-      if (usage && (await record(row.id, usage, false))) published++;
+      if (!usage) continue;
+      const same = row.quotaUpdatedAt !== null && row.quotaUsedBytes === BigInt(Math.round(usage.bytes)) && row.quotaMessages === usage.messages;
+      if (!same && (await record(row.id, usage, false))) published++; // record() re-checks in SQL
     }
     cursor = rows.at(-1)!.id;
     if (rows.length < BATCH) break;
