@@ -2,6 +2,8 @@
 // one scenario through the screens of the seed, each step building on the one before. Data around a
 // step is seeded through the GraphQL API; everything asserted is what a person sees.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { Api } from './api';
 import { expectText, fieldError, launch, login, screenshot, type Browser } from './browser';
@@ -16,6 +18,13 @@ let api: Api;
 
 function row(page: Page, attr: string, value: string) {
   return page.locator(`tr[${attr}="${value}"]`);
+}
+
+/** Puts a message of `bytes` into a mailbox's Maildir, named the way Dovecot names them (S=size). */
+function deliver(domain: string, localPart: string, bytes: number) {
+  const dir = path.join(app.dataDir, 'vmail', domain, localPart, 'Maildir', 'new');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${Date.now()}.M1P1.panel-test,S=${bytes}`), Buffer.alloc(bytes, 'a'));
 }
 
 function localInput(d: Date): string {
@@ -352,6 +361,19 @@ describe('the panel, as an administrator', () => {
     );
     await expectText(alice, '0 MB / 400 MB', 20_000);
   });
+
+  test('shows new quota usage live when the worker measures it', async () => {
+    const alice = row(admin, 'data-address', 'alice@acme.test');
+    // Mail arrives on disk (as Dovecot would store it), then a measurement runs: the bar moves
+    // in the open table without a reload.
+    deliver('acme.test', 'alice', 3 * 1024 * 1024);
+    const { mailboxes } = await api.gql<{ mailboxes: { edges: { node: { id: string } }[] } }>(`{ mailboxes(filter: { search: "alice@acme.test" }) { edges { node { id } } } }`);
+    await api.ok(
+      `mutation($id: ID!) { recalculateQuota(mailboxId: $id) { __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ... on Error { message } } }`,
+      { id: mailboxes.edges[0]!.node.id },
+    );
+    await expectText(alice, '3 MB / 400 MB', 20_000);
+  });
 });
 
 describe('the panel, as customers and a mailbox owner', () => {
@@ -391,8 +413,11 @@ describe('the panel, as customers and a mailbox owner', () => {
     await page.getByRole('heading', { name: 'alice@acme.test' }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Main' });
     expect(await nav.getByRole('link', { name: 'Mailboxes' }).count()).toBe(0);
-    await expectText(page.locator('main'), '0 MB / 400 MB');
+    await expectText(page.locator('main'), '3 MB / 400 MB');
     await expectText(page.locator('main'), /Active\s*until/);
+    deliver('acme.test', 'alice', 2 * 1024 * 1024);
+    await page.getByRole('button', { name: 'Measure now' }).click();
+    await expectText(page.locator('main'), '5 MB / 400 MB', 20_000);
     await screenshot(page, '16-owner');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(/\/login/);

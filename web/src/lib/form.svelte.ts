@@ -41,9 +41,13 @@ export class FormState {
         return true;
       }
       this.errors = outcome.fieldErrors;
-      // The message repeats a field error when there is exactly one; show it at the field only.
-      const fieldMessages = Object.values(outcome.fieldErrors);
-      this.message = fieldMessages.length === 1 && fieldMessages[0] === outcome.message ? 'Please correct the highlighted field.' : outcome.message;
+      this.message = outcome.message;
+      await tick();
+      // Errors shown next to their fields need no repeating above the button; an error about a field
+      // this form does not show keeps the API's full message.
+      const keys = Object.keys(outcome.fieldErrors).length;
+      const shown = this.form?.querySelectorAll('.field-error').length ?? 0;
+      if (keys && shown >= keys) this.message = keys === 1 ? 'Please correct the highlighted field.' : 'Please correct the highlighted fields.';
       await this.focusFirstInvalid();
       return false;
     } catch (err) {

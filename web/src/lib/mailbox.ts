@@ -1,5 +1,5 @@
 // The mailbox selection shared by the table, the owner's page and the live subscription.
-import { graphql } from './graphql';
+import { ErrorFields, graphql } from './graphql';
 
 export const MailboxFields = graphql(`
   fragment MailboxFields on Mailbox {
@@ -48,4 +48,33 @@ export const MailboxChangedSubscription = graphql(
     }
   `,
   [MailboxFields],
+);
+
+export const MailboxQuotaSubscription = graphql(`
+  subscription MailboxQuota($mailboxId: ID!) {
+    mailboxQuota(mailboxId: $mailboxId) {
+      usedMb
+      limitMb
+      percent
+      messages
+      updatedAt
+    }
+  }
+`);
+
+export const RecalculateQuota = graphql(
+  `
+    mutation RecalculateQuota($mailboxId: ID!) {
+      recalculateQuota(mailboxId: $mailboxId) {
+        __typename
+        ... on MutationRecalculateQuotaSuccess {
+          mailbox {
+            id
+          }
+        }
+        ...ErrorFields
+      }
+    }
+  `,
+  [ErrorFields],
 );
