@@ -1,7 +1,7 @@
 // Starts the panel once for every browser test file and stops it (by pid) when the run ends, even
 // when tests fail. Tests get the URL and the first admin through inject('app').
 import type { TestProject } from 'vitest/node';
-import { startApp } from './app';
+import { startApp } from './app.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

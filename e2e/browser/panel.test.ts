@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from '
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { Api } from './api';
-import { expectText, fieldError, launch, login, screenshot, type Browser } from './browser';
+import { Api } from './api.js';
+import { expectText, fieldError, launch, login, screenshot, type Browser } from './browser.js';
 
 const app = inject('app');
 const CUSTOMER_A = { email: 'owner@acme.test', password: 'Customer-A-pass1' };
@@ -394,7 +394,7 @@ describe('the panel, as customers and a mailbox owner', () => {
     expect(await page.locator('tbody tr').count()).toBe(1);
     // An admin URL sends a customer back to the dashboard.
     await page.goto('/admin/customers');
-    await page.waitForURL((u) => u.pathname === '/');
+    await page.waitForURL((u: URL) => u.pathname === '/');
     await page.close();
 
     const a = await browser.newPage();
