@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import type { PgBoss } from 'pg-boss';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { WebSocketServer } from 'ws';
@@ -29,6 +30,8 @@ type RequestHandler = (req: IncomingMessage, res: import('node:http').ServerResp
 
 export interface App {
   server: Server;
+  /** The API's pg-boss handle (enqueue-only: it runs no handlers). */
+  boss: PgBoss;
   url: string;
   yoga: ReturnType<typeof createYoga<{ req?: IncomingMessage }, Context>>;
   start(port?: number, host?: string): Promise<string>;
@@ -89,9 +92,10 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
           return new GraphQLError('The service is briefly unavailable; retry shortly', {
             extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
           });
-        // PostgreSQL refuses NUL in text (22021). Typed checks catch it on known fields; this is the net.
-        if (original && /\b22021\b|invalid byte sequence/.test(`${(original as { code?: string }).code} ${(original as Error).message}`))
-          return new GraphQLError('Input must not contain NUL characters', { extensions: { code: 'BAD_USER_INPUT' } });
+        // PostgreSQL refuses NUL (22021) and lone surrogates in JSON (22P05). Typed checks catch them on
+        // known fields; this is the net for the rest.
+        if (original && /\b22021\b|\b22P05\b|invalid byte sequence|unsupported Unicode escape/.test(`${(original as { code?: string }).code} ${(original as Error).message}`))
+          return new GraphQLError('Input must be valid Unicode text without NUL characters', { extensions: { code: 'BAD_USER_INPUT' } });
         if (error instanceof GraphQLError && !error.originalError) return error;
         if (original instanceof GraphQLError) return original;
         log.error('unexpected error', { err: original });
@@ -179,6 +183,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
 
   const app: App = {
     server,
+    boss,
     url: '',
     yoga: yoga as never,
     start: (port = config().PORT, host = config().HOST) =>

@@ -57,12 +57,17 @@ export function splitDestinations(input: string | string[]): string[] {
   return parts.map((s) => s.trim()).filter(Boolean);
 }
 
+/** False for text with a lone surrogate: not valid Unicode, and PostgreSQL refuses it. */
+export function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
 /** A search term as typed in a filter box: trimmed, lower-cased, bounded. null = nothing to filter;
  *  a term with a NUL can match nothing (no stored text contains one). */
 export function searchTerm(input: string | null | undefined, max = 254): { contains: string } | { in: string[] } | null {
   const v = input?.trim().toLowerCase().slice(0, max);
   if (!v) return null;
-  return v.includes('\0') ? { in: [] } : { contains: v };
+  return v.includes('\0') || !isWellFormed(v) ? { in: [] } : { contains: v };
 }
 
 export function checkText(
@@ -72,6 +77,7 @@ export function checkText(
   opts: { max: number; min?: number; singleLine?: boolean; label: string },
 ): string {
   if (value.includes('\0')) errors.add(field, 'INVALID_CHARACTERS', `${opts.label} contains a NUL character`);
+  else if (!isWellFormed(value)) errors.add(field, 'INVALID_CHARACTERS', `${opts.label} contains broken Unicode (a lone surrogate)`);
   else if (opts.singleLine && /[\r\n]/.test(value)) errors.add(field, 'INVALID_CHARACTERS', `${opts.label} must be a single line`);
   if (value.length > opts.max) errors.add(field, 'TOO_LONG', `${opts.label} must be at most ${opts.max} characters`);
   if (opts.min !== undefined && value.trim().length < opts.min)
