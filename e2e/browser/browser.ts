@@ -71,6 +71,23 @@ export async function login(page: Page, email: string, password: string): Promis
   await page.getByTestId('viewer-label').waitFor({ state: 'attached' });
 }
 
+/**
+ * Navigates inside the app the way a click on a link does (SvelteKit's router, no page load), as a
+ * person moves around the panel. A full page load (page.goto) is kept for the first visit and for
+ * reload tests: a load that interrupts a token refresh in flight loses the rotated refresh token.
+ */
+export async function visit(page: Page, href: string, landsOn = href): Promise<void> {
+  await page.evaluate((to) => {
+    const a = document.createElement('a');
+    a.href = to;
+    (document.body.firstElementChild ?? document.body).append(a);
+    a.click();
+    a.remove();
+  }, href);
+  const target = new URL(landsOn, page.url());
+  await page.waitForURL((u) => u.pathname === target.pathname && u.search === target.search);
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);

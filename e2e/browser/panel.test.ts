@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { Api } from './api.js';
-import { expectText, fieldError, launch, login, screenshot, type Browser } from './browser.js';
+import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
 
 const app = inject('app');
 const CUSTOMER_A = { email: 'owner@acme.test', password: 'Customer-A-pass1' };
@@ -102,7 +102,7 @@ describe('the panel, as an administrator', () => {
   });
 
   test('a field error from the API appears next to its field', async () => {
-    await admin.goto('/mailboxes/new');
+    await visit(admin, '/mailboxes/new');
     await admin.getByLabel('Username').fill('alice');
     await admin.getByLabel('Domain').selectOption('acme.test');
     await admin.getByLabel('Password', { exact: true }).fill('Another-Passw0rd');
@@ -119,7 +119,7 @@ describe('the panel, as an administrator', () => {
   });
 
   test('changes the password with confirmation; the owner logs in with the new one', async () => {
-    await admin.goto('/mailboxes');
+    await visit(admin, '/mailboxes');
     const alice = row(admin, 'data-address', 'alice@acme.test');
     await alice.getByRole('button', { name: 'Change password of alice@acme.test' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Change password' });
@@ -186,7 +186,7 @@ describe('the panel, as an administrator', () => {
   });
 
   test('searches, filters, sorts and pages the table', async () => {
-    await admin.goto('/mailboxes');
+    await visit(admin, '/mailboxes');
     await admin.getByLabel('Search').fill('acme-shop');
     await expect.poll(() => admin.locator('tbody tr').count()).toBe(1);
     await row(admin, 'data-address', 'orders@acme-shop.test').waitFor();
@@ -249,7 +249,7 @@ describe('the panel, as an administrator', () => {
   });
 
   test('deletes a mailbox after a warning that all its mail is removed', async () => {
-    await admin.goto('/mailboxes?q=carol');
+    await visit(admin, '/mailboxes?q=carol');
     const carol = row(admin, 'data-address', 'carol@acme.test');
     await carol.getByRole('button', { name: 'Delete carol@acme.test' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Delete carol@acme.test?' });
@@ -264,7 +264,7 @@ describe('the panel, as an administrator', () => {
   });
 
   test('manages hosting packages with the three hourly limits', async () => {
-    await admin.goto('/admin/packages');
+    await visit(admin, '/admin/packages');
     await admin.getByRole('button', { name: 'Create package' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Create hosting package' });
     await dialog.getByLabel('Name').fill('Enterprise');
@@ -291,15 +291,15 @@ describe('the panel, as an administrator', () => {
   });
 
   test('customers, users, domains, API tokens and the audit log', async () => {
-    await admin.goto('/admin/customers');
+    await visit(admin, '/admin/customers');
     await expectText(row(admin, 'data-customer', 'Acme Hosting GmbH').locator('td[data-label="Mailboxes"]'), /\d+ \/ 50/);
     await screenshot(admin, '10-customers');
 
-    await admin.goto('/admin/users');
+    await visit(admin, '/admin/users');
     await row(admin, 'data-user', CUSTOMER_A.email).waitFor();
     await screenshot(admin, '11-users');
 
-    await admin.goto('/domains');
+    await visit(admin, '/domains');
     await admin.getByLabel('Domain name').fill('not a domain');
     await admin.getByLabel('Owning customer').selectOption({ label: 'Acme Hosting GmbH' });
     await admin.getByRole('button', { name: 'Add domain' }).click();
@@ -312,7 +312,7 @@ describe('the panel, as an administrator', () => {
     await expectText(blog.locator('td[data-label="Status"]'), 'Disabled');
     await screenshot(admin, '12-domains');
 
-    await admin.goto('/api-tokens');
+    await visit(admin, '/api-tokens');
     await admin.getByRole('button', { name: 'Create token' }).click();
     const dialog = admin.getByRole('dialog');
     await dialog.getByLabel('Name').fill('billing-sync');
@@ -337,14 +337,14 @@ describe('the panel, as an administrator', () => {
     // Revoked: the token no longer identifies anyone.
     expect(await viaToken.gql('{ viewer { label } }')).toEqual({ viewer: null });
 
-    await admin.goto('/audit');
+    await visit(admin, '/audit');
     await admin.getByLabel('Action').selectOption({ label: 'Mailboxes' });
     await admin.getByText('mailbox.delete').first().waitFor();
     await screenshot(admin, '14-audit-log');
   });
 
   test('keeps the session across access-token expiry: refreshes, and live updates resume on a new socket', async () => {
-    await admin.goto('/mailboxes?q=alice');
+    await visit(admin, '/mailboxes?q=alice');
     const before = await admin.evaluate(() => JSON.parse(sessionStorage.getItem('mailpanel.session') ?? '{}').accessToken as string);
     // Past the access token's lifetime: the panel refreshed it before expiry, and the API closed the
     // socket opened with the old one (4401).
@@ -389,19 +389,18 @@ describe('the panel, as customers and a mailbox owner', () => {
     expect(await page.locator('tbody tr').count()).toBe(1);
     await page.getByLabel('Search').fill('acme');
     await page.getByText('No mailbox matches these filters').waitFor();
-    await page.goto('/forwards');
+    await visit(page, '/forwards');
     await row(page, 'data-source', 'shop@bravo.test').waitFor();
     expect(await page.locator('tbody tr').count()).toBe(1);
     // An admin URL sends a customer back to the dashboard.
-    await page.goto('/admin/customers');
-    await page.waitForURL((u: URL) => u.pathname === '/');
+    await visit(page, '/admin/customers', '/');
     await page.close();
 
     const a = await browser.newPage();
     await login(a, CUSTOMER_A.email, CUSTOMER_A.password);
-    await a.goto('/mailboxes?q=baker');
+    await visit(a, '/mailboxes?q=baker');
     await a.getByText('No mailbox matches these filters').waitFor();
-    await a.goto('/mailboxes');
+    await visit(a, '/mailboxes');
     await row(a, 'data-address', 'alice@acme.test').waitFor();
     expect(await row(a, 'data-address', 'baker@bravo.test').count()).toBe(0);
     await a.close();
@@ -427,7 +426,7 @@ describe('the panel, as customers and a mailbox owner', () => {
   test('works at phone width', async () => {
     const page = await browser.newPage({ width: 390, height: 844 });
     await login(page, CUSTOMER_A.email, CUSTOMER_A.password);
-    await page.goto('/mailboxes');
+    await visit(page, '/mailboxes');
     await row(page, 'data-address', 'alice@acme.test').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
