@@ -1,7 +1,9 @@
 // `npm run worker`: the pg-boss worker alone, for running workers on other machines (a mail node runs
 // one beside its Dovecot). Needs DATABASE_URL: the embedded database belongs to the `npm start` process.
 import { config, ConfigError } from '@mailpanel/core/env';
-import { closeDb } from '@mailpanel/core/db';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { closeDb, db } from '@mailpanel/core/db';
 import { migrate } from '@mailpanel/core/migrate';
 import { log } from '@mailpanel/core/logger';
 
@@ -12,10 +14,21 @@ async function main() {
   const { startWorker } = await import('@mailpanel/worker/worker');
   const worker = await startWorker();
   log.info('worker started');
+  // Liveness for orchestrators: rewritten every 10 s after a successful database round trip.
+  const heartbeatFile = path.join(cfg.dataDir, 'worker-heartbeat');
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const beat = () =>
+    db().$queryRaw`SELECT 1`.then(
+      () => writeFileSync(heartbeatFile, new Date().toISOString()),
+      (err) => log.warn('worker heartbeat: database unreachable', { err }),
+    );
+  await beat();
+  const heartbeat = setInterval(beat, 10_000);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(heartbeat);
     log.info('worker shutting down', { signal });
     await worker.stop().catch((err) => log.error('worker stop failed', { err }));
     await closeDb();

@@ -141,6 +141,15 @@ describe('docker-compose.yml', () => {
     }
     expect(healthTest(services.postgres)).toContain('pg_isready');
     expect(healthTest(services.api)).toMatch(/\/healthz\b/);
+    // The worker serves no HTTP: its health is the heartbeat file scripts/worker.ts rewrites.
+    expect(healthTest(services.worker)).toContain('/data/worker-heartbeat');
+    expect(read('scripts/worker.ts')).toContain("'worker-heartbeat'");
+  });
+
+  it('runs the jobs in the worker service only', () => {
+    expect(String((services.api as { environment?: Record<string, unknown> }).environment?.RUN_WORKER)).toBe('false');
+    expect((services.worker as { command?: string[] }).command).toEqual(['worker']);
+    expect(read('docker/entrypoint.sh')).toMatch(/worker\)\s*\n\s*exec node --import tsx scripts\/worker\.ts/);
   });
 
   it('gives api and worker the settings the panel needs', () => {
