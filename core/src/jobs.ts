@@ -10,17 +10,22 @@ export const JOBS = {
   'delete-mailbox': z.object({ mailboxId: z.string().uuid() }),
   /** One mailbox (recalculateQuota), or every mailbox when mailboxId is absent (the schedule). */
   'quota-refresh': z.object({ mailboxId: z.string().uuid().optional() }),
+  /** Runs (or resumes) one IMAP migration; see worker/src/migration/run-migration.ts. */
+  'migrate-mailbox': z.object({ migrationId: z.string().uuid() }),
 } as const;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 
 /** Retries with exponential backoff; a dead worker's job expires and is retried elsewhere. */
-export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number }> = {
+export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number }> = {
   'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
   'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900 },
   // A measurement: a failed one is simply taken again by the next schedule.
   'quota-refresh': { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 },
+  // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
+  // (network) retry with backoff, permanent ones (bad password) end the migration without a retry.
+  'migrate-mailbox': { retryLimit: 6, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
 };
 
 export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {

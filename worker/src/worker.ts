@@ -8,11 +8,18 @@ import { log } from '@mailpanel/core/logger';
 import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
 import { quotaRefresh } from './handlers/quota-refresh.js';
+import { interruptMigrations, migrateMailbox, startMigrationWatchdog } from './migration/job.js';
 
-const HANDLERS: { [N in JobName]: (payload: JobPayload<N>) => Promise<void> } = {
+const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: number; signal: AbortSignal }) => Promise<void> } = {
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
   'quota-refresh': quotaRefresh,
+  'migrate-mailbox': migrateMailbox,
+};
+
+/** Queues whose jobs are long or heavy run fewer at once than WORKER_CONCURRENCY. */
+const CONCURRENCY: Partial<Record<JobName, () => number>> = {
+  'migrate-mailbox': () => config().MIGRATION_CONCURRENCY,
 };
 
 export interface Worker {
@@ -27,12 +34,12 @@ export async function startWorker(): Promise<Worker> {
   await ensureQueues(boss);
   await scheduleQuotaRefresh(boss);
   for (const name of Object.keys(HANDLERS) as JobName[]) {
-    await boss.work(name, { localConcurrency: config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
+    await boss.work(name, { localConcurrency: CONCURRENCY[name]?.() ?? config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
       for (const job of jobs) {
         const payload = JOBS[name].parse(job.data);
         log.debug('job start', { name, id: job.id });
         try {
-          await (HANDLERS[name] as (p: typeof payload) => Promise<void>)(payload);
+          await (HANDLERS[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
         } catch (err) {
           log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });
           throw err;
@@ -40,7 +47,15 @@ export async function startWorker(): Promise<Worker> {
       }
     });
   }
-  return { boss, stop: () => boss.stop({ graceful: true, timeout: 10_000 } as never) };
+  const migrationWatchdog = startMigrationWatchdog(boss);
+  return {
+    boss,
+    stop: () => {
+      migrationWatchdog.stop();
+      interruptMigrations();
+      return boss.stop({ graceful: true, timeout: 10_000 } as never);
+    },
+  };
 }
 
 /** The periodic quota-refresh of every mailbox (QUOTA_REFRESH_CRON, UTC; "off" removes it). The

@@ -1,0 +1,87 @@
+// The pg-boss side of migrations: the 'migrate-mailbox' handler, and the watchdog that gives a dead
+// worker's migration to a live one.
+//
+// Invariants:
+// - Concurrency is bounded per worker (MIGRATION_CONCURRENCY via the queue's localConcurrency), and
+//   each migration runs in its own job: a slow or failing migration never blocks another.
+// - A permanent failure ends the job successfully (the migration row says FAILED: retrying cannot
+//   help); a transient one throws, so pg-boss retries it with backoff.
+// - Resumption does not wait for pg-boss to notice a dead worker: any worker's watchdog finds a
+//   RUNNING migration whose lease has not been renewed for MIGRATION_LEASE_SECONDS, clears the lease
+//   and enqueues a new job in the same transaction; exactly one watchdog wins the row. pg-boss's own
+//   heartbeat stays as the second line of defence; a job that finds its migration leased elsewhere
+//   or finished just completes.
+import type { PgBoss } from 'pg-boss';
+import { db } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { enqueue, QUEUE_OPTIONS, type JobPayload } from '@mailpanel/core/jobs';
+import { log } from '@mailpanel/core/logger';
+import { runMigration } from './run-migration.js';
+
+const running = new Set<AbortController>();
+
+export async function migrateMailbox(payload: JobPayload<'migrate-mailbox'>, job?: { retryCount?: number; signal?: AbortSignal }): Promise<void> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  job?.signal?.addEventListener('abort', onAbort, { once: true });
+  running.add(controller);
+  try {
+    const outcome = await runMigration(payload.migrationId, {
+      signal: controller.signal,
+      retryCount: job?.retryCount ?? 0,
+      retryLimit: QUEUE_OPTIONS['migrate-mailbox'].retryLimit,
+    });
+    if (outcome === 'retry') throw new Error('migration interrupted by a transient failure; pg-boss retries it');
+  } finally {
+    running.delete(controller);
+    job?.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Stops every migration this process runs at its next batch (the worker is shutting down). */
+export function interruptMigrations(): void {
+  for (const c of running) c.abort();
+}
+
+/** Re-enqueues migrations whose runner died. Returns how many it took over. */
+export async function resumeStaleMigrations(boss: PgBoss, leaseSeconds = config().MIGRATION_LEASE_SECONDS): Promise<number> {
+  const stale = await db().$queryRaw<{ id: string }[]>`
+    SELECT id FROM migrations
+    WHERE status = 'RUNNING' AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})
+    LIMIT 50`;
+  let taken = 0;
+  for (const { id } of stale) {
+    const won = await db().$transaction(async (tx) => {
+      const n = await tx.$executeRaw`
+        UPDATE migrations SET lease_id = NULL, phase = 'WAITING', updated_at = now()
+        WHERE id = ${id}::uuid AND status = 'RUNNING' AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})`;
+      if (n === 1) await enqueue(boss, tx, 'migrate-mailbox', { migrationId: id });
+      return n === 1;
+    });
+    if (won) {
+      taken++;
+      log.info('migration: resuming after a lost worker', { migrationId: id });
+    }
+  }
+  return taken;
+}
+
+export function startMigrationWatchdog(boss: PgBoss): { stop(): void } {
+  const every = Math.max(1000, Math.floor((config().MIGRATION_LEASE_SECONDS * 1000) / 3));
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await resumeStaleMigrations(boss);
+    } catch (err) {
+      log.warn('migration watchdog failed', { err });
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), every);
+  timer.unref();
+  void tick();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,530 @@
+// Runs one migration from start (or from its checkpoints) to a final state. Called by the pg-boss
+// handler in job.ts; everything the user sees comes from the Migration row this keeps up to date.
+//
+// Invariants:
+// - One runner per migration: the row's lease (lease_id + heartbeat_at, renewed every few seconds) is
+//   taken with a compare-and-set; a runner that loses it stops before its next write, and a lease
+//   nobody renews is taken over (job.ts's watchdog) — a dead worker's migration resumes elsewhere.
+// - Idempotent: folders are copied from their UID checkpoint on, and every message is checked
+//   against the target's copies (dedupe.ts) unless the target folder is empty, so a retry, a resumed
+//   run or a re-run of a finished migration adds only what is missing.
+// - The source is only read. The target only gains messages; nothing is ever deleted or replaced.
+// - Cancellation is read from the row on every heartbeat and checked before every batch: after the
+//   row says CANCELLED, nothing more is written.
+// - The decrypted password lives only in this function's scope; the stored one is set to NULL when
+//   the migration ends (succeeded, failed, cancelled).
+import { randomUUID } from 'node:crypto';
+import { db } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { decryptSecret } from '@mailpanel/core/crypto/secretbox';
+import { mailboxHome } from '@mailpanel/core/mail-paths';
+import { log } from '@mailpanel/core/logger';
+import { publish } from '@mailpanel/core/pubsub';
+import { UidCheckpoint, planFolderRun } from './checkpoint.js';
+import { KeyCounter, dedupeKey, headerBlock, parseHeaders } from './dedupe.js';
+import { doveadmImport, imapcName } from './doveadm-import.js';
+import { MigrationError, MigrationInterrupted, TargetError, classifyError } from './errors.js';
+import { planFolders, type FolderPlan } from './folder-mapping.js';
+import { SourceConnection, uidSet, type SourceMessage, type SourceSettings } from './source-imap.js';
+import { DovecotTarget } from './target-dovecot.js';
+import { MaildirTarget } from './target-maildir.js';
+import { PartialAppendError, type OutgoingMessage, type Target } from './target.js';
+
+const BATCH_MESSAGES = 250;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const FLUSH_MS = 500;
+
+export type RunOutcome = 'finished' | 'not-mine' | 'retry';
+
+export interface RunOptions {
+  /** Aborted when the worker stops or pg-boss takes the job away. */
+  signal?: AbortSignal;
+  /** pg-boss retryCount of this attempt, and the queue's retryLimit. */
+  retryCount: number;
+  retryLimit: number;
+  /** Tests and the benchmark: override MIGRATION_FAST_PATH. */
+  fastPath?: boolean;
+}
+
+export function topicOf(migrationId: string) {
+  return `migration:${migrationId}`;
+}
+
+async function notify(migrationId: string, status: string) {
+  await publish(db(), topicOf(migrationId), { id: migrationId, status }).catch((err) => log.warn('migration: publish failed', { err }));
+}
+
+interface Counters {
+  foldersDone: number;
+  messagesCopied: number;
+  messagesSkipped: number;
+  messagesFailed: number;
+  messagesTotal: number;
+  bytesCopied: bigint;
+}
+
+interface FolderRow {
+  id: string;
+  sourceName: string;
+  targetName: string;
+  uidValidity: bigint | null;
+  lastUid: bigint;
+  status: string;
+  messagesCopied: number;
+  messagesSkipped: number;
+  messagesFailed: number;
+  bytesCopied: bigint;
+}
+
+/** The live state of one run: counters, the folder being copied, the lease and cancellation. */
+class RunState {
+  readonly counters: Counters = { foldersDone: 0, messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, messagesTotal: 0, bytesCopied: 0n };
+  folder: { row: FolderRow; copied: number; skipped: number; failed: number; bytes: bigint; lastUid: bigint; total: number } | null = null;
+  interrupted: MigrationInterrupted | null = null;
+  private lastFlush = 0;
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  readonly controller = new AbortController();
+
+  constructor(
+    readonly migrationId: string,
+    readonly leaseId: string,
+    private readonly leaseSeconds: number,
+    outer?: AbortSignal,
+  ) {
+    const onAbort = () => this.interrupt(new MigrationInterrupted('stopping'));
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  interrupt(reason: MigrationInterrupted) {
+    if (this.interrupted) return;
+    this.interrupted = reason;
+    this.controller.abort();
+  }
+
+  check() {
+    if (this.interrupted) throw this.interrupted;
+  }
+
+  startHeartbeat() {
+    const every = Math.max(1000, Math.floor((this.leaseSeconds * 1000) / 6));
+    this.timer = setInterval(() => void this.flush(true).catch((err) => log.warn('migration: heartbeat failed', { err })), every);
+    this.timer.unref();
+  }
+
+  stopHeartbeat() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Writes counters, the folder checkpoint and the heartbeat; reads back cancellation. */
+  async flush(force = false): Promise<void> {
+    if (!force && Date.now() - this.lastFlush < FLUSH_MS) return;
+    if (this.flushing) return this.flushing;
+    this.lastFlush = Date.now();
+    this.flushing = (async () => {
+      const c = this.counters;
+      const f = this.folder;
+      const rows = await db().$transaction(async (tx) => {
+        const updated = await tx.$queryRaw<{ cancel_requested: boolean; status: string }[]>`
+          UPDATE migrations SET heartbeat_at = now(), updated_at = now(),
+            folders_done = ${c.foldersDone}, messages_copied = ${c.messagesCopied}, messages_skipped = ${c.messagesSkipped},
+            messages_failed = ${c.messagesFailed}, messages_total = ${c.messagesTotal}, bytes_copied = ${c.bytesCopied}
+          WHERE id = ${this.migrationId}::uuid AND lease_id = ${this.leaseId}::uuid
+          RETURNING cancel_requested, status::text AS status`;
+        if (updated.length && f) {
+          await tx.migrationFolder.update({
+            where: { id: f.row.id },
+            data: { messagesCopied: f.copied, messagesSkipped: f.skipped, messagesFailed: f.failed, bytesCopied: f.bytes, lastUid: f.lastUid },
+          });
+        }
+        return updated;
+      });
+      if (!rows.length) this.interrupt(new MigrationInterrupted('lease-lost'));
+      else if (rows[0]!.cancel_requested || rows[0]!.status === 'CANCELLED') this.interrupt(new MigrationInterrupted('cancelled'));
+      else await notify(this.migrationId, 'RUNNING');
+    })().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+}
+
+/** Takes the lease; returns the attempt number within the current run, or null when not ours. */
+async function claim(migrationId: string, leaseId: string, leaseSeconds: number): Promise<number | null> {
+  const rows = await db().$queryRaw<{ attempts: number }[]>`
+    UPDATE migrations SET lease_id = ${leaseId}::uuid, heartbeat_at = now(), status = 'RUNNING', phase = 'CONNECTING',
+      attempts = attempts + 1, started_at = COALESCE(started_at, now()), updated_at = now()
+    WHERE id = ${migrationId}::uuid AND status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested
+      AND (lease_id IS NULL OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => ${leaseSeconds}))
+    RETURNING attempts`;
+  return rows[0]?.attempts ?? null;
+}
+
+/** Ends the migration (only while this runner holds the lease): final status, password wiped. */
+async function finish(
+  migrationId: string,
+  leaseId: string,
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+  counters: Counters | null,
+  error: MigrationError | null,
+): Promise<void> {
+  await db().$executeRaw`
+    UPDATE migrations SET status = ${status}::"MigrationStatus", phase = 'FINISHED', finished_at = now(), updated_at = now(),
+      source_password_enc = NULL, lease_id = NULL, cancel_requested = false,
+      error_code = ${error?.code ?? null}::"MigrationErrorCode", error_message = ${error?.message ?? null},
+      folders_done = COALESCE(${counters?.foldersDone ?? null}::int, folders_done),
+      messages_copied = COALESCE(${counters?.messagesCopied ?? null}::int, messages_copied),
+      messages_skipped = COALESCE(${counters?.messagesSkipped ?? null}::int, messages_skipped),
+      messages_failed = COALESCE(${counters?.messagesFailed ?? null}::int, messages_failed),
+      messages_total = COALESCE(${counters?.messagesTotal ?? null}::int, messages_total),
+      bytes_copied = COALESCE(${counters?.bytesCopied ?? null}::bigint, bytes_copied)
+    WHERE id = ${migrationId}::uuid AND (lease_id = ${leaseId}::uuid OR lease_id IS NULL)`;
+  await db().$executeRaw`UPDATE migration_folders SET status = 'PENDING', updated_at = now() WHERE migration_id = ${migrationId}::uuid AND status = 'COPYING'`;
+  await notify(migrationId, status);
+}
+
+export async function runMigration(migrationId: string, opts: RunOptions): Promise<RunOutcome> {
+  const cfg = config();
+  const leaseId = randomUUID();
+  const attempt = await claim(migrationId, leaseId, cfg.MIGRATION_LEASE_SECONDS);
+  if (attempt === null) {
+    // Finished, cancelled, or another worker holds a live lease: nothing to do here.
+    const row = await db().migration.findUnique({ where: { id: migrationId }, select: { status: true, cancelRequested: true, leaseId: true, heartbeatAt: true } });
+    if (row && row.cancelRequested && (row.status === 'QUEUED' || row.status === 'RUNNING') && !row.leaseId) {
+      await finish(migrationId, row.leaseId ?? randomUUID(), 'CANCELLED', null, null);
+    }
+    return 'not-mine';
+  }
+  await notify(migrationId, 'RUNNING');
+  const state = new RunState(migrationId, leaseId, cfg.MIGRATION_LEASE_SECONDS, opts.signal);
+  state.startHeartbeat();
+  let source: SourceConnection | null = null;
+  let target: Target | null = null;
+  let settings: SourceSettings | null = null;
+  try {
+    const m = await db().migration.findUniqueOrThrow({ where: { id: migrationId }, include: { mailbox: { include: { domain: true } }, folders: true } });
+    if (m.mailbox.provisioning === 'DELETING') throw new MigrationError('TARGET_ERROR', 'The target mailbox is being deleted.', true);
+    // A later attempt of the same run (after a crash or a transient failure) continues the counters
+    // and skips the folders it already finished.
+    const resumed = attempt > 1;
+    if (resumed) {
+      Object.assign(state.counters, {
+        foldersDone: m.foldersDone,
+        messagesCopied: m.messagesCopied,
+        messagesSkipped: m.messagesSkipped,
+        messagesFailed: m.messagesFailed,
+        bytesCopied: m.bytesCopied,
+      });
+    }
+    if (!m.sourcePasswordEnc) throw new MigrationError('INTERNAL', 'The source password is no longer stored; retry the migration and enter it again.', true);
+    settings = {
+      host: m.sourceHost,
+      port: m.sourcePort,
+      security: m.sourceSecurity,
+      username: m.sourceUsername,
+      password: decryptSecret(m.sourcePasswordEnc, cfg.encryptionKey),
+    };
+    source = await SourceConnection.connect(settings);
+    state.check();
+    target = cfg.DOVECOT_CONFIG
+      ? await DovecotTarget.open({ doveadm: cfg.DOVEADM_PATH, config: cfg.DOVECOT_CONFIG, user: m.mailbox.address }).catch((e) => {
+          throw e instanceof TargetError ? e : new TargetError((e as Error).message);
+        })
+      : new MaildirTarget({
+          home: mailboxHome(cfg.mailRoot, m.mailbox.domain.name, m.mailbox.localPart),
+          uid: cfg.MAIL_UID,
+          gid: cfg.MAIL_GID,
+          quotaBytes: m.mailbox.quotaMb > 0 ? m.mailbox.quotaMb * 1024 * 1024 : null,
+        });
+    await db().migration.update({ where: { id: migrationId }, data: { phase: 'PLANNING', engine: target.engine } });
+    await notify(migrationId, 'RUNNING');
+
+    // Plan: every source folder gets a row (kept across runs, with its checkpoint).
+    const listed = await source.listFolders(true);
+    const plans = planFolders(listed, { personalPrefix: source.personalPrefix, target: await target.listFolders() });
+    const counts = new Map(listed.map((f) => [f.path, f.messages ?? 0]));
+    const delimiters = new Map(listed.map((f) => [f.path, f.delimiter]));
+    const rows = new Map<string, FolderRow>();
+    for (const [position, p] of plans.entries()) {
+      const row = await db().migrationFolder.upsert({
+        where: { migrationId_sourceName: { migrationId, sourceName: p.sourcePath } },
+        create: {
+          migrationId,
+          position,
+          sourceName: p.sourcePath,
+          targetName: p.targetName,
+          specialUse: p.specialUse,
+          messagesTotal: counts.get(p.sourcePath) ?? 0,
+          status: p.copy ? 'PENDING' : 'SKIPPED',
+          errorMessage: p.skipReason ?? null,
+        },
+        update: {
+          position,
+          targetName: p.targetName,
+          specialUse: p.specialUse,
+          messagesTotal: counts.get(p.sourcePath) ?? 0,
+          ...(resumed
+            ? {}
+            : { status: p.copy ? 'PENDING' : 'SKIPPED', errorMessage: p.skipReason ?? null, messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0 }),
+        },
+      });
+      rows.set(p.sourcePath, row);
+    }
+    state.counters.messagesTotal = plans.filter((p) => p.copy).reduce((n, p) => n + (counts.get(p.sourcePath) ?? 0), 0);
+    if (!resumed) state.counters.foldersDone = plans.filter((p) => !p.copy).length;
+    await db().migration.update({
+      where: { id: migrationId },
+      data: { phase: 'COPYING', foldersTotal: plans.length, foldersDone: state.counters.foldersDone, messagesTotal: state.counters.messagesTotal },
+    });
+    await state.flush(true);
+
+    for (const plan of plans.filter((p) => p.copy)) {
+      state.check();
+      if (resumed && rows.get(plan.sourcePath)!.status === 'DONE') continue;
+      await copyFolder({ plan, row: rows.get(plan.sourcePath)!, source, target, state, settings, fastPath: opts.fastPath ?? cfg.MIGRATION_FAST_PATH, user: m.mailbox.address, personalPrefix: source.personalPrefix, delimiter: delimiters.get(plan.sourcePath) ?? null, resumed });
+      state.counters.foldersDone++;
+      await state.flush(true);
+    }
+    state.check();
+    state.stopHeartbeat();
+    await finish(migrationId, leaseId, 'SUCCEEDED', state.counters, null);
+    return 'finished';
+  } catch (err) {
+    state.stopHeartbeat();
+    if (err instanceof MigrationInterrupted || state.interrupted) {
+      const reason = err instanceof MigrationInterrupted ? err.reason : state.interrupted!.reason;
+      if (reason === 'cancelled') {
+        await finish(migrationId, leaseId, 'CANCELLED', state.counters, null);
+        return 'finished';
+      }
+      if (reason === 'lease-lost') return 'not-mine';
+      await release(migrationId, leaseId, state.counters, null);
+      return 'retry';
+    }
+    const failure = classifyError(err instanceof PartialAppendError ? err.cause : err, settings ? { host: settings.host, port: settings.port, security: settings.security, secrets: [settings.password] } : {});
+    if (failure.code === 'INTERNAL') log.error('migration: unexpected error', { migrationId, err, where: (err as Error)?.stack?.split('\n').slice(1, 6).join(' | ') });
+    else log.info('migration: failed', { migrationId, code: failure.code, permanent: failure.permanent });
+    if (state.folder && failure.code === 'TARGET_OVER_QUOTA') {
+      await db().migrationFolder.update({ where: { id: state.folder.row.id }, data: { status: 'FAILED', errorMessage: failure.message } }).catch(() => {});
+    }
+    if (failure.permanent || opts.retryCount >= opts.retryLimit) {
+      await finish(migrationId, leaseId, 'FAILED', state.counters, failure);
+      return 'finished';
+    }
+    await release(migrationId, leaseId, state.counters, failure);
+    return 'retry';
+  } finally {
+    state.stopHeartbeat();
+    await Promise.all([source?.close(), target?.close()]).catch(() => {});
+    if (settings) settings.password = '';
+  }
+}
+
+/** Gives the migration back to the queue (a retry follows): progress kept, lease released. */
+async function release(migrationId: string, leaseId: string, c: Counters, error: MigrationError | null) {
+  await db().$executeRaw`
+    UPDATE migrations SET phase = 'WAITING', lease_id = NULL, updated_at = now(),
+      error_code = ${error?.code ?? null}::"MigrationErrorCode",
+      error_message = ${error ? `${error.message} Retrying automatically.` : null},
+      folders_done = ${c.foldersDone}, messages_copied = ${c.messagesCopied}, messages_skipped = ${c.messagesSkipped},
+      messages_failed = ${c.messagesFailed}, bytes_copied = ${c.bytesCopied}
+    WHERE id = ${migrationId}::uuid AND lease_id = ${leaseId}::uuid`;
+  await db().$executeRaw`UPDATE migration_folders SET status = 'PENDING', updated_at = now() WHERE migration_id = ${migrationId}::uuid AND status = 'COPYING'`;
+  await notify(migrationId, 'RUNNING');
+}
+
+interface CopyFolderArgs {
+  plan: FolderPlan;
+  row: FolderRow;
+  source: SourceConnection;
+  target: Target;
+  state: RunState;
+  settings: SourceSettings;
+  fastPath: boolean;
+  user: string;
+  personalPrefix: string;
+  delimiter: string | null;
+  resumed: boolean;
+}
+
+async function copyFolder(a: CopyFolderArgs): Promise<void> {
+  const { plan, row, source, target, state } = a;
+  await target.ensureFolder(plan.targetName);
+  const box = await source.open(plan.sourcePath);
+  const run = planFolderRun({ uidValidity: row.uidValidity, lastUid: row.lastUid }, { uidValidity: box.uidValidity, uidNext: box.uidNext, exists: box.exists });
+  // Resuming a folder this run had started: its counters go on from where they were.
+  const cont = a.resumed && !run.reset;
+  const f = {
+    row,
+    copied: cont ? row.messagesCopied : 0,
+    skipped: cont ? row.messagesSkipped : 0,
+    failed: cont ? row.messagesFailed : 0,
+    bytes: cont ? row.bytesCopied : 0n,
+    lastUid: BigInt(run.fromUid - 1),
+    total: box.exists,
+  };
+  state.folder = f;
+  await db().migrationFolder.update({
+    where: { id: row.id },
+    data: { status: 'COPYING', uidValidity: box.uidValidity, lastUid: f.lastUid, messagesTotal: box.exists, errorMessage: null, engine: target.engine },
+  });
+  const done = async (engine?: 'DOVEADM_IMPORT') => {
+    // What was not copied or refused was already there: in the target from an earlier run.
+    const already = Math.max(0, box.exists - f.copied - f.failed - f.skipped);
+    f.skipped += already;
+    state.counters.messagesSkipped += already;
+    await state.flush(true);
+    await db().migrationFolder.update({ where: { id: row.id }, data: { status: 'DONE', ...(engine ? { engine } : {}) } });
+    state.folder = null;
+  };
+  if (run.upToDate) return done();
+
+  const targetCount = await target.messageCount(plan.targetName);
+  const fastName = imapcName(plan.sourcePath, a.delimiter, a.personalPrefix);
+  if (a.fastPath && target instanceof DovecotTarget && targetCount === 0 && run.fromUid === 1 && box.uidNext && fastName === plan.targetName) {
+    const config = cfgDovecot();
+    const r = await doveadmImport({ doveadm: config.doveadm, config: config.config, user: a.user, source: a.settings, folder: fastName, maxUid: box.uidNext - 1, signal: state.controller.signal });
+    state.check();
+    if (r.ok) {
+      const n = await target.messageCount(plan.targetName);
+      f.copied = n;
+      state.counters.messagesCopied += n;
+      f.lastUid = BigInt(box.uidNext - 1);
+      return done('DOVEADM_IMPORT');
+    }
+    log.info('migration: doveadm import failed, using the native copier', { migrationId: state.migrationId, folder: plan.targetName, reason: r.reason });
+  }
+
+  // Native copier. Keys of what the target folder already holds (none when it is empty).
+  const existing = targetCount > 0 ? await target.keys(plan.targetName) : new KeyCounter();
+  state.check();
+  const checkpoint = new UidCheckpoint(run.fromUid - 1);
+  let ranges: string[];
+  // With copies in the target, a header pass decides first what to skip; UIDs are then known up front.
+  const headerPass = existing.size > 0;
+  if (headerPass) {
+    // The target's copies of messages at or below the checkpoint belong to those messages.
+    if (run.fromUid > 1) for await (const h of source.headers(1, run.fromUid - 1)) existing.take(keyOfHeader(h));
+    const all: number[] = [];
+    const skip: number[] = [];
+    for await (const h of source.headers(run.fromUid, '*')) {
+      if (h.uid < run.fromUid || (all.length && h.uid <= all[all.length - 1]!)) continue;
+      all.push(h.uid);
+      if (existing.take(keyOfHeader(h))) skip.push(h.uid);
+    }
+    checkpoint.expect(all);
+    f.skipped += skip.length;
+    state.counters.messagesSkipped += skip.length;
+    f.lastUid = BigInt(checkpoint.finish(skip));
+    const skipSet = new Set(skip);
+    const wanted = all.filter((u) => !skipSet.has(u));
+    ranges = [];
+    for (let i = 0; i < wanted.length; i += 500) ranges.push(uidSet(wanted.slice(i, i + 500)));
+  } else ranges = [`${run.fromUid}:*`];
+  await state.flush(true);
+
+  // Pipeline: the source streams the next batch while the target stores the current one.
+  const queue: OutgoingMessage[][] = [];
+  let producerDone = false;
+  let producerError: unknown = null;
+  let wake: (() => void) | null = null;
+  let room: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const producer = (async () => {
+    let lastSeen = 0;
+    let batch: OutgoingMessage[] = [];
+    let bytes = 0;
+    const push = async () => {
+      if (!batch.length) return;
+      while (queue.length >= 2 && !state.interrupted) await new Promise<void>((r) => (room = r));
+      queue.push(batch);
+      batch = [];
+      bytes = 0;
+      signal();
+    };
+    try {
+      for (const range of ranges) {
+        for await (const m of source.messages(range) as AsyncGenerator<SourceMessage>) {
+          if (state.interrupted) return;
+          // Servers answer in ascending UID order; anything else (an unsolicited repeat) is ignored.
+          if (m.uid < run.fromUid || m.uid <= lastSeen) continue;
+          lastSeen = m.uid;
+          batch.push(m);
+          bytes += m.raw.length;
+          if (batch.length >= BATCH_MESSAGES || bytes >= BATCH_BYTES) await push();
+        }
+      }
+      await push();
+    } catch (e) {
+      producerError = e;
+    } finally {
+      producerDone = true;
+      signal();
+    }
+  })();
+
+  try {
+    for (;;) {
+      if (!queue.length) {
+        if (producerDone) break;
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const batch = queue.shift()!;
+      const r = room as (() => void) | null;
+      room = null;
+      r?.();
+      state.check();
+      if (!headerPass) checkpoint.expect(batch.map((m) => m.uid));
+      let stored = batch.length;
+      let refused: number[] = [];
+      let failure: unknown = null;
+      try {
+        refused = (await target.append(plan.targetName, batch)).refused;
+      } catch (e) {
+        if (!(e instanceof PartialAppendError)) throw e;
+        stored = e.stored;
+        failure = e;
+      }
+      const ok = batch.slice(0, stored).filter((m) => !refused.includes(m.uid));
+      const bytes = ok.reduce((n, m) => n + BigInt(m.size), 0n);
+      f.copied += ok.length;
+      f.failed += refused.length;
+      f.bytes += bytes;
+      state.counters.messagesCopied += ok.length;
+      state.counters.messagesFailed += refused.length;
+      state.counters.bytesCopied += bytes;
+      f.lastUid = BigInt(checkpoint.finish(batch.slice(0, stored).map((m) => m.uid)));
+      if (failure) {
+        await state.flush(true);
+        throw failure;
+      }
+      await state.flush();
+    }
+    if (producerError) throw producerError;
+  } finally {
+    if (!producerDone) {
+      const r = room as (() => void) | null;
+      room = null;
+      r?.();
+    }
+    await Promise.race([producer, new Promise((res) => setTimeout(res, 5000))]);
+  }
+  await done();
+}
+
+function keyOfHeader(h: { headers: Buffer; size: number; internalDate: Date | null }): string {
+  return dedupeKey({ headers: parseHeaders(headerBlock(h.headers)), size: h.size, internalDate: h.internalDate });
+}
+
+function cfgDovecot() {
+  const c = config();
+  return { doveadm: c.DOVEADM_PATH, config: c.DOVECOT_CONFIG! };
+}
+
