@@ -4,6 +4,7 @@ import type { PgEventTarget } from '@mailpanel/core/pubsub';
 /** Topics the API subscribes to. Payloads carry ids only; resolvers reload the row. */
 export type Topics = {
   mailbox: [mailboxId: string, payload: { id: string }];
+  migration: [migrationId: string, payload: { id: string; status: string }];
 };
 
 export function createAppPubSub(eventTarget: PgEventTarget) {

@@ -41,6 +41,11 @@ const rules = {
     if (v.kind === 'mailbox') return { targetType: 'Mailbox', targetId: v.mailboxId };
     return NOTHING;
   },
+  migration(v: Viewer): Prisma.MigrationWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { mailbox: { domain: { customerId: v.customerId ?? NO_ID } } };
+    if (v.kind === 'mailbox') return { mailboxId: v.mailboxId };
+    return NOTHING;
+  },
   hostingPackage(v: Viewer): Prisma.HostingPackageWhereInput {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? NO_ID } } };
     return NOTHING;

@@ -33,6 +33,7 @@ const Q = {
   apiTokens: `{ apiTokens(first:200){ edges { node { id name scope } } } }`,
   auditEvents: `query($f:AuditEventFilter){ auditEvents(first:200, filter:$f){ totalCount edges { node { id action targetType targetLabel } } } }`,
   nodes: `query($ids:[ID!]!){ nodes(ids:$ids){ __typename id } }`,
+  migrations: `query($f:MigrationFilter){ migrations(first:200, filter:$f){ totalCount edges { node { id } } } }`,
 };
 
 const M = {
@@ -62,8 +63,14 @@ const M = {
   login: `mutation($e:String!,$p:String!){ r: login(email:$e, password:$p){ __typename ... on MutationLoginSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
   refreshSession: `mutation($t:String!){ r: refreshSession(refreshToken:$t){ __typename ... on MutationRefreshSessionSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
   logout: `mutation($t:String!){ r: logout(refreshToken:$t) }`,
+  testImapConnection: `mutation($s:ImapSourceInput!,$m:ID){ r: testImapConnection(source:$s, mailboxId:$m){ __typename ... on MutationTestImapConnectionSuccess { result { totalMessages } } ... on SourceUnreachableError { code } ... on Error { __typename message } ... on NotFoundError { entity } ... on ValidationError { fieldErrors { field code message } } } }`,
+  startMigration: `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { id status mailbox { id } } } ${ERR} } }`,
+  cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
+  retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
 };
 
+/** An IMAP source on a loopback port nothing listens on: refused at once, no mail server needed. */
+const MIGRATION_SOURCE = { host: '127.0.0.1', port: 9, security: 'NONE', username: 'old@legacy.test', password: 'source-pass-1' };
 /** node(id) for many ids at once, each under its own alias. */
 function nodeDoc(keys: string[]): string {
   return `query(${keys.map((k) => `$${k}:ID!`).join(',')}){ ${keys.map((k) => `${k}: node(id:$${k}){ __typename id }`).join(' ')} }`;
@@ -95,6 +102,13 @@ describe('authorization matrix', async () => {
   const auditDomainA = await firstAudit({ action: 'domain.create', search: A.domain });
   const auditMailboxA1 = await firstAudit({ action: 'mailbox.create', search: mA1.address });
 
+  // IMAP migrations: one into the owner's mailbox (started by the owner), one into B's; both
+  // cancelled so that the mailboxes are free for the startMigration cells.
+  const migA1 = (await t.ok(M.startMigration, { m: mA1.id, s: MIGRATION_SOURCE }, ownerToken)).r.migration.id as string;
+  const migB = (await t.ok(M.startMigration, { m: mB.id, s: MIGRATION_SOURCE }, B.token)).r.migration.id as string;
+  await t.ok(M.cancelMigration, { id: migA1 }, ownerToken);
+  await t.ok(M.cancelMigration, { id: migB }, B.token);
+
   const token: Record<Actor, string | undefined> = {
     anonymous: undefined,
     admin: t.adminToken,
@@ -115,6 +129,7 @@ describe('authorization matrix', async () => {
     hostingPackage: '' as string,
     user: '' as string,
     session: {} as Partial<Record<Actor, string>>, // refresh tokens
+    migration: {} as Partial<Record<Actor, string>>,
   };
 
   // ---------------------------------------------------------------- helpers
@@ -459,6 +474,20 @@ describe('authorization matrix', async () => {
       },
     },
 
+    {
+      field: 'migrations',
+      kind: 'query',
+      doc: Q.migrations,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), listOf('migrations', [migA1, migB])),
+        customerA: invisible(() => ({}), listOf('migrations', [migA1])),
+        customerB: invisible(() => ({}), listOf('migrations', [migB])),
+        mailboxOwner: invisible(() => ({}), listOf('migrations', [migA1])),
+        readOnlyToken: invisible(() => ({ f: { mailboxId: mB.id } }), listOf('migrations', [])),
+        fullToken: invisible(() => ({}), listOf('migrations', [migA1])),
+      },
+    },
     // ============================== mailboxes
     {
       field: 'createMailbox',
@@ -560,6 +589,89 @@ describe('authorization matrix', async () => {
         mailboxOwner: allowed(() => ({ id: mA1.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA1.id })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: mA2.id })),
         fullToken: allowed(() => ({ id: mA2.id }), (d) => expect(d.r.mailbox).toEqual({ id: mA2.id })),
+      },
+    },
+    // ============================== IMAP migrations (into mailboxes the createMailbox cells made; the
+    // source is a closed loopback port, so no mail server is needed)
+    {
+      field: 'testImapConnection',
+      kind: 'mutation',
+      doc: M.testImapConnection,
+      cells: Object.fromEntries(
+        ACTORS.map((a): [Actor, Cell] => [
+          a,
+          a === 'anonymous'
+            ? refused('UNAUTHENTICATED', () => ({ s: MIGRATION_SOURCE }))
+            : a === 'readOnlyToken'
+              ? refused('FORBIDDEN', () => ({ s: MIGRATION_SOURCE }))
+              : a === 'customerB'
+                ? notFound('Mailbox', () => ({ s: MIGRATION_SOURCE, m: mA1.id }))
+                : {
+                    // Allowed: the login attempt was made and answered with the typed result.
+                    outcome: 'ALLOWED',
+                    async run(doc, actor) {
+                      const r = await t.gql(doc, { s: MIGRATION_SOURCE, m: actor === 'admin' ? mB.id : mA1.id }, token[actor]);
+                      expect(r.errors).toBeUndefined();
+                      expect(r.data.r).toMatchObject({ __typename: 'SourceUnreachableError', code: 'HOST_UNREACHABLE' });
+                    },
+                  },
+        ]),
+      ) as Record<Actor, Cell>,
+    },
+    {
+      field: 'startMigration',
+      kind: 'mutation',
+      doc: M.startMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ m: mA2.id, s: MIGRATION_SOURCE })),
+        admin: allowed(() => ({ m: mB.id, s: MIGRATION_SOURCE }), (d) => {
+          expect(d.r.migration).toMatchObject({ status: 'QUEUED', mailbox: { id: mB.id } });
+          created.migration.admin = d.r.migration.id;
+        }),
+        customerA: allowed(() => ({ m: created.mailbox.customerA, s: MIGRATION_SOURCE }), (d) => {
+          expect(d.r.migration.mailbox.id).toBe(created.mailbox.customerA);
+          created.migration.customerA = d.r.migration.id;
+        }),
+        customerB: notFound('Mailbox', () => ({ m: mA2.id, s: MIGRATION_SOURCE })),
+        mailboxOwner: allowed(() => ({ m: mA1.id, s: MIGRATION_SOURCE }), (d) => {
+          expect(d.r.migration.mailbox.id).toBe(mA1.id);
+          created.migration.mailboxOwner = d.r.migration.id;
+        }),
+        readOnlyToken: refused('FORBIDDEN', () => ({ m: mA2.id, s: MIGRATION_SOURCE })),
+        fullToken: allowed(() => ({ m: created.mailbox.fullToken, s: MIGRATION_SOURCE }), (d) => {
+          expect(d.r.migration.mailbox.id).toBe(created.mailbox.fullToken);
+          created.migration.fullToken = d.r.migration.id;
+        }),
+      },
+    },
+    {
+      field: 'cancelMigration',
+      kind: 'mutation',
+      doc: M.cancelMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.migration.customerA })),
+        admin: allowed(() => ({ id: created.migration.admin }), (d) => expect(d.r.migration.status).toBe('CANCELLED')),
+        customerA: allowed(() => ({ id: created.migration.customerA }), (d) => expect(d.r.migration.status).toBe('CANCELLED')),
+        customerB: notFound('Migration', () => ({ id: created.migration.mailboxOwner }), async () => {
+          expect((await adminNode(created.migration.mailboxOwner!, 'on Migration { status }')).status).toBe('QUEUED');
+        }),
+        mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration.status).toBe('CANCELLED')),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
+        fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration.status).toBe('CANCELLED')),
+      },
+    },
+    {
+      field: 'retryMigration',
+      kind: 'mutation',
+      doc: M.retryMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.migration.customerA })),
+        admin: allowed(() => ({ id: created.migration.admin }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
+        customerA: allowed(() => ({ id: created.migration.customerA }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
+        customerB: notFound('Migration', () => ({ id: created.migration.mailboxOwner })),
+        mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
+        fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
       },
     },
     {

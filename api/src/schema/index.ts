@@ -12,5 +12,6 @@ import './mailbox.js';
 import './autoresponder.js';
 import './forward.js';
 import './audit-event.js';
+import './migration.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

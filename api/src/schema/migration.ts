@@ -1,0 +1,533 @@
+import { db, type Tx } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
+import { encryptSecret } from '@mailpanel/core/crypto/secretbox';
+import { FieldErrors, NotFoundError, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
+import { enqueue } from '@mailpanel/core/jobs';
+import {
+  MigrationEngine,
+  MigrationErrorCode,
+  MigrationFolderStatus,
+  MigrationPhase,
+  MigrationSecurity,
+  MigrationStatus,
+} from '@mailpanel/core/generated/prisma/enums';
+import { rateAndEta } from '@mailpanel/worker/migration/checkpoint';
+import {
+  MigrationError,
+  SourceAuthenticationError,
+  SourceServerError,
+  SourceTlsError,
+  SourceUnreachableError,
+  TargetOverQuotaError,
+} from '@mailpanel/worker/migration/errors';
+import { preflight } from '@mailpanel/worker/migration/preflight';
+import { sourceAddressProblem, validHostSyntax } from '@mailpanel/worker/migration/source-address';
+import { builder } from '../builder.js';
+import { audit } from '../audit.js';
+import type { Context } from '../context.js';
+import { tenantWhere } from '../tenancy.js';
+import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
+import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
+
+export const MigrationStatusEnum = builder.enumType(MigrationStatus, { name: 'MigrationStatus' });
+export const MigrationPhaseEnum = builder.enumType(MigrationPhase, { name: 'MigrationPhase' });
+export const MigrationSecurityEnum = builder.enumType(MigrationSecurity, {
+  name: 'MigrationSecurity',
+  description: 'SSL: TLS from the start (usually port 993). STARTTLS: upgrade after connecting (usually 143). NONE: unencrypted.',
+});
+export const MigrationEngineEnum = builder.enumType(MigrationEngine, { name: 'MigrationEngine' });
+export const MigrationErrorCodeEnum = builder.enumType(MigrationErrorCode, { name: 'MigrationErrorCode' });
+export const MigrationFolderStatusEnum = builder.enumType(MigrationFolderStatus, { name: 'MigrationFolderStatus' });
+
+const MB = 1024 * 1024;
+const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+
+// --- typed errors ----------------------------------------------------------------------------
+
+for (const [cls, name, description] of [
+  [SourceAuthenticationError, 'SourceAuthenticationError', 'The source server rejected the username or password.'],
+  [SourceTlsError, 'SourceTlsError', 'No trusted TLS connection could be made (wrong port for SSL, no STARTTLS, untrusted certificate).'],
+  [SourceUnreachableError, 'SourceUnreachableError', 'The source host could not be found or reached, or refused the connection.'],
+  [TargetOverQuotaError, 'TargetOverQuotaError', 'The target mailbox has no room left under its quota.'],
+  [SourceServerError, 'SourceServerError', 'The source server failed in another way (timeout, lost connection, refused request).'],
+] as const) {
+  builder.objectType(cls as never, {
+    name,
+    description,
+    interfaces: [ErrorInterface],
+    isTypeOf: (e: unknown) => e instanceof (cls as unknown as typeof MigrationError) && (e as Error).constructor === cls,
+    fields: (t: any) => ({ code: t.field({ type: MigrationErrorCodeEnum, resolve: (e: MigrationError) => e.code }) }),
+  } as never);
+}
+
+const SOURCE_ERRORS = [SourceAuthenticationError, SourceTlsError, SourceUnreachableError, SourceServerError];
+
+// --- object types ----------------------------------------------------------------------------
+
+const MigrationSource = builder
+  .objectRef<{ host: string; port: number; security: MigrationSecurity; username: string }>('MigrationSource')
+  .implement({
+    description: 'Where mail is copied from. The password is never returned.',
+    fields: (t) => ({
+      host: t.exposeString('host'),
+      port: t.exposeInt('port'),
+      security: t.expose('security', { type: MigrationSecurityEnum }),
+      username: t.exposeString('username'),
+    }),
+  });
+
+const MigrationFailure = builder.objectRef<{ code: MigrationErrorCode; message: string }>('MigrationFailure').implement({
+  description: 'Why a migration failed (or, while it still runs, why it is waiting to retry).',
+  fields: (t) => ({
+    code: t.expose('code', { type: MigrationErrorCodeEnum }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const MigrationActor = builder.objectRef<{ type: string; label: string }>('MigrationActor').implement({
+  fields: (t) => ({ type: t.exposeString('type'), label: t.exposeString('label') }),
+});
+
+builder.prismaObject('MigrationFolder', {
+  description: 'One source folder: where it goes and how far it got. lastUid is the checkpoint a re-run continues from.',
+  fields: (t) => ({
+    sourceName: t.exposeString('sourceName'),
+    targetName: t.exposeString('targetName'),
+    specialUse: t.exposeString('specialUse', { nullable: true }),
+    status: t.expose('status', { type: MigrationFolderStatusEnum }),
+    engine: t.expose('engine', { type: MigrationEngineEnum, nullable: true }),
+    lastUid: t.float({ resolve: (f) => Number(f.lastUid) }),
+    messagesTotal: t.exposeInt('messagesTotal'),
+    messagesCopied: t.exposeInt('messagesCopied'),
+    messagesSkipped: t.exposeInt('messagesSkipped'),
+    messagesFailed: t.exposeInt('messagesFailed'),
+    bytesCopied: t.float({ resolve: (f) => Number(f.bytesCopied) }),
+    note: t.exposeString('errorMessage', { nullable: true }),
+  }),
+});
+
+export const Migration = builder.prismaNode('Migration', {
+  id: { field: 'id' },
+  nullable: true,
+  findUnique: (id, ctx) => ({ id, ...tenantWhere.migration(ctx.viewer) }) as never,
+  fields: (t) => ({
+    mailbox: t.relation('mailbox'),
+    source: t.field({
+      type: MigrationSource,
+      resolve: (m) => ({ host: m.sourceHost, port: m.sourcePort, security: m.sourceSecurity, username: m.sourceUsername }),
+    }),
+    status: t.expose('status', { type: MigrationStatusEnum }),
+    phase: t.expose('phase', { type: MigrationPhaseEnum }),
+    cancelRequested: t.exposeBoolean('cancelRequested'),
+    engine: t.expose('engine', { type: MigrationEngineEnum, nullable: true, description: 'The native engine in use; folders copied by doveadm import say so on the folder' }),
+    runs: t.exposeInt('runs', { description: 'How many times it was started (retries and re-runs included)' }),
+    foldersDone: t.exposeInt('foldersDone'),
+    foldersTotal: t.exposeInt('foldersTotal'),
+    messagesCopied: t.exposeInt('messagesCopied'),
+    messagesSkipped: t.exposeInt('messagesSkipped', { description: 'Already in the target (earlier run, or the same message delivered there)' }),
+    messagesFailed: t.exposeInt('messagesFailed'),
+    messagesTotal: t.exposeInt('messagesTotal'),
+    bytesCopied: t.float({ resolve: (m) => Number(m.bytesCopied) }),
+    rate: t.float({
+      nullable: true,
+      description: 'Messages per second in this run',
+      resolve: (m) => (m.status === 'RUNNING' || m.finishedAt ? rateAndEta(m, m.startedAt, m.finishedAt ?? new Date()).rate : null),
+    }),
+    etaSeconds: t.int({ nullable: true, resolve: (m) => (m.status === 'RUNNING' ? rateAndEta(m, m.startedAt).etaSeconds : null) }),
+    error: t.field({
+      type: MigrationFailure,
+      nullable: true,
+      resolve: (m) => (m.errorCode && m.errorMessage ? { code: m.errorCode, message: m.errorMessage } : null),
+    }),
+    folders: t.relation('folders', { query: { orderBy: [{ position: 'asc' }, { sourceName: 'asc' }] } }),
+    createdBy: t.field({ type: MigrationActor, resolve: (m) => ({ type: m.createdByType, label: m.createdByLabel }) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    heartbeatAt: t.expose('heartbeatAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const PreflightFolder = builder
+  .objectRef<{ name: string; targetName: string; specialUse: string | null; messages: number; sizeBytes: number | null; copied: boolean; note: string | null }>('ImapFolderPreview')
+  .implement({
+    fields: (t) => ({
+      name: t.exposeString('name'),
+      targetName: t.exposeString('targetName', { description: 'Where a migration would put it' }),
+      specialUse: t.exposeString('specialUse', { nullable: true }),
+      messages: t.exposeInt('messages'),
+      sizeBytes: t.exposeFloat('sizeBytes', { nullable: true }),
+      copied: t.exposeBoolean('copied', { description: 'false for virtual folders (e.g. Gmail "All Mail")' }),
+      note: t.exposeString('note', { nullable: true }),
+    }),
+  });
+
+const ImapConnectionTest = builder
+  .objectRef<{ folders: unknown[]; totalMessages: number; totalBytes: number | null; tls: boolean; capabilities: string[]; quotaFreeBytes: number | null; fitsQuota: boolean | null }>(
+    'ImapConnectionTest',
+  )
+  .implement({
+    description: 'A successful login to the source and what a migration would copy. Nothing was copied.',
+    fields: (t) => ({
+      folders: t.field({ type: [PreflightFolder], resolve: (r) => r.folders as never }),
+      totalMessages: t.exposeInt('totalMessages'),
+      totalBytes: t.exposeFloat('totalBytes', { nullable: true }),
+      tls: t.exposeBoolean('tls'),
+      capabilities: t.exposeStringList('capabilities'),
+      quotaFreeBytes: t.exposeFloat('quotaFreeBytes', { nullable: true, description: 'Room left in the target mailbox; null when unlimited or no mailbox was given' }),
+      fitsQuota: t.exposeBoolean('fitsQuota', { nullable: true }),
+    }),
+  });
+
+// --- inputs and validation -------------------------------------------------------------------
+
+const SourceInput = builder.inputType('ImapSourceInput', {
+  fields: (t) => ({
+    host: t.string({ required: true }),
+    port: t.int({ required: false, description: 'Default 993 for SSL, 143 otherwise' }),
+    security: t.field({ type: MigrationSecurityEnum, required: false, defaultValue: 'SSL' }),
+    username: t.string({ required: true }),
+    password: t.string({ required: true }),
+  }),
+});
+
+type SourceArgs = { host: string; port?: number | null; security?: MigrationSecurity | null; username: string; password: string };
+
+async function checkSource(input: SourceArgs) {
+  const errors = new FieldErrors();
+  const host = input.host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (!host) errors.add('source.host', 'REQUIRED', 'Host is required');
+  else if (!validHostSyntax(host)) errors.add('source.host', 'INVALID', 'Not a valid host name or IP address');
+  const security = input.security ?? 'SSL';
+  const port = input.port ?? (security === 'SSL' ? 993 : 143);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) errors.add('source.port', 'INVALID', 'Port must be between 1 and 65535');
+  const username = input.username.trim();
+  if (!username) errors.add('source.username', 'REQUIRED', 'Username is required');
+  else if (username.length > 320 || /[\0\r\n]/.test(username)) errors.add('source.username', 'INVALID', 'Username must be a single line of at most 320 characters');
+  if (!input.password) errors.add('source.password', 'REQUIRED', 'Password is required');
+  else if (input.password.length > 1024 || /[\0\r\n]/.test(input.password)) errors.add('source.password', 'INVALID', 'Password must be a single line of at most 1024 characters');
+  errors.throwIfAny();
+  const problem = await sourceAddressProblem(host, config().MIGRATION_ALLOW_PRIVATE_SOURCES ?? config().NODE_ENV !== 'production');
+  if (problem) throw ValidationError.of('source.host', 'NOT_ALLOWED', problem);
+  return { host, port, security, username, password: input.password };
+}
+
+async function loadMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, globalId: string) {
+  const m = await tx.mailbox.findFirst({
+    where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+    include: { domain: true },
+  });
+  return notFoundUnless(m, 'Mailbox');
+}
+
+function freeBytes(m: { quotaMb: number; quotaUsedBytes: bigint }): number | null {
+  return m.quotaMb > 0 ? Math.max(0, m.quotaMb * MB - Number(m.quotaUsedBytes)) : null;
+}
+
+function actor(ctx: Context) {
+  const v = ctx.viewer;
+  return {
+    createdByType: v.kind === 'user' ? (v.tokenId ? 'API_TOKEN' : 'USER') : v.kind === 'mailbox' ? 'MAILBOX' : 'ANONYMOUS',
+    createdById: v.kind === 'user' ? v.userId : v.kind === 'mailbox' ? v.mailboxId : null,
+    createdByLabel: v.kind === 'anonymous' ? 'anonymous' : v.label,
+  };
+}
+
+async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
+  const m = await tx.migration.findFirst({
+    where: { id: idOf(globalId, 'Migration'), ...tenantWhere.migration(ctx.viewer) },
+    include: { mailbox: { include: { domain: true } } },
+  });
+  return notFoundUnless(m, 'Migration');
+}
+
+/** One migration at a time per mailbox; serialised so two starts cannot race. */
+async function lockMailbox(tx: Tx, mailboxId: string) {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`migration:${mailboxId}`}))`;
+  const busy = await tx.migration.count({ where: { mailboxId, status: { in: ACTIVE } } });
+  if (busy) throw ValidationError.of('mailboxId', 'MIGRATION_RUNNING', 'A migration into this mailbox is already queued or running');
+}
+
+function overQuota(m: { quotaMb: number; quotaUsedBytes: bigint }) {
+  const free = freeBytes(m);
+  if (free !== null && free <= 0) throw new TargetOverQuotaError('The target mailbox is already full: raise its quota or make room before migrating.');
+}
+
+const testThrottle = new LoginThrottle({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000, maxConcurrent: 1_000_000 });
+
+const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
+
+// --- queries, mutations, subscription --------------------------------------------------------
+
+const MigrationFilter = builder.inputType('MigrationFilter', {
+  fields: (t) => ({
+    mailboxId: t.id({ required: false }),
+    status: t.field({ type: [MigrationStatusEnum], required: false }),
+  }),
+});
+
+function migrationWhere(ctx: Context, filter: { mailboxId?: string | number | null; status?: MigrationStatus[] | null } | null | undefined) {
+  const and: object[] = [tenantWhere.migration(ctx.viewer)];
+  if (filter?.mailboxId) and.push({ mailboxId: idOf(String(filter.mailboxId), 'Mailbox') });
+  if (filter?.status?.length) and.push({ status: { in: filter.status } });
+  return { AND: and };
+}
+
+builder.queryFields((t) => ({
+  migrations: t.prismaConnection(
+    {
+      type: 'Migration',
+      cursor: 'id',
+      description: 'Newest first. Admins see every migration; customers those into their mailboxes; a mailbox owner its own.',
+      authScopes: { authenticated: true },
+      args: { filter: t.arg({ type: MigrationFilter, required: false }) },
+      resolve: (query, _root, args, ctx) =>
+        db().migration.findMany({ ...query, where: migrationWhere(ctx, args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      totalCount: (_root, args, ctx) => db().migration.count({ where: migrationWhere(ctx, args.filter) }),
+    },
+    {},
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  testImapConnection: t.field({
+    type: ImapConnectionTest,
+    description: 'Logs in to the source server and lists its folders, counts and sizes. Nothing is copied or stored.',
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: [...SOURCE_ERRORS, ValidationError, NotFoundError, TooManyAttemptsError], dataField: { name: 'result' } },
+    args: {
+      source: t.arg({ type: SourceInput, required: true }),
+      mailboxId: t.arg.id({ required: false, description: 'The mailbox it would go into: checks that it fits the quota' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const mailbox = args.mailboxId ? await loadMailbox(db(), ctx, String(args.mailboxId)) : null;
+      const source = await checkSource(args.source);
+      const who = ctx.viewer.kind === 'user' ? `u:${ctx.viewer.userId}` : ctx.viewer.kind === 'mailbox' ? `m:${ctx.viewer.mailboxId}` : 'anon';
+      testThrottle.check(who, ctx.clientIp);
+      let result: Awaited<ReturnType<typeof preflight>> | null = null;
+      let failure: unknown = null;
+      try {
+        result = await preflight(source);
+      } catch (err) {
+        if (err instanceof SourceAuthenticationError) testThrottle.fail(who, ctx.clientIp);
+        // Anything the classifier could not name is still an answer about the source server.
+        failure = err instanceof MigrationError && !SOURCE_ERRORS.some((c) => err instanceof c) ? new SourceServerError(err.code, err.message, false) : err;
+      }
+      const outcome = result ? 'OK' : failure instanceof MigrationError ? failure.code : 'ERROR';
+      await transaction((tx) =>
+        audit(tx, ctx, {
+          action: 'migration.test',
+          targetType: mailbox ? 'Mailbox' : 'ImapSource',
+          targetId: mailbox?.id ?? null,
+          targetLabel: mailbox?.address ?? `${source.username}@${source.host}`,
+          customerId: mailbox?.domain.customerId ?? (ctx.viewer.kind === 'anonymous' ? null : ctx.viewer.customerId),
+          details: { host: source.host, port: source.port, security: source.security, username: source.username, outcome },
+        }),
+      );
+      if (!result) throw failure;
+      const free = mailbox ? freeBytes(mailbox) : null;
+      return {
+        ...result,
+        quotaFreeBytes: free,
+        fitsQuota: mailbox ? (free === null ? true : result.totalBytes === null ? null : result.totalBytes <= free) : null,
+      };
+    },
+  }),
+
+  startMigration: t.field({
+    type: Migration,
+    description: 'Queues a background import from the source into the mailbox. Existing mail is never replaced; only missing messages are added.',
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: [...MUTATION_ERRORS, TargetOverQuotaError], dataField: { name: 'migration' } },
+    args: { mailboxId: t.arg.id({ required: true }), source: t.arg({ type: SourceInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const source = await checkSource(args.source);
+      return transaction(async (tx) => {
+        const mailbox = await loadMailbox(tx, ctx, String(args.mailboxId));
+        await lockMailbox(tx, mailbox.id);
+        overQuota(mailbox);
+        const migration = await tx.migration.create({
+          data: {
+            mailboxId: mailbox.id,
+            ...actor(ctx),
+            sourceHost: source.host,
+            sourcePort: source.port,
+            sourceSecurity: source.security,
+            sourceUsername: source.username,
+            sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
+          },
+        });
+        await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: migration.id });
+        await audit(tx, ctx, {
+          action: 'migration.start',
+          targetType: 'Mailbox',
+          targetId: mailbox.id,
+          targetLabel: mailbox.address,
+          customerId: mailbox.domain.customerId,
+          details: { migrationId: migration.id, host: source.host, port: source.port, security: source.security, username: source.username },
+        });
+        return migration;
+      });
+    },
+  }),
+
+  cancelMigration: t.field({
+    type: Migration,
+    description: 'Stops a queued or running migration. Messages already copied stay; a running one stops after its current batch.',
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'migration' } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const migration = await transaction(async (tx) => {
+        const m = await loadMigration(tx, ctx, String(args.id));
+        await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
+        const current = await tx.migration.findUniqueOrThrow({ where: { id: m.id } });
+        if (!ACTIVE.includes(current.status)) throw ValidationError.of('id', 'NOT_RUNNING', `The migration has already ended (${current.status.toLowerCase()})`);
+        const leaseStale = !current.leaseId || !current.heartbeatAt || current.heartbeatAt.getTime() < Date.now() - config().MIGRATION_LEASE_SECONDS * 1000;
+        // No live runner: it ends now. Otherwise the runner sees the request within a batch and ends it.
+        const updated = await tx.migration.update({
+          where: { id: m.id },
+          data: leaseStale
+            ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false }
+            : { cancelRequested: true },
+        });
+        await audit(tx, ctx, {
+          action: 'migration.cancel',
+          targetType: 'Mailbox',
+          targetId: m.mailboxId,
+          targetLabel: m.mailbox.address,
+          customerId: m.mailbox.domain.customerId,
+          details: { migrationId: m.id },
+        });
+        return updated;
+      });
+      publishState(ctx, migration.id, migration.status);
+      return migration;
+    },
+  }),
+
+  retryMigration: t.field({
+    type: Migration,
+    description:
+      'Runs a failed, cancelled or finished migration again with the source password (it is not kept after a migration ends). Folders continue from their checkpoints: only mail that is not in the target yet is copied.',
+    authScopes: { $all: { authenticated: true, write: true } },
+    errors: { types: [...MUTATION_ERRORS, TargetOverQuotaError], dataField: { name: 'migration' } },
+    args: { id: t.arg.id({ required: true }), password: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const m = await loadMigration(tx, ctx, String(args.id));
+        await checkSource({ host: m.sourceHost, port: m.sourcePort, security: m.sourceSecurity, username: m.sourceUsername, password: args.password }).catch((e) => {
+          if (e instanceof ValidationError)
+            throw new ValidationError(e.fieldErrors.map((f) => ({ ...f, field: f.field === 'source.password' ? 'password' : f.field })));
+          throw e;
+        });
+        await lockMailbox(tx, m.mailboxId);
+        overQuota(m.mailbox);
+        const updated = await tx.migration.update({
+          where: { id: m.id },
+          data: {
+            status: 'QUEUED',
+            phase: 'WAITING',
+            runs: { increment: 1 },
+            attempts: 0,
+            cancelRequested: false,
+            sourcePasswordEnc: encryptSecret(args.password, config().encryptionKey),
+            errorCode: null,
+            errorMessage: null,
+            leaseId: null,
+            startedAt: null,
+            finishedAt: null,
+            foldersDone: 0,
+            messagesCopied: 0,
+            messagesSkipped: 0,
+            messagesFailed: 0,
+            bytesCopied: 0,
+          },
+        });
+        await tx.migrationFolder.updateMany({
+          where: { migrationId: m.id },
+          data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING' },
+        });
+        await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
+        await audit(tx, ctx, {
+          action: 'migration.retry',
+          targetType: 'Mailbox',
+          targetId: m.mailboxId,
+          targetLabel: m.mailbox.address,
+          customerId: m.mailbox.domain.customerId,
+          details: { migrationId: m.id, run: updated.runs },
+        });
+        return updated;
+      }),
+  }),
+}));
+
+const TERMINAL = new Set<string>(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const THROTTLE_MS = 250;
+
+/**
+ * The events of one migration, at most one per THROTTLE_MS: bursts collapse into their latest event
+ * (the row is re-read on each emit, so nothing is lost), the current state comes first, and the
+ * stream ends after a final state.
+ */
+export async function* throttledMigrationEvents(
+  events: AsyncIterable<{ id: string; status: string }>,
+  initial: { id: string; status: string },
+  intervalMs = THROTTLE_MS,
+): AsyncGenerator<{ id: string; status: string }> {
+  yield initial;
+  if (TERMINAL.has(initial.status)) return;
+  const it = events[Symbol.asyncIterator]();
+  let latest: { id: string; status: string } | null = null;
+  let lastEmit = Date.now();
+  let pending: Promise<IteratorResult<{ id: string; status: string }>> | null = null;
+  try {
+    for (;;) {
+      pending ??= it.next();
+      const wait: number | null = latest ? Math.max(0, lastEmit + intervalMs - Date.now()) : null;
+      const r: IteratorResult<{ id: string; status: string }> | 'tick' = await (wait === null ? pending : Promise.race([pending, new Promise<'tick'>((res) => setTimeout(() => res('tick'), wait))]));
+      if (r === 'tick') {
+        const e = latest!;
+        latest = null;
+        lastEmit = Date.now();
+        yield e;
+        if (TERMINAL.has(e.status)) return;
+        continue;
+      }
+      pending = null;
+      if (r.done) return;
+      latest = r.value;
+      if (TERMINAL.has(r.value.status) || Date.now() - lastEmit >= intervalMs) {
+        const e: { id: string; status: string } = r.value;
+        latest = null;
+        lastEmit = Date.now();
+        yield e;
+        if (TERMINAL.has(e.status)) return;
+      }
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+builder.subscriptionFields((t) => ({
+  migrationProgress: t.prismaField({
+    type: 'Migration',
+    description: 'The migration now, then at most a few updates a second while it runs, ending with its final state.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const id = idOf(String(args.id), 'Migration');
+      const events = ctx.pubsub.subscribe('migration', id);
+      const row = await db().migration.findFirst({ where: { id, ...tenantWhere.migration(ctx.viewer) }, select: { id: true, status: true } });
+      if (!row) {
+        await events.return?.();
+        throw new NotFoundError('Migration');
+      }
+      return throttledMigrationEvents(events, { id: row.id, status: row.status }) as never;
+    },
+    resolve: async (query, payload, _args, ctx) =>
+      db().migration.findFirstOrThrow({ ...query, where: { id: (payload as unknown as { id: string }).id, ...tenantWhere.migration(ctx.viewer) } }),
+  }),
+}));
