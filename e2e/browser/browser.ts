@@ -91,8 +91,8 @@ export async function visit(page: Page, href: string, landsOn = href): Promise<v
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  // Let transitions (quota bars, toasts) settle.
-  await page.waitForTimeout(300);
+  // Let transitions (progress and quota bars, toasts) settle.
+  await page.waitForTimeout(500);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }

@@ -14,7 +14,13 @@ export const ACCESS_TOKEN_TTL_SECONDS = 30;
 
 export default async function setup(project: TestProject) {
   const started = Date.now();
-  const app = await startApp({ env: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS), WEBMAIL_URL: 'http://webmail.invalid/' } });
+  const app = await startApp({ env: {
+      ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
+      WEBMAIL_URL: 'http://webmail.invalid/',
+      // One migration at a time, so a second one stays queued (the cancel test).
+      MIGRATION_CONCURRENCY: '1',
+      MIGRATION_ALLOW_PRIVATE_SOURCES: 'true',
+    } });
   console.log(`[browser] panel at ${app.url} (pid ${app.pid}, data ${app.dataDir}) started in ${Date.now() - started} ms`);
   project.provide('app', { url: app.url, dataDir: app.dataDir, admin: app.admin, accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS });
   const onExit = () => void app.stop();

@@ -60,7 +60,8 @@ function createPanelClient(): { client: Client; ws: WsClient } {
     on: {
       connecting: () => (live.status = 'connecting'),
       connected: () => (live.status = 'online'),
-      closed: () => (live.status = 'offline'),
+      // 1000: closed on purpose (no live view open any more); anything else is a lost connection.
+      closed: (event) => (live.status = isCloseEvent(event) && event.code === 1000 ? 'idle' : 'offline'),
     },
   });
 

@@ -8,7 +8,7 @@ type Success<T> = Extract<T, { __typename: `${string}Success` }>;
 
 export type MutationOutcome<T> =
   | { ok: true; value: Success<T> }
-  | { ok: false; message: string; fieldErrors: Record<string, string> };
+  | { ok: false; message: string; fieldErrors: Record<string, string>; typename?: string };
 
 interface ErrorShape {
   __typename?: string;
@@ -30,5 +30,5 @@ export async function mutate<Data, Variables extends AnyVariables, Key extends k
   const fieldErrors: Record<string, string> = {};
   for (const fe of payload.fieldErrors ?? []) fieldErrors[fe.field.replace(/^input\./, '')] ??= fe.message;
   if (payload.field && payload.message) fieldErrors[payload.field] ??= payload.message;
-  return { ok: false, message: payload.message ?? 'The change was refused.', fieldErrors };
+  return { ok: false, message: payload.message ?? 'The change was refused.', fieldErrors, typename: payload.__typename };
 }

@@ -1,0 +1,105 @@
+// Migration selections and display helpers shared by the list, the form and the live view.
+import { graphql } from './graphql';
+
+export const MigrationFields = graphql(`
+  fragment MigrationFields on Migration {
+    id
+    status
+    phase
+    engine
+    runs
+    cancelRequested
+    createdAt
+    startedAt
+    finishedAt
+    heartbeatAt
+    foldersDone
+    foldersTotal
+    messagesTotal
+    messagesCopied
+    messagesSkipped
+    messagesFailed
+    bytesCopied
+    rate
+    etaSeconds
+    error {
+      code
+      message
+    }
+    source {
+      host
+      port
+      security
+      username
+    }
+    createdBy {
+      label
+      type
+    }
+    mailbox {
+      id
+      address
+    }
+    folders {
+      sourceName
+      targetName
+      specialUse
+      status
+      messagesTotal
+      messagesCopied
+      messagesSkipped
+      messagesFailed
+      bytesCopied
+      engine
+      note
+    }
+  }
+`);
+
+export const MigrationProgressSubscription = graphql(
+  `
+    subscription MigrationProgress($id: ID!) {
+      migrationProgress(id: $id) {
+        ...MigrationFields
+      }
+    }
+  `,
+  [MigrationFields],
+);
+
+export type MigrationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export const ACTIVE_STATUSES: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+
+export const STATUS_LABEL: Record<MigrationStatus, { text: string; cls: string }> = {
+  QUEUED: { text: 'Queued', cls: 'accent' },
+  RUNNING: { text: 'Running', cls: 'accent' },
+  SUCCEEDED: { text: 'Finished', cls: 'ok' },
+  FAILED: { text: 'Failed', cls: 'danger' },
+  CANCELLED: { text: 'Cancelled', cls: 'warning' },
+};
+
+export const PHASE_LABEL: Record<string, string> = {
+  WAITING: 'Waiting for a worker',
+  CONNECTING: 'Connecting to the source',
+  PLANNING: 'Reading the source folders',
+  COPYING: 'Copying messages',
+  FINISHED: 'Done',
+};
+
+/** Share of the messages dealt with (copied, already there, or failed), 0–100. */
+export function percentDone(m: { messagesTotal: number; messagesCopied: number; messagesSkipped: number; messagesFailed: number; status: string }): number {
+  if (m.status === 'SUCCEEDED') return 100;
+  if (!m.messagesTotal) return 0;
+  return Math.min(100, Math.floor(((m.messagesCopied + m.messagesSkipped + m.messagesFailed) / m.messagesTotal) * 100));
+}
+
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds == null) return '—';
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+export function securityDefaultPort(security: 'SSL' | 'STARTTLS' | 'NONE'): number {
+  return security === 'SSL' ? 993 : 143;
+}
