@@ -88,12 +88,13 @@ export async function visit(page: Page, href: string, landsOn = href): Promise<v
   await page.waitForURL((u) => u.pathname === target.pathname && u.search === target.search);
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  // Let transitions (progress and quota bars, toasts) settle.
+  // A tab in the background does not run CSS transitions: bring it forward and let bars settle.
+  await page.bringToFront();
   await page.waitForTimeout(500);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: opts.fullPage ?? true });
   return file;
 }
 

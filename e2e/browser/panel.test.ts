@@ -373,6 +373,10 @@ describe('the panel, as an administrator', () => {
       { id: mailboxes.edges[0]!.node.id },
     );
     await expectText(alice, '3 MB / 400 MB', 20_000);
+    // The screen as a person first sees it (for docs/screenshots).
+    await visit(admin, '/mailboxes');
+    await expectText(row(admin, 'data-address', 'alice@acme.test'), '3 MB / 400 MB');
+    await screenshot(admin, '19-mailboxes-viewport', { fullPage: false });
   });
 });
 
