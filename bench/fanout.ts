@@ -1,0 +1,127 @@
+// Benchmark 3 — subscription fan-out. 1,000 graphql-ws clients subscribed to one migration's progress;
+// this process plays the worker: it updates the migration and publishes over NOTIFY 2 times a second
+// for 30 s, then the final state. Measured: delivery latency from NOTIFY to each client (p50/p99), the
+// API process's memory per subscriber (RSS before/after connecting), and how many clients got the
+// final state. Baseline in the same run: the same NOTIFY → one plain LISTEN client (no GraphQL).
+// Goals (issue 7): p99 < 100 ms, < 50 KB per subscriber, zero lost final events.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { fmt } from './lib/load.js';
+import { percentile } from './lib/load.js';
+import { benchDatabase, machine, startChild, stopAllChildren } from './lib/processes.js';
+
+const CLIENTS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const RATE = 2;
+const db = await benchDatabase();
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+try {
+  const env = { DATABASE_URL: db.url, PORT: '0', RUN_WORKER: 'false', GRAPHIQL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: `${db.dir}-data`, ADMIN_EMAIL: 'admin@bench.test', ADMIN_PASSWORD: 'bench-admin-pass' };
+  const api = await startChild('scripts/start.ts', env, /GraphQL API: (http:\/\/\S+)\/graphql/);
+  const gql = async (query: string, token?: string) => {
+    const r = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query }) });
+    const body = (await r.json()) as any;
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  const token = (await gql(`mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session.accessToken;
+  const pkg = (await gql(`mutation{ createHostingPackage(input:{name:"p"}){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } } }`, token)).createHostingPackage.hostingPackage.id;
+  const cust = (await gql(`mutation{ createCustomer(name:"c", packageId:"${pkg}"){ ... on MutationCreateCustomerSuccess { customer { id } } } }`, token)).createCustomer.customer.id;
+  await gql(`mutation{ createDomain(name:"fanout.example", customerId:"${cust}"){ __typename } }`, token);
+  const mb = (await gql(`mutation{ createMailbox(username:"target", domain:"fanout.example", password:"target-pass-1"){ ... on MutationCreateMailboxSuccess { mailbox { id } } } }`, token)).createMailbox.mailbox.id;
+
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  const mailboxUuid = (await c.query(`SELECT id FROM mailboxes WHERE address = 'target@fanout.example'`)).rows[0].id;
+  const migrationId = (await c.query(
+    `INSERT INTO migrations (mailbox_id, created_by_type, created_by_label, source_host, source_port, source_security, source_username, status, phase, messages_total)
+     VALUES ($1, 'USER', 'bench', 'imap.example', 993, 'SSL', 'u', 'RUNNING', 'COPYING', 100000) RETURNING id`, [mailboxUuid])).rows[0].id as string;
+  const globalId = Buffer.from(`Migration:${migrationId}`).toString('base64');
+
+  const before = rssKb(api.child.pid!);
+  const sentAt = new Map<number, bigint>();
+  const latencies: number[] = [];
+  const finals = new Set<number>();
+  const clients = Array.from({ length: CLIENTS }, () => createClient({ url: api.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0 }));
+  let subscribed = 0;
+  await Promise.all(
+    clients.map(
+      (client, i) =>
+        new Promise<void>((ready) => {
+          let first = true;
+          client.subscribe<{ migrationProgress: { status: string; messagesCopied: number } }>(
+            { query: `subscription($id:ID!){ migrationProgress(id:$id){ status messagesCopied messagesTotal foldersDone foldersTotal } }`, variables: { id: globalId } },
+            {
+              next: (v) => {
+                const p = v.data!.migrationProgress;
+                if (first) {
+                  first = false;
+                  subscribed++;
+                  ready();
+                  return;
+                }
+                const t0 = sentAt.get(p.messagesCopied);
+                if (t0) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+                if (p.status === 'SUCCEEDED') finals.add(i);
+              },
+              error: (e) => {
+                console.error('subscription error', e);
+                ready();
+              },
+              complete: () => {},
+            },
+          );
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rssKb(api.child.pid!);
+
+  // Baseline: a plain LISTEN connection on the same channel.
+  const listener = new pg.Client({ connectionString: db.url });
+  await listener.connect();
+  const baseLatencies: number[] = [];
+  listener.on('notification', (n) => {
+    const seq = JSON.parse(n.payload!).payload.seq as number | undefined;
+    const t0 = seq !== undefined ? sentAt.get(seq) : undefined;
+    if (t0) baseLatencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  });
+  await listener.query('LISTEN mailpanel_events');
+
+  for (let seq = 1; seq <= SECONDS * RATE; seq++) {
+    const final = seq === SECONDS * RATE;
+    sentAt.set(seq, process.hrtime.bigint());
+    await c.query(`UPDATE migrations SET messages_copied = $2, status = $3 WHERE id = $1`, [migrationId, seq, final ? 'SUCCEEDED' : 'RUNNING']);
+    await c.query(`SELECT pg_notify('mailpanel_events', $1)`, [JSON.stringify({ topic: `migration:${migrationId}`, payload: { id: migrationId, status: final ? 'SUCCEEDED' : 'RUNNING', seq } })]);
+    await new Promise((r) => setTimeout(r, 1000 / RATE));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  await Promise.all(clients.map((cl) => cl.dispose()));
+  await listener.end();
+  await c.end();
+
+  latencies.sort((a, b) => a - b);
+  baseLatencies.sort((a, b) => a - b);
+  const perSubscriber = ((after - before) * 1024) / CLIENTS / 1024;
+  const table = [
+    `Subscription fan-out (${CLIENTS} graphql-ws clients on one migration, ${RATE} events/s for ${SECONDS} s; ${machine()})`,
+    '',
+    '| measure | API (graphql-ws) | baseline (one LISTEN client) |',
+    '|---|---|---|',
+    `| subscribed | ${subscribed} / ${CLIENTS} | — |`,
+    `| deliveries measured | ${latencies.length} | ${baseLatencies.length} |`,
+    `| latency p50 (NOTIFY → client) | ${fmt(percentile(latencies, 50))} ms | ${fmt(percentile(baseLatencies, 50), 2)} ms |`,
+    `| latency p99 (goal < 100 ms) | ${fmt(percentile(latencies, 99))} ms | ${fmt(percentile(baseLatencies, 99), 2)} ms |`,
+    `| API memory per subscriber (goal < 50 KB) | ${fmt(perSubscriber)} KB (RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MB) | — |`,
+    `| final state received (goal: all) | ${finals.size} / ${CLIENTS} | — |`,
+  ].join('\n');
+  console.log('\n' + table);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/fanout.md', table + '\n');
+} finally {
+  await stopAllChildren();
+  await db.cleanup();
+}
