@@ -82,6 +82,9 @@ describe('migrations API', async () => {
     expect(r.fieldErrors.map((e: any) => `${e.field}:${e.code}`).sort()).toEqual(['source.host:INVALID', 'source.password:REQUIRED', 'source.port:INVALID', 'source.username:REQUIRED']);
     const ctl = (await t.ok(START, { m: a1.id, s: src({ username: 'a\nb', password: 'x\ry' }) }, A.token)).r;
     expect(ctl.fieldErrors.map((e: any) => `${e.field}:${e.code}`).sort()).toEqual(['source.password:INVALID', 'source.username:INVALID']);
+    // A lone UTF-16 surrogate is not a character any server or database can take.
+    const broken = (await t.ok(START, { m: a1.id, s: src({ username: 'x\ud800y', password: '\udc00' }) }, A.token)).r;
+    expect(broken.fieldErrors.map((e: any) => `${e.field}:${e.code}`).sort()).toEqual(['source.password:INVALID', 'source.username:INVALID']);
   });
 
   it('the default port follows the security: 993 for SSL, 143 otherwise', async () => {

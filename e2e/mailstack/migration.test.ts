@@ -178,7 +178,7 @@ describe.skipIf(!enabled)('IMAP migration into the panel’s Dovecot', () => {
     await new Promise<void>((resolve, reject) => {
       client.subscribe(
         { query: `subscription($id:ID!){ migrationProgress(id:$id){ status phase foldersDone messagesCopied messagesSkipped messagesTotal } }`, variables: { id: m.id } },
-        { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : events.push({ ...v.data!.migrationProgress, at: Date.now() })), error: reject, complete: resolve },
+        { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : events.push({ ...(v.data!.migrationProgress as object), at: Date.now() })), error: reject, complete: resolve },
       );
     });
     await client.dispose();

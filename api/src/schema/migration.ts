@@ -192,6 +192,9 @@ const SourceInput = builder.inputType('ImapSourceInput', {
   }),
 });
 
+/** Lone UTF-16 surrogates cannot be sent to a server or stored: not a real character. */
+const BROKEN_UNICODE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 type SourceArgs = { host: string; port?: number | null; security?: MigrationSecurity | null; username: string; password: string };
 
 async function checkSource(input: SourceArgs) {
@@ -204,9 +207,9 @@ async function checkSource(input: SourceArgs) {
   if (!Number.isInteger(port) || port < 1 || port > 65535) errors.add('source.port', 'INVALID', 'Port must be between 1 and 65535');
   const username = input.username.trim();
   if (!username) errors.add('source.username', 'REQUIRED', 'Username is required');
-  else if (username.length > 320 || /[\0\r\n]/.test(username)) errors.add('source.username', 'INVALID', 'Username must be a single line of at most 320 characters');
+  else if (username.length > 320 || /[\0\r\n]/.test(username) || BROKEN_UNICODE.test(username)) errors.add('source.username', 'INVALID', 'Username must be a single line of at most 320 characters');
   if (!input.password) errors.add('source.password', 'REQUIRED', 'Password is required');
-  else if (input.password.length > 1024 || /[\0\r\n]/.test(input.password)) errors.add('source.password', 'INVALID', 'Password must be a single line of at most 1024 characters');
+  else if (input.password.length > 1024 || /[\0\r\n]/.test(input.password) || BROKEN_UNICODE.test(input.password)) errors.add('source.password', 'INVALID', 'Password must be a single line of at most 1024 characters');
   errors.throwIfAny();
   const problem = await sourceAddressProblem(host, config().MIGRATION_ALLOW_PRIVATE_SOURCES ?? config().NODE_ENV !== 'production');
   if (problem) throw ValidationError.of('source.host', 'NOT_ALLOWED', problem);
