@@ -22,7 +22,8 @@ export const ProvisioningStateEnum = builder.enumType(ProvisioningState, { name:
 const MB = 1024 * 1024;
 
 export function autoresponderActive(a: { enabled: boolean; startsAt: Date | null; endsAt: Date | null } | null, now = new Date()): boolean {
-  return !!a && a.enabled && (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now <= a.endsAt);
+  // Half-open [startsAt, endsAt), exactly as the rendered Sieve script compares.
+  return !!a && a.enabled && (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now < a.endsAt);
 }
 
 export const MailboxQuota = builder.objectRef<ReturnType<typeof quotaOf>>('MailboxQuota').implement({
