@@ -373,9 +373,16 @@ describe('the panel, as an administrator', () => {
       { id: mailboxes.edges[0]!.node.id },
     );
     await expectText(alice, '3 MB / 400 MB', 20_000);
-    // The screen as a person first sees it (for docs/screenshots).
+    // The screen as a person first sees it (for docs/screenshots), with one mailbox nearly full.
+    deliver('acme.test', 'user00', 8 * 1024 * 1024);
+    const user00 = await api.gql<{ mailboxes: { edges: { node: { id: string } }[] } }>(`{ mailboxes(filter: { search: "user00@" }) { edges { node { id } } } }`);
+    await api.ok(
+      `mutation($id: ID!) { recalculateQuota(mailboxId: $id) { __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ... on Error { message } } }`,
+      { id: user00.mailboxes.edges[0]!.node.id },
+    );
     await visit(admin, '/mailboxes');
     await expectText(row(admin, 'data-address', 'alice@acme.test'), '3 MB / 400 MB');
+    await expectText(row(admin, 'data-address', 'user00@acme.test'), '8 MB / 10 MB', 20_000);
     await screenshot(admin, '19-mailboxes-viewport', { fullPage: false });
   });
 });
