@@ -33,12 +33,10 @@ describe.skipIf(!enabled)('IMAP migration into a Maildir written by the worker (
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  /** The migrated mailbox as the source's Dovecot shows it (separator "."), in target names. */
-  let verifiers = 0;
+  /** The migrated mailbox as the source's Dovecot shows it (separator "."), in target names: a
+   *  source user whose home is the mailbox's home (see the users given to startSourceDovecot). */
   const readBack = async (address: string) => {
-    const [local, domain] = address.split('@') as [string, string];
-    const user = `verify${++verifiers}@check.test`;
-    await src.addUser({ user, password: 'verify-pass', home: path.join(dataDir, 'vmail', domain, local) });
+    const user = `${address.split('@')[0]}@check.test`;
     const s = await snapshot(src.port, user, 'verify-pass', (f) => f.split('.').join('/'));
     // That instance auto-creates its own special-use names; they are not part of the migration.
     for (const extra of ['Sent Messages', 'Deleted Messages']) if (s[extra]?.length === 0) delete s[extra];
@@ -47,8 +45,15 @@ describe.skipIf(!enabled)('IMAP migration into a Maildir written by the worker (
 
   beforeAll(async () => {
     db = await startTestDatabase();
-    src = await startSourceDovecot({ users: [{ user: SOURCE_USER, password: SOURCE_PASSWORD }] });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'migration-maildir-'));
+    const home = (local: string) => path.join(dataDir, 'vmail', 'embedded.example', local);
+    src = await startSourceDovecot({
+      users: [
+        { user: SOURCE_USER, password: SOURCE_PASSWORD },
+        { user: 'frank@check.test', password: 'verify-pass', home: home('frank') },
+        { user: 'gina@check.test', password: 'verify-pass', home: home('gina') },
+      ],
+    });
     await chmod(dataDir, 0o755);
     // The mail root belongs to the mail user, as on a real host (Dovecot reads it back below).
     await mkdir(path.join(dataDir, 'vmail'), { mode: 0o755 });

@@ -8,7 +8,8 @@
 //   ... IMAP on src.port ...
 //   await src.stop();
 //
-// Users can be added while it runs (passwd-file is re-read on change). A user may get an explicit
+// Users can be added while it runs (passwd-file is re-read on change, though Dovecot does not always
+// notice an addition right after a lookup: prefer passing every user to start). A user may get an explicit
 // home, which lets a test read any Maildir (e.g. one the panel wrote) through this real Dovecot.
 // Daemons are stopped with their own stop command, then by pid — never by name.
 import { spawn } from 'node:child_process';
