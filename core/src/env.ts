@@ -70,6 +70,34 @@ const schema = z.object({
   MIGRATION_LEASE_SECONDS: z.coerce.number().int().min(3).default(60),
   /** Allow migration sources on loopback/private addresses. Default: allowed except in production. */
   MIGRATION_ALLOW_PRIVATE_SOURCES: bool.optional(),
+  // Email security (docs/email-security.md): DKIM key files and rspamd maps the worker writes, the DNS
+  // check, the Postfix policy service (outbound rate limits) and the quarantine.
+  /** Folder of the DKIM key files rspamd signs with (<dir>/<domain>.<selector>.key). Default <DATA_DIR>/dkim. */
+  DKIM_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** Group (name or gid) given read access to the key files (mode 0640), e.g. _rspamd. */
+  DKIM_KEY_GROUP: z.string().regex(/^(?:\d+|[a-z_][a-z0-9_-]{0,31})$/i, 'must be a group name or gid').optional(),
+  /** Folder of the maps rspamd re-reads (settings.ucl, dkim_selectors.map). Default <DATA_DIR>/rspamd. */
+  RSPAMD_MAPS_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** How often the worker re-renders the rspamd maps from the database (every change also does). */
+  RSPAMD_SYNC_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** DNS server for checkDnsRecords, "host" or "host:port" (IPv4); default: the system resolver. */
+  DNS_SERVER: z
+    .string()
+    .regex(/^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$/, 'must be an IPv4 address with an optional :port')
+    .optional(),
+  /** The host that sends the panel's mail, named in the recommended SPF record (a:<host>). */
+  MAIL_HOSTNAME: z.string().regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i, 'must be a host name').optional(),
+  /** Loopback address and port of the Postfix policy service (npm run policy). */
+  POLICY_HOST: z.string().min(1).default('127.0.0.1'),
+  POLICY_PORT: z.coerce.number().int().min(0).max(65535).default(10040),
+  /** Database transactions the policy service runs at once (each decides a batch of requests). */
+  POLICY_LANES: z.coerce.number().int().min(1).max(16).default(2),
+  /** How long the policy service keeps a mailbox's limits before reading them again. */
+  POLICY_CACHE_SECONDS: z.coerce.number().min(0).default(10),
+  /** How often the worker moves newly quarantined messages from the mailboxes into the quarantine. */
+  QUARANTINE_SCAN_SECONDS: z.coerce.number().min(0.2).default(30),
+  /** Quarantined messages are deleted after this many days. */
+  QUARANTINE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -12,6 +12,14 @@ export const JOBS = {
   'quota-refresh': z.object({ mailboxId: z.string().uuid().optional() }),
   /** Runs (or resumes) one IMAP migration; see worker/src/migration/run-migration.ts. */
   'migrate-mailbox': z.object({ migrationId: z.string().uuid() }),
+  /** Makes a DKIM key pair (once), writes its key file for rspamd; see worker/src/handlers/dkim-key.ts. */
+  'dkim-key': z.object({ keyId: z.string().uuid() }),
+  /** Re-renders rspamd's maps (spam settings, white/blacklists, DKIM selectors) and key files from the rows. */
+  'rspamd-sync': z.object({ reason: z.string().max(100).optional() }),
+  /** Delivers a quarantined message into its mailbox's INBOX. */
+  'quarantine-release': z.object({ itemId: z.string().uuid() }),
+  /** Removes a quarantined message's stored file. */
+  'quarantine-delete': z.object({ itemId: z.string().uuid() }),
 } as const;
 
 export type JobName = keyof typeof JOBS;
@@ -26,6 +34,10 @@ export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: nu
   // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
   // (network) retry with backoff, permanent ones (bad password) end the migration without a retry.
   'migrate-mailbox': { retryLimit: 6, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
+  'dkim-key': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
+  'rspamd-sync': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
+  'quarantine-release': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
+  'quarantine-delete': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
 };
 
 export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {

@@ -107,8 +107,10 @@ async function main() {
   for (const [rel, content] of Object.entries(files)) {
     const abs = path.join(dir, rel);
     await mkdir(path.dirname(abs), { recursive: true, mode: 0o755 });
-    await writeFile(abs, content, { mode: 0o640 });
-    await chmod(abs, 0o640);
+    // Global Sieve scripts are read by Dovecot's LMTP as vmail; the rest holds the role's password.
+    const mode = rel.endsWith('.sieve') ? 0o644 : 0o640;
+    await writeFile(abs, content, { mode });
+    await chmod(abs, mode);
   }
   console.log(`mail-config: role ${settings.database.user} ready; ${Object.keys(files).length} files rendered into ${dir}`);
 }

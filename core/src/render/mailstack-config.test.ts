@@ -310,6 +310,34 @@ describe('renderMailstackConfig: Postfix and Dovecot on separate hosts (containe
   });
 });
 
+describe('renderMailstackConfig: email security (rspamd, policy service, spam filing)', () => {
+  it('checks each submitted message with the policy service only when one is configured', () => {
+    const sub = (out: Record<string, string>) => /^127\.0\.0\.1:10587 inet[\s\S]*?(?=^\S)/m.exec(out['postfix/master.cf'])![0];
+    expect(sub(render())).toContain('  -o smtpd_end_of_data_restrictions=\n');
+    expect(sub(render({ policyService: 'inet:127.0.0.1:10040' }))).toContain('  -o smtpd_end_of_data_restrictions=check_policy_service,inet:127.0.0.1:10040\n');
+    // Only submission: the MX and re-injection ports do not count outbound mail.
+    expect(render({ policyService: 'inet:127.0.0.1:10040' })['postfix/master.cf'].match(/check_policy_service/g)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a space (a second restriction)', 'inet:127.0.0.1:10040 permit'],
+    ['a comma (a second restriction)', 'inet:127.0.0.1:10040,permit'],
+    ['a unix socket', 'unix:/var/run/policy'],
+    ['a newline', 'inet:127.0.0.1:1\n-o smtpd_milters='],
+    ['no port', 'inet:127.0.0.1'],
+  ])('rejects a policy service with %s', (_n, policyService) => {
+    expect(configError(() => render({ policyService })).field).toBe('policyService');
+  });
+
+  it('files spam with a global Sieve script before the mailbox’s own, and hides the quarantine namespace', () => {
+    const out = render();
+    expect(out['dovecot/dovecot.conf']).toMatch(/^\s+sieve_before = \/srv\/mail\/etc\/dovecot\/sieve\/spam\.sieve$/m);
+    expect(out['dovecot/dovecot.conf']).toMatch(/namespace quarantine \{\n\s+prefix = Quarantine\/\n\s+separator = \/\n\s+location = maildir:~\/quarantine\n\s+hidden = yes\n\s+list = no\n/);
+    expect(out['dovecot/sieve/spam.sieve']).toContain('if header :is "X-Panel-Spam" "quarantine" {\n  fileinto :create "Quarantine/held";\n  stop;');
+    expect(out['dovecot/sieve/spam.sieve']).toContain('if header :is "X-Panel-Spam" "junk" {\n  fileinto :create "Junk";\n  stop;');
+  });
+});
+
 describe('renderReadonlyRoleSql', () => {
   it('creates or updates a login role that may only SELECT the three views', () => {
     const sql = renderReadonlyRoleSql('mail_reader', 'pw');

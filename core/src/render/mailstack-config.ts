@@ -91,6 +91,10 @@ export interface MailstackSettings {
   instanceName?: string;
   /** Postfix milter list, e.g. "inet:127.0.0.1:11332"; empty (default) = no milter. */
   milter?: string;
+  /** The panel's policy service for outbound rate limits (npm run policy), e.g.
+   *  "inet:127.0.0.1:10040", checked at the end of each message on the submission port; empty
+   *  (default) = none. */
+  policyService?: string;
   /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
   messageSizeLimit?: number;
   flags?: {
@@ -113,6 +117,7 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-self.cf',
   'postfix/pgsql-aliases.cf',
   'postfix/pgsql-sender-login.cf',
+  'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
 
@@ -255,6 +260,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
   const instanceName = checkString('instanceName', s.instanceName ?? 'mailpanel', INSTANCE_RE, 'an instance name [a-z0-9-]');
   const milter = s.milter ?? '';
   if (milter !== '') checkString('milter', milter, MILTER_RE, 'empty, inet:HOST:PORT or unix:/PATH');
+  const policyService = s.policyService ?? '';
+  if (policyService !== '') checkString('policyService', policyService, /^inet:[A-Za-z0-9.-]+:\d{1,5}$/, 'empty or inet:HOST:PORT');
   const sizeLimit = s.messageSizeLimit ?? 26214400;
   if (!Number.isInteger(sizeLimit) || sizeLimit < 1024 || sizeLimit > 2 ** 31 - 1) {
     throw new MailstackConfigError('messageSizeLimit', 'must be an integer number of bytes >= 1024');
@@ -286,6 +293,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     smtpHostLookup: test ? 'native' : 'dns',
     messageSizeLimit: String(sizeLimit),
     milter,
+    // master.cf -o values cannot hold spaces: Postfix also splits restriction lists at commas.
+    policyRestriction: policyService === '' ? '' : `check_policy_service,${policyService}`,
     configDir,
     postfixConfigDir: `${configDir}/postfix`,
     postfixQueueDir: queueDir,
