@@ -9,12 +9,20 @@ import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
 import { quotaRefresh } from './handlers/quota-refresh.js';
 import { interruptMigrations, migrateMailbox, startMigrationWatchdog } from './migration/job.js';
+import { dkimKey } from './handlers/dkim-key.js';
+import { rspamdSync } from './handlers/rspamd-sync.js';
+import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
+import { startEmailSecurityTimers } from './email-security/timers.js';
 
 const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: number; signal: AbortSignal }) => Promise<void> } = {
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
   'quota-refresh': quotaRefresh,
   'migrate-mailbox': migrateMailbox,
+  'dkim-key': dkimKey,
+  'rspamd-sync': rspamdSync,
+  'quarantine-release': quarantineRelease,
+  'quarantine-delete': quarantineDelete,
 };
 
 /** Queues whose jobs are long or heavy run fewer at once than WORKER_CONCURRENCY. */
@@ -48,11 +56,13 @@ export async function startWorker(): Promise<Worker> {
     });
   }
   const migrationWatchdog = startMigrationWatchdog(boss);
+  const emailSecurity = startEmailSecurityTimers();
   return {
     boss,
-    stop: () => {
+    stop: async () => {
       migrationWatchdog.stop();
       interruptMigrations();
+      await emailSecurity.stop();
       return boss.stop({ graceful: true, timeout: 10_000 } as never);
     },
   };

@@ -1,0 +1,196 @@
+// The Postfix policy service for outbound rate limits (hooked into the submission port's
+// smtpd_end_of_data_restrictions, see deploy/templates/postfix/master.cf). One request per message:
+// an authenticated sender's message is counted against its mailbox, domain and customer limits and
+// answered `action=DUNNO` (go on) or `action=DEFER_IF_PERMIT 4.7.1 …` (try later).
+//
+// Throughput without giving up exactness: requests that arrive while the database is busy are
+// decided together in the next batch (one transaction; CounterStore.consume), and a sender's limits
+// are cached for POLICY_CACHE_SECONDS. At low load a batch is one request, so nothing waits for a
+// timer. Answers on a connection go out in the order its requests came in.
+//
+// Failure policy: a request that cannot be decided (database down) is answered with a temporary
+// failure — mail waits in the client's queue instead of bypassing the limits. Requests that are not
+// ours (no SASL login, another protocol state, a login that is not a mailbox) get DUNNO.
+import net from 'node:net';
+import { log } from '@mailpanel/core/logger';
+import { CounterStore } from './counter-store.js';
+import { formatResponse, PolicyProtocolError, PolicyRequestParser, policyQuery, type PolicyRequest } from './protocol.js';
+import { deferMessage, type BatchItem, type Decision, type Sender } from '@mailpanel/core/rate-limit';
+
+export const DUNNO = 'DUNNO';
+export const UNAVAILABLE = 'DEFER_IF_PERMIT 4.3.0 Sending limits cannot be checked right now; try again later';
+
+export interface PolicyServerOptions {
+  store: CounterStore;
+  host?: string;
+  port?: number;
+  /** Seconds a sender's limits are reused before being read again. */
+  cacheSeconds?: number;
+  /** Largest batch decided in one transaction. */
+  maxBatch?: number;
+  /** Batches in flight at once. */
+  lanes?: number;
+}
+
+export interface PolicyServer {
+  port: number;
+  host: string;
+  /** Decides one request (what a connection does for each request; exposed for tests). */
+  decide(req: PolicyRequest): Promise<string>;
+  /** Batches run and decisions counted so far. */
+  stats(): { batches: number; counted: number };
+  close(): Promise<void>;
+}
+
+interface Pending {
+  item: BatchItem;
+  resolve: (d: { decision: Decision; windowStart: Date }) => void;
+  reject: (e: unknown) => void;
+}
+
+export async function startPolicyServer(opts: PolicyServerOptions): Promise<PolicyServer> {
+  const store = opts.store;
+  const cacheMs = (opts.cacheSeconds ?? 10) * 1000;
+  const maxBatch = opts.maxBatch ?? 256;
+  const lanes = opts.lanes ?? 2;
+
+  // --- sender lookups, cached and batched ---
+  const cache = new Map<string, { sender: Sender | null; expires: number }>();
+  let lookupQueue = new Map<string, { resolve: (s: Sender | null) => void; reject: (e: unknown) => void }[]>();
+  let lookupScheduled = false;
+  const runLookups = async () => {
+    lookupScheduled = false;
+    const batch = lookupQueue;
+    lookupQueue = new Map();
+    try {
+      const found = await store.lookupSenders([...batch.keys()]);
+      const expires = Date.now() + cacheMs;
+      for (const [addr, waiters] of batch) {
+        const s = found.get(addr) ?? null;
+        if (cacheMs > 0) cache.set(addr, { sender: s, expires });
+        for (const w of waiters) w.resolve(s);
+      }
+    } catch (e) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
+    }
+  };
+  const lookup = (address: string): Promise<Sender | null> | Sender | null => {
+    const hit = cache.get(address);
+    if (hit && hit.expires > Date.now()) return hit.sender;
+    return new Promise((resolve, reject) => {
+      const list = lookupQueue.get(address) ?? [];
+      list.push({ resolve, reject });
+      lookupQueue.set(address, list);
+      if (!lookupScheduled) {
+        lookupScheduled = true;
+        setImmediate(() => void runLookups());
+      }
+    });
+  };
+
+  // --- counting, batched ---
+  const queue: Pending[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+  const stats = { batches: 0, counted: 0 };
+  // A batch starts after the current I/O phase: every request already read from any connection joins
+  // it (bigger batches under load, no timer, so no added wait at low load).
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      pump();
+    });
+  };
+  const pump = () => {
+    while (inFlight < lanes && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      inFlight++;
+      stats.batches++;
+      stats.counted += batch.length;
+      store
+        .consume(batch.map((p) => p.item))
+        .then(
+          ({ decisions, windowStart }) => batch.forEach((p, i) => p.resolve({ decision: decisions[i]!, windowStart })),
+          (e) => batch.forEach((p) => p.reject(e)),
+        )
+        .finally(() => {
+          inFlight--;
+          schedule();
+        });
+    }
+  };
+  const count = (item: BatchItem) =>
+    new Promise<{ decision: Decision; windowStart: Date }>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      schedule();
+    });
+
+  const decide = async (req: PolicyRequest): Promise<string> => {
+    const q = policyQuery(req);
+    if ((req.get('request') ?? '') !== 'smtpd_access_policy') return DUNNO;
+    if (q.state !== 'END-OF-MESSAGE' || q.saslUsername === '') return DUNNO;
+    try {
+      const sender = await lookup(q.saslUsername);
+      if (!sender) return DUNNO;
+      const { decision, windowStart } = await count({ sender, cost: Math.max(1, q.recipientCount) });
+      if (decision.allowed) return DUNNO;
+      log.info('policy: sending limit reached', { sender: sender.address, kind: decision.exceeded.kind, limit: decision.exceeded.limit, queueId: q.queueId });
+      return `DEFER_IF_PERMIT 4.7.1 ${deferMessage(decision.exceeded, sender, windowStart)}`;
+    } catch (err) {
+      log.warn('policy: cannot decide', { err });
+      return UNAVAILABLE;
+    }
+  };
+
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.setNoDelay(true);
+    sock.setEncoding('utf8');
+    const parser = new PolicyRequestParser();
+    let chain: Promise<void> = Promise.resolve();
+    sock.on('data', (chunk: string) => {
+      let reqs: PolicyRequest[];
+      try {
+        reqs = parser.push(chunk);
+      } catch (e) {
+        if (e instanceof PolicyProtocolError) log.warn('policy: protocol error; closing the connection', { reason: e.message });
+        sock.destroy();
+        return;
+      }
+      for (const req of reqs) {
+        const answer = decide(req);
+        chain = chain.then(async () => {
+          const a = await answer;
+          if (!sock.destroyed) sock.write(formatResponse(a));
+        });
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => sockets.delete(sock));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    host,
+    decide,
+    stats: () => ({ ...stats }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.end();
+        setTimeout(() => sockets.forEach((s) => s.destroy()), 1000).unref();
+      });
+    },
+  };
+}
