@@ -24,4 +24,7 @@ Object.assign(process.env, {
   ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   DB_POOL_SIZE: '5',
+  // DNS lookups (checkDnsRecords) go here unless a test starts its own server (test/dns-server.ts):
+  // nothing listens, so a lookup is refused at once and never leaves the machine.
+  DNS_SERVER: '127.0.0.1:9',
 });

@@ -50,6 +50,19 @@ const rules = {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? NO_ID } } };
     return NOTHING;
   },
+  dkimKey(v: Viewer): Prisma.DkimKeyWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
+    return NOTHING;
+  },
+  spamListEntry(v: Viewer): Prisma.SpamListEntryWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
+    return NOTHING;
+  },
+  quarantineItem(v: Viewer): Prisma.QuarantineItemWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
+    if (v.kind === 'mailbox') return { mailboxId: v.mailboxId };
+    return NOTHING;
+  },
 };
 
 type Rules = typeof rules;

@@ -71,6 +71,7 @@ const M = {
 
 /** An IMAP source on a loopback port nothing listens on: refused at once, no mail server needed. */
 const MIGRATION_SOURCE = { host: '127.0.0.1', port: 9, security: 'NONE', username: 'old@legacy.test', password: 'source-pass-1' };
+
 /** node(id) for many ids at once, each under its own alias. */
 function nodeDoc(keys: string[]): string {
   return `query(${keys.map((k) => `$${k}:ID!`).join(',')}){ ${keys.map((k) => `${k}: node(id:$${k}){ __typename id }`).join(' ')} }`;
@@ -301,6 +302,48 @@ describe('authorization matrix', async () => {
   const loginResult = async (email: string, password: string) => (await t.ok(M.login, { e: email, p: password })).r;
 
   // ---------------------------------------------------------------- the matrix
+  // ---------------------------------------------------------------- email security (DKIM, spam policy, quarantine, limits)
+  const ES = {
+    enableDkim: `mutation($d:ID!){ r: enableDkim(domainId:$d){ __typename ... on MutationEnableDkimSuccess { domain { id dkim { selector status } } } ${ERR} } }`,
+    rotateDkimKey: `mutation($d:ID!){ r: rotateDkimKey(domainId:$d){ __typename ... on MutationRotateDkimKeySuccess { domain { id dkimKeys { id selector status } } } ${ERR} } }`,
+    activateDkimKey: `mutation($id:ID!){ r: activateDkimKey(id:$id){ __typename ... on MutationActivateDkimKeySuccess { domain { id dkim { id status } } } ${ERR} } }`,
+    disableDkim: `mutation($d:ID!){ r: disableDkim(domainId:$d){ __typename ... on MutationDisableDkimSuccess { domain { id dkim { id } } } ${ERR} } }`,
+    checkDnsRecords: `mutation($d:ID!){ r: checkDnsRecords(domainId:$d){ __typename ... on MutationCheckDnsRecordsSuccess { check { domain { id } records { kind status } } } ${ERR} } }`,
+    updateSpamSettings: `mutation($d:ID!,$t:Float){ r: updateSpamSettings(domainId:$d, input:{ threshold:$t }){ __typename ... on MutationUpdateSpamSettingsSuccess { domain { id spamSettings { threshold } } } ${ERR} } }`,
+    addSpamListEntry: `mutation($d:ID!,$v:String!){ r: addSpamListEntry(domainId:$d, kind:BLACKLIST, value:$v){ __typename ... on MutationAddSpamListEntrySuccess { entry { id value domain { id } } } ${ERR} } }`,
+    removeSpamListEntry: `mutation($id:ID!){ r: removeSpamListEntry(id:$id){ __typename ... on MutationRemoveSpamListEntrySuccess { deletedId } ${ERR} } }`,
+    releaseQuarantined: `mutation($id:ID!){ r: releaseQuarantined(id:$id){ __typename ... on MutationReleaseQuarantinedSuccess { item { id status } } ${ERR} } }`,
+    deleteQuarantined: `mutation($id:ID!){ r: deleteQuarantined(id:$id){ __typename ... on MutationDeleteQuarantinedSuccess { item { id status } } ${ERR} } }`,
+    setSendingLimitOverride: `mutation($id:ID!,$n:Int){ r: setSendingLimitOverride(id:$id, maxEmailsPerHour:$n){ __typename ... on MutationSetSendingLimitOverrideSuccess { sendingLimit { kind limit override } } ${ERR} } }`,
+  };
+  /** Quarantined messages (rows as the worker records them) to release and delete. */
+  const { db: esDb } = await import('../../core/src/db.js');
+  const { dkimKey: makeDkimKey } = await import('../../worker/src/handlers/dkim-key.js');
+  const { decodeGlobalID, encodeGlobalID } = await import('@pothos/plugin-relay');
+  const esUuid = (globalId: string) => decodeGlobalID(globalId).id;
+  const quarantined = async (mailboxId: string, domainId: string, label: string) => {
+    const row = await esDb().quarantineItem.create({
+      data: {
+        domainId: esUuid(domainId), mailboxId: esUuid(mailboxId), recipient: label, sender: 'spam@spam.test', subject: label,
+        score: 12, receivedAt: new Date(), sizeBytes: 100, storagePath: `${process.env.MAIL_ROOT}/none/${label}.eml`, sourceKey: label,
+      },
+    });
+    return encodeGlobalID('QuarantineItem', row.id);
+  };
+  const q = {
+    release: { A1: await quarantined(mA1.id, A.domainId, 'rel-a1'), A2a: await quarantined(mA2.id, A.domainId, 'rel-a2a'), A2b: await quarantined(mA2.id, A.domainId, 'rel-a2b'), B: await quarantined(mB.id, B.domainId, 'rel-b') },
+    delete: { A1: await quarantined(mA1.id, A.domainId, 'del-a1'), A2a: await quarantined(mA2.id, A.domainId, 'del-a2a'), A2b: await quarantined(mA2.id, A.domainId, 'del-a2b'), B: await quarantined(mB.id, B.domainId, 'del-b') },
+  };
+  const es = { pending: {} as Partial<Record<Actor, string>>, entry: {} as Partial<Record<Actor, string>> };
+  /** The worker's part (no worker runs here): make the rotated-in key's pair so it can be activated. */
+  const pendingReady = async (a: Actor) => {
+    await makeDkimKey({ keyId: esUuid(es.pending[a]!) });
+    return { id: es.pending[a]! };
+  };
+  const dkimEnabled = async (domainId: string) => (await adminNode(domainId, 'on Domain { dkim { status } }')).dkim;
+  const esStatus = async (id: string) => (await asAdmin(`query($id:ID!){ node(id:$id){ ... on QuarantineItem { status } } }`, { id })).node.status;
+  const pendingOf = (d: any) => d.r.domain.dkimKeys.find((k: any) => k.status === 'PENDING').id as string;
+
   const rows: Row[] = [
     // ============================== queries
     {
@@ -987,6 +1030,163 @@ describe('authorization matrix', async () => {
         mailboxOwner: refused('FORBIDDEN', () => ({ id: full.apiToken.id })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: created.apiToken.fullToken })),
         fullToken: allowed(() => ({ id: created.apiToken.fullToken }), (d) => expect(d.r.apiToken.id).toBe(created.apiToken.fullToken)),
+      },
+    },
+
+    // ============================== email security
+    {
+      field: 'enableDkim',
+      kind: 'mutation',
+      doc: ES.enableDkim,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId })),
+        admin: allowed(() => ({ d: B.domainId }), (d) => expect(d.r.domain).toMatchObject({ id: B.domainId, dkim: { status: 'ACTIVE' } })),
+        customerA: allowed(() => ({ d: A.domainId }), (d) => expect(d.r.domain).toMatchObject({ id: A.domainId, dkim: { status: 'ACTIVE' } })),
+        customerB: notFound('Domain', () => ({ d: dA2.id }), async () => expect(await dkimEnabled(dA2.id)).toBeNull()),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: dA2.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: dA2.id }), async () => expect(await dkimEnabled(dA2.id)).toBeNull()),
+        fullToken: allowed(() => ({ d: dA2.id }), (d) => expect(d.r.domain).toMatchObject({ id: dA2.id, dkim: { status: 'ACTIVE' } })),
+      },
+    },
+    {
+      field: 'rotateDkimKey',
+      kind: 'mutation',
+      doc: ES.rotateDkimKey,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId })),
+        admin: allowed(() => ({ d: B.domainId }), (d) => void (es.pending.admin = pendingOf(d))),
+        customerA: allowed(() => ({ d: A.domainId }), (d) => void (es.pending.customerA = pendingOf(d))),
+        customerB: notFound('Domain', () => ({ d: dA2.id })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: dA2.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: dA2.id })),
+        fullToken: allowed(() => ({ d: dA2.id }), (d) => void (es.pending.fullToken = pendingOf(d))),
+      },
+    },
+    {
+      field: 'activateDkimKey',
+      kind: 'mutation',
+      doc: ES.activateDkimKey,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: es.pending.customerA })),
+        admin: { ...allowed(() => ({}), () => {}), run: async (doc) => expect((await t.ok(doc, await pendingReady('admin'), t.adminToken)).r.domain.dkim).toEqual({ id: es.pending.admin, status: 'ACTIVE' }) },
+        customerA: { ...allowed(() => ({}), () => {}), run: async (doc) => expect((await t.ok(doc, await pendingReady('customerA'), A.token)).r.domain.dkim).toEqual({ id: es.pending.customerA, status: 'ACTIVE' }) },
+        customerB: notFound('DkimKey', () => ({ id: es.pending.fullToken })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: es.pending.fullToken })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: es.pending.fullToken })),
+        fullToken: { ...allowed(() => ({}), () => {}), run: async (doc) => expect((await t.ok(doc, await pendingReady('fullToken'), full.token)).r.domain.dkim).toEqual({ id: es.pending.fullToken, status: 'ACTIVE' }) },
+      },
+    },
+    {
+      field: 'disableDkim',
+      kind: 'mutation',
+      doc: ES.disableDkim,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId })),
+        admin: allowed(() => ({ d: B.domainId }), (d) => expect(d.r.domain).toEqual({ id: B.domainId, dkim: null })),
+        customerA: allowed(() => ({ d: A.domainId }), (d) => expect(d.r.domain).toEqual({ id: A.domainId, dkim: null })),
+        customerB: notFound('Domain', () => ({ d: dA2.id }), async () => expect(await dkimEnabled(dA2.id)).toMatchObject({ status: 'ACTIVE' })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: dA2.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: dA2.id })),
+        fullToken: allowed(() => ({ d: dA2.id }), (d) => expect(d.r.domain).toEqual({ id: dA2.id, dkim: null })),
+      },
+    },
+    {
+      field: 'checkDnsRecords',
+      kind: 'mutation',
+      doc: ES.checkDnsRecords,
+      // DNS_SERVER points where nothing answers (test/per-file-database.ts): every lookup fails fast.
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId })),
+        admin: allowed(() => ({ d: B.domainId }), (d) => expect(d.r.check).toEqual({ domain: { id: B.domainId }, records: [{ kind: 'SPF', status: 'LOOKUP_FAILED' }, { kind: 'DMARC', status: 'LOOKUP_FAILED' }] })),
+        customerA: allowed(() => ({ d: A.domainId }), (d) => expect(d.r.check.domain).toEqual({ id: A.domainId })),
+        customerB: notFound('Domain', () => ({ d: A.domainId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: A.domainId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: A.domainId })),
+        fullToken: allowed(() => ({ d: dA2.id }), (d) => expect(d.r.check.domain).toEqual({ id: dA2.id })),
+      },
+    },
+    {
+      field: 'updateSpamSettings',
+      kind: 'mutation',
+      doc: ES.updateSpamSettings,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId, t: 9 })),
+        admin: allowed(() => ({ d: B.domainId, t: 7 }), (d) => expect(d.r.domain).toEqual({ id: B.domainId, spamSettings: { threshold: 7 } })),
+        customerA: allowed(() => ({ d: A.domainId, t: 8 }), (d) => expect(d.r.domain).toEqual({ id: A.domainId, spamSettings: { threshold: 8 } })),
+        customerB: notFound('Domain', () => ({ d: A.domainId, t: 20 }), async () => expect((await adminNode(A.domainId, 'on Domain { spamSettings { threshold } }')).spamSettings.threshold).toBe(8)),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: A.domainId, t: 20 })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: A.domainId, t: 20 })),
+        fullToken: allowed(() => ({ d: A.domainId, t: 9 }), (d) => expect(d.r.domain).toEqual({ id: A.domainId, spamSettings: { threshold: 9 } })),
+      },
+    },
+    {
+      field: 'addSpamListEntry',
+      kind: 'mutation',
+      doc: ES.addSpamListEntry,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ d: A.domainId, v: 'anon@spam.test' })),
+        admin: allowed(() => ({ d: B.domainId, v: 'admin@spam.test' }), (d) => void (es.entry.admin = d.r.entry.id)),
+        customerA: allowed(() => ({ d: A.domainId, v: 'customera@spam.test' }), (d) => {
+          expect(d.r.entry).toMatchObject({ value: 'customera@spam.test', domain: { id: A.domainId } });
+          es.entry.customerA = d.r.entry.id;
+        }),
+        customerB: notFound('Domain', () => ({ d: A.domainId, v: 'customerb@spam.test' })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ d: A.domainId, v: 'owner@spam.test' })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ d: A.domainId, v: 'ro@spam.test' })),
+        fullToken: allowed(() => ({ d: A.domainId, v: 'full@spam.test' }), (d) => void (es.entry.fullToken = d.r.entry.id)),
+      },
+    },
+    {
+      field: 'removeSpamListEntry',
+      kind: 'mutation',
+      doc: ES.removeSpamListEntry,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: es.entry.customerA })),
+        admin: allowed(() => ({ id: es.entry.admin }), (d) => expect(d.r.deletedId).toBe(es.entry.admin)),
+        customerA: allowed(() => ({ id: es.entry.customerA }), (d) => expect(d.r.deletedId).toBe(es.entry.customerA)),
+        customerB: notFound('SpamListEntry', () => ({ id: es.entry.fullToken })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: es.entry.fullToken })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: es.entry.fullToken })),
+        fullToken: allowed(() => ({ id: es.entry.fullToken }), (d) => expect(d.r.deletedId).toBe(es.entry.fullToken)),
+      },
+    },
+    ...(['releaseQuarantined', 'deleteQuarantined'] as const).map((field): Row => {
+      const items = field === 'releaseQuarantined' ? q.release : q.delete;
+      const status = field === 'releaseQuarantined' ? 'RELEASING' : 'DELETED';
+      const done = (id: string) => (d: any) => expect(d.r.item).toEqual({ id, status });
+      return {
+        field,
+        kind: 'mutation',
+        doc: ES[field],
+        cells: {
+          anonymous: refused('UNAUTHENTICATED', () => ({ id: items.A1 })),
+          admin: allowed(() => ({ id: items.B }), done(items.B)),
+          customerA: allowed(() => ({ id: items.A2a }), done(items.A2a)),
+          customerB: notFound('QuarantineItem', () => ({ id: items.A2b }), async () => expect(await esStatus(items.A2b)).toBe('HELD')),
+          // A mailbox owner decides about its own quarantine, not about another mailbox's.
+          mailboxOwner: allowed(() => ({ id: items.A1 }), async (d) => {
+            done(items.A1)(d);
+            const other = await t.ok(ES[field], { id: items.A2b }, ownerToken);
+            expect(other.r).toMatchObject({ __typename: 'NotFoundError', entity: 'QuarantineItem' });
+          }),
+          readOnlyToken: refused('FORBIDDEN', () => ({ id: items.A2b }), async () => expect(await esStatus(items.A2b)).toBe('HELD')),
+          fullToken: allowed(() => ({ id: items.A2b }), done(items.A2b)),
+        },
+      };
+    }),
+    {
+      field: 'setSendingLimitOverride',
+      kind: 'mutation',
+      doc: ES.setSendingLimitOverride,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA1.id, n: 1 })),
+        admin: allowed(() => ({ id: mA1.id, n: 50 }), (d) => expect(d.r.sendingLimit).toEqual({ kind: 'MAILBOX', limit: 50, override: 50 })),
+        // Limits are the hosting company's: not even the customer raises its own.
+        customerA: refused('FORBIDDEN', () => ({ id: mA1.id, n: 1000 })),
+        customerB: refused('FORBIDDEN', () => ({ id: mA1.id, n: 1000 })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id, n: 1000 })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: A.domainId, n: 1000 })),
+        fullToken: refused('FORBIDDEN', () => ({ id: A.domainId, n: 1000 })),
       },
     },
 

@@ -12,6 +12,9 @@ import './mailbox.js';
 import './autoresponder.js';
 import './forward.js';
 import './audit-event.js';
+import './email-security.js';
+import './quarantine.js';
+import './sending-limit.js';
 import './migration.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
