@@ -96,8 +96,8 @@ describe.skipIf(!enabled)('IMAP migration into a Maildir written by the worker (
   }, 180_000);
 
   afterAll(async () => {
-    await src?.stop();
-    await db?.stop();
+    await src?.stop().catch((e) => console.error('source dovecot stop:', e));
+    await db?.stop().catch((e) => console.error('database stop:', e));
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

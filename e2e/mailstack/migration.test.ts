@@ -50,7 +50,7 @@ describe.skipIf(!enabled)('IMAP migration into the panel’s Dovecot', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let expected: MailboxSnapshot;
-  const workers: { stop(): Promise<void>; output(): string }[] = [];
+  const workers: { stop(): Promise<void>; kill(): Promise<void>; output(): string }[] = [];
   const sourceSettings = (password = SOURCE_PASSWORD) => ({ host: '127.0.0.1', port: src.port, security: 'NONE', username: SOURCE_USER, password });
 
   const node = async (id: string) => (await t.ok(NODE, { id }, tenant.token)).node;
@@ -133,12 +133,13 @@ describe.skipIf(!enabled)('IMAP migration into the panel’s Dovecot', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const w of workers) await w.stop().catch(() => {});
-    await src?.stop();
-    await ms?.stop();
-    await db?.stop();
+    // Daemons first, each on its own: a failing step must not leave the others running.
+    await src?.stop().catch((e) => console.error('source dovecot stop:', e));
+    await ms?.stop().catch((e) => console.error('mailstack stop:', e));
+    await Promise.all(workers.map((w) => w.kill().catch(() => {})));
+    await db?.stop().catch((e) => console.error('database stop:', e));
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it('testImapConnection logs in, lists folders with counts, sizes and where each goes; errors are typed', async () => {
     const m = await createMailbox(t, tenant.token, 'preflight', tenant.domain, MAILBOX_PASSWORD, 2);
