@@ -27,8 +27,9 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 
 /** Retries with exponential backoff; a dead worker's job expires and is retried elsewhere. */
 export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number }> = {
-  'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
-  'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900 },
+  // The heartbeat lets a killed worker's job be taken again within seconds instead of at expiry.
+  'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300, heartbeatSeconds: 10 },
+  'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900, heartbeatSeconds: 10 },
   // A measurement: a failed one is simply taken again by the next schedule.
   'quota-refresh': { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 },
   // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
@@ -46,6 +47,8 @@ export function createBoss(connectionString: string, opts: { supervise?: boolean
     schema: 'pgboss',
     max: 4,
     supervise: opts.supervise ?? true,
+    // How often missed heartbeats and expired jobs are looked for (a dead worker's jobs come back).
+    superviseIntervalSeconds: 10,
     schedule: opts.supervise ?? true,
     useListenNotify: true,
   });

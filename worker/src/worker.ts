@@ -42,17 +42,29 @@ export async function startWorker(): Promise<Worker> {
   await ensureQueues(boss);
   await scheduleQuotaRefresh(boss);
   for (const name of Object.keys(HANDLERS) as JobName[]) {
-    await boss.work(name, { localConcurrency: CONCURRENCY[name]?.() ?? config().WORKER_CONCURRENCY, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
-      for (const job of jobs) {
-        const payload = JOBS[name].parse(job.data);
-        log.debug('job start', { name, id: job.id });
-        try {
-          await (HANDLERS[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
-        } catch (err) {
-          log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });
-          throw err;
-        }
-      }
+    const long = CONCURRENCY[name];
+    // Short jobs come in batches run side by side: pg-boss waits its polling interval between fetches
+    // unless a fetch came back full, so one job per fetch would cap a queue at a few jobs a second.
+    // Each job settles on its own (perJobResults): one failure never re-runs its neighbours.
+    const options = long
+      ? { localConcurrency: long(), batchSize: 1 }
+      : { localConcurrency: 2, batchSize: config().WORKER_CONCURRENCY, burstWhenBatchFull: true, perJobResults: true };
+    await boss.work(name, { ...options, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs) => {
+      const results = await Promise.all(
+        jobs.map(async (job) => {
+          const payload = JOBS[name].parse(job.data);
+          log.debug('job start', { name, id: job.id });
+          try {
+            await (HANDLERS[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
+            return { id: job.id, status: 'completed' as const };
+          } catch (err) {
+            log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });
+            if (long) throw err;
+            return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };
+          }
+        }),
+      );
+      return long ? undefined : results;
     });
   }
   const migrationWatchdog = startMigrationWatchdog(boss);
