@@ -123,6 +123,11 @@ describe('the panel, as an administrator', () => {
     const alice = row(admin, 'data-address', 'alice@acme.test');
     await alice.getByRole('button', { name: 'Change password of alice@acme.test' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Change password' });
+    // Keyboard: the dialog opens in its first field, and Escape closes it.
+    await expect.poll(() => admin.evaluate(() => document.activeElement?.getAttribute('autocomplete'))).toBe('new-password');
+    await admin.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await alice.getByRole('button', { name: 'Change password of alice@acme.test' }).click();
     await dialog.getByLabel('New password', { exact: true }).fill('New-Secret-Pass-7');
     await dialog.getByLabel('Repeat the new password').fill('New-Secret-Pass-8');
     await dialog.getByRole('button', { name: 'Change password' }).click();
