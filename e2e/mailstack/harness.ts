@@ -40,6 +40,8 @@ export interface StartMailstackOptions {
   testProfile?: boolean;
   /** Postfix milter (rspamd), empty by default. */
   milter?: string;
+  /** Postfix policy service for outbound rate limits (inet:HOST:PORT), empty by default. */
+  policyService?: string;
   /** Keep the temporary folder after stop(). Default: MAILSTACK_KEEP=1 in the environment. */
   keepDir?: boolean;
   /** Parent of the temporary folder. Default os.tmpdir(). */
@@ -354,6 +356,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       postmasterAddress: opts.postmasterAddress ?? 'postmaster@mailstack.test',
       instanceName: `ms-${path.basename(dir).replace(/^mailstack-/, '').toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 32),
       milter: opts.milter ?? '',
+      policyService: opts.policyService ?? '',
       flags: { testProfile: opts.testProfile ?? true },
     };
 
@@ -366,6 +369,14 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       await chmod(abs, 0o640);
       if (rel.startsWith('postfix/pgsql-')) await chown(abs, 0, postfixGid);
       else if (rel.startsWith('postfix/')) await chmod(abs, 0o644);
+      else if (rel.endsWith('.sieve')) await chmod(abs, 0o644); // read by LMTP as vmail (sieve_before)
+    }
+    // Global Sieve scripts compiled in advance: LMTP (as vmail) may not write beside them.
+    for (const rel of Object.keys(files).filter((f) => f.endsWith('.sieve'))) {
+      const abs = path.join(configDir, rel);
+      const bin = abs.replace(/\.sieve$/, '.svbin');
+      await mustRun('/usr/bin/sievec', ['-c', dovecotConf, abs, bin]);
+      await chmod(bin, 0o644);
     }
 
     // Dovecot

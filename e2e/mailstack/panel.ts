@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { App } from '../../api/src/app.js';
 import type { Worker } from '../../worker/src/worker.js';
 import { ADMIN, type GqlResult, type TestApp } from '../../test/harness.js';
-import { startMailstack, type Mailstack } from './harness.js';
+import { startMailstack, type Mailstack, type StartMailstackOptions } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 
 export interface PanelOnMailstack extends TestApp {
@@ -28,7 +28,14 @@ export interface PanelOnMailstack extends TestApp {
   stop(): Promise<void>;
 }
 
-export async function startPanelOnMailstack(): Promise<PanelOnMailstack> {
+export interface PanelOnMailstackOptions {
+  /** More options for startMailstack (e.g. milter, policyService). */
+  mailstack?: Omit<StartMailstackOptions, 'databaseUrl'>;
+  /** More settings for the panel (set before it reads them). */
+  env?: Record<string, string>;
+}
+
+export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}): Promise<PanelOnMailstack> {
   let db: TestDatabase | undefined;
   let ms: Mailstack | undefined;
   let app: App | undefined;
@@ -59,7 +66,7 @@ export async function startPanelOnMailstack(): Promise<PanelOnMailstack> {
 
   try {
     db = await startTestDatabase();
-    ms = await startMailstack({ databaseUrl: db.url });
+    ms = await startMailstack({ ...opts.mailstack, databaseUrl: db.url });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailpanel-e2e-'));
     await chmod(dataDir, 0o700);
     Object.assign(process.env, {
@@ -76,6 +83,7 @@ export async function startPanelOnMailstack(): Promise<PanelOnMailstack> {
       ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DB_POOL_SIZE: '5',
+      ...opts.env,
     });
 
     const { ensureFirstAdmin } = await import('../../core/src/bootstrap.js');
