@@ -11,6 +11,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
+import { loadOncePerEvent } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { SortDirection } from './scalars.js';
@@ -385,7 +386,9 @@ builder.subscriptionFields((t) => ({
       if (!visible) throw new NotFoundError('Mailbox');
       return ctx.pubsub.subscribe('mailbox', id);
     },
-    resolve: async (query, payload, _args, ctx) =>
-      db().mailbox.findFirstOrThrow({ ...query, where: { id: (payload as unknown as { id: string }).id, ...tenantWhere.mailbox(ctx.viewer) } }),
+    resolve: async (query, payload, _args, ctx) => {
+      const where = { id: (payload as unknown as { id: string }).id, ...tenantWhere.mailbox(ctx.viewer) };
+      return loadOncePerEvent(payload as object, [query, where], () => db().mailbox.findFirstOrThrow({ ...query, where }));
+    },
   }),
 }));

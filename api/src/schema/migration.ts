@@ -26,6 +26,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
+import { loadOncePerEvent } from '../pubsub.js';
 import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
@@ -530,7 +531,9 @@ builder.subscriptionFields((t) => ({
       }
       return throttledMigrationEvents(events, { id: row.id, status: row.status }) as never;
     },
-    resolve: async (query, payload, _args, ctx) =>
-      db().migration.findFirstOrThrow({ ...query, where: { id: (payload as unknown as { id: string }).id, ...tenantWhere.migration(ctx.viewer) } }),
+    resolve: async (query, payload, _args, ctx) => {
+      const where = { id: (payload as unknown as { id: string }).id, ...tenantWhere.migration(ctx.viewer) };
+      return loadOncePerEvent(payload as object, [query, where], () => db().migration.findFirstOrThrow({ ...query, where }));
+    },
   }),
 }));
