@@ -14,6 +14,10 @@ export const CustomerFields = graphql(`
       maxForwards
       totalQuotaMb
     }
+    sendingLimit {
+      limit
+      used
+    }
     usage {
       domains
       mailboxes

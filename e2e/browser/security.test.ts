@@ -1,0 +1,144 @@
+// Domains › Email security in the browser: DKIM on, its record and the recommended SPF/DMARC shown
+// with their DNS status (a loopback DNS server answers from dns.json, see global-setup.ts), key
+// rotation, spam policy, sender lists, the quarantine's empty state, the hourly sending limit and its
+// administrator override; a customer and a mailbox owner see their part.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { Api } from './api.js';
+import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
+
+const app = inject('app');
+const CUSTOMER = { email: 'owner@secure.test', password: 'Secure-pass-1' };
+
+let browser: Browser;
+let admin: Page;
+let domainId: string;
+
+function publishDns(records: Record<string, string[][]>) {
+  writeFileSync(path.join(app.dataDir, 'dns.json'), JSON.stringify(records));
+}
+
+beforeAll(async () => {
+  const api = await new Api(app.url).login(app.admin.email, app.admin.password);
+  const pkg = await api.createPackage('Security test', { maxMailboxes: 5, maxEmailsPerHourDomain: 300 });
+  const customer = await api.createCustomer('Secure GmbH', pkg);
+  await api.createUser(CUSTOMER.email, CUSTOMER.password, customer);
+  domainId = await api.createDomain('secure.test', customer);
+  await api.createMailbox('boss', 'secure.test', 'Boss-pass-1', 100);
+  publishDns({});
+  browser = await launch(app.url);
+  admin = await browser.newPage();
+  await login(admin, app.admin.email, app.admin.password);
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') {
+    for (const [i, page] of (browser?.context.pages() ?? []).entries())
+      await screenshot(page, `FAILED-security-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+function record(page: Page, label: string) {
+  return page.locator(`[data-record="${label}"]`);
+}
+
+describe('Domains › Email security', () => {
+  test('turns DKIM on; the record to publish appears; Check DNS reports each record', async () => {
+    await visit(admin, '/domains?');
+    await admin.locator('tr[data-domain="secure.test"]').getByRole('link', { name: 'Email security of secure.test' }).click();
+    await admin.getByRole('heading', { name: 'Email security' }).waitFor();
+    await expectText(admin.getByTestId('dkim-state'), 'Off');
+    await admin.getByLabel('Algorithm').selectOption('ED25519');
+    await admin.getByLabel('Selector (optional)').fill('panel1');
+    await admin.getByRole('button', { name: 'Turn on DKIM' }).click();
+    await expectText(admin.getByTestId('dkim-state'), 'On');
+    // The worker makes the key pair; its TXT record shows up without a reload.
+    const dkim = record(admin, 'DKIM (panel1)');
+    await expectText(dkim, 'panel1._domainkey.secure.test', 20_000);
+    await expectText(dkim, 'v=DKIM1; k=ed25519; p=');
+
+    const spfValue = (await record(admin, 'SPF').locator('code.value').textContent())!;
+    publishDns({ 'secure.test': [[spfValue]], '_dmarc.secure.test': [['v=DMARC1; p=none']] });
+    await admin.waitForTimeout(300); // the DNS stand-in re-reads dns.json
+    await admin.getByRole('button', { name: 'Check DNS' }).click();
+    await expectText(record(admin, 'SPF').getByTestId('dns-status'), 'Published');
+    await expectText(record(admin, 'DMARC').getByTestId('dns-status'), 'Different');
+    await expectText(dkim.getByTestId('dns-status'), 'Missing');
+    await expectText(record(admin, 'DMARC'), 'v=DMARC1; p=none');
+    await screenshot(admin, '30-email-security');
+  });
+
+  test('rotates the key: the new one waits beside the old, then signs', async () => {
+    await admin.getByRole('button', { name: 'Rotate key' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Rotate the DKIM key' });
+    await dialog.getByLabel('New selector (optional)').fill('panel1');
+    await dialog.getByRole('button', { name: 'Make new key' }).click();
+    expect(await fieldError(admin, 'New selector (optional)')).toContain('already used');
+    await dialog.getByLabel('New selector (optional)').fill('panel2');
+    await dialog.getByRole('button', { name: 'Make new key' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expectText(admin.locator('li[data-selector="panel2"]'), 'Waiting to be activated');
+    await expectText(record(admin, 'DKIM (panel2)'), 'panel2._domainkey.secure.test', 20_000);
+    await admin.getByRole('button', { name: 'Activate panel2' }).click();
+    await expectText(admin.locator('li[data-selector="panel2"]'), 'Signing');
+    await expect.poll(() => admin.locator('li[data-selector="panel1"]').count()).toBe(0);
+  });
+
+  test('saves the spam policy and edits the sender lists', async () => {
+    await admin.getByLabel('Spam score threshold').fill('7.5');
+    await admin.getByRole('radio', { name: /^Quarantine/ }).check();
+    await admin.getByRole('checkbox', { name: /Greylisting/ }).check();
+    await admin.getByRole('button', { name: 'Save spam policy' }).click();
+    await admin.getByText('Spam policy of secure.test saved').first().waitFor();
+    await admin.reload();
+    expect(await admin.getByLabel('Spam score threshold').inputValue()).toBe('7.5');
+    expect(await admin.getByRole('radio', { name: /^Quarantine/ }).isChecked()).toBe(true);
+    expect(await admin.getByRole('checkbox', { name: /Greylisting/ }).isChecked()).toBe(true);
+
+    await admin.getByLabel('Sender or sender domain').fill('friend@example.org');
+    await admin.getByRole('button', { name: 'Add' }).click();
+    await expectText(admin.getByTestId('whitelist'), 'friend@example.org');
+    await admin.getByLabel('Sender or sender domain').fill('friend@example.org');
+    await admin.getByRole('button', { name: 'Add' }).click();
+    expect(await fieldError(admin, 'Sender or sender domain')).toContain('already on the whitelist');
+    await admin.getByLabel('Sender or sender domain').fill('@spam.example');
+    await admin.getByLabel('List', { exact: true }).selectOption('BLACKLIST');
+    await admin.getByRole('button', { name: 'Add' }).click();
+    await expectText(admin.getByTestId('blacklist'), '@spam.example');
+    await admin.getByRole('button', { name: 'Remove friend@example.org from the whitelist' }).click();
+    await expect.poll(() => admin.getByTestId('whitelist').count()).toBe(0);
+    await admin.getByText('Nothing is held').waitFor();
+  });
+
+  test('shows mail sent this hour against the limit; an administrator overrides it', async () => {
+    await expectText(admin.getByTestId('sending-usage'), '0 / 300');
+    await admin.getByLabel('Override for this domain (per hour)').fill('50');
+    await admin.getByRole('button', { name: 'Set', exact: true }).click();
+    await expectText(admin.getByTestId('sending-usage'), '0 / 50');
+    await admin.getByRole('button', { name: 'Use package limit' }).click();
+    await expectText(admin.getByTestId('sending-usage'), '0 / 300');
+  });
+
+  test('the customer manages its own domain; the mailbox owner sees its held mail', async () => {
+    const page = await browser.newPage();
+    await login(page, CUSTOMER.email, CUSTOMER.password);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email security' }).click();
+    expect(await page.getByLabel('Domain').locator('option').allTextContents()).toEqual(['secure.test']);
+    await expectText(page.locator('li[data-selector="panel2"]'), 'Signing');
+    expect(await page.getByLabel('Override for this domain (per hour)').count()).toBe(0);
+    await page.close();
+
+    const owner = await browser.newPage();
+    await login(owner, 'boss@secure.test', 'Boss-pass-1');
+    await owner.getByRole('heading', { name: 'Held as spam' }).waitFor();
+    await owner.getByText('Nothing is held').waitFor();
+    await owner.close();
+    expect(domainId).toBeTruthy();
+  });
+});
