@@ -38,6 +38,8 @@ export default async function setup(project: TestProject) {
       // One migration at a time, so a second one stays queued (the cancel test).
       MIGRATION_CONCURRENCY: '1',
       MIGRATION_ALLOW_PRIVATE_SOURCES: 'true',
+      // The quarantine test files a message the way Dovecot's spam Sieve would; pick it up quickly.
+      QUARANTINE_SCAN_SECONDS: '1',
     } });
   dataDir = app.dataDir;
   const dnsFile = path.join(app.dataDir, 'dns.json');
