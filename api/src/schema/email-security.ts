@@ -367,6 +367,10 @@ builder.mutationFields((t) => ({
         checkRecord('SPF', spfRecord(domain.name, { mailHostname: config().MAIL_HOSTNAME }), null),
         checkRecord('DMARC', dmarcRecord(domain.name), null),
       ]);
+      await audit(db(), ctx, {
+        action: 'dns.check', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId,
+        details: Object.fromEntries(checks.map((c) => [c.selector ? `${c.kind}:${c.selector}` : c.kind, c.status])),
+      });
       return { domainId: domain.id, checkedAt: new Date(), records: checks };
     },
   }),
