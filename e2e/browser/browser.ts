@@ -30,16 +30,21 @@ export interface Browser {
 
 export async function launch(baseURL: string): Promise<Browser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'mailpanel-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    // playwright adds --headless itself for headless: true (and would drop a second one).
-    headless: true,
-    args: CHROMIUM_ARGS.filter((a) => a !== '--headless'),
-    baseURL,
-    viewport: { width: 1366, height: 900 },
-    locale: 'en-GB',
-    timezoneId: 'Europe/Berlin',
-  });
+  const context = await chromium
+    .launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      // playwright adds --headless itself for headless: true (and would drop a second one).
+      headless: true,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--headless'),
+      baseURL,
+      viewport: { width: 1366, height: 900 },
+      locale: 'en-GB',
+      timezoneId: 'Europe/Berlin',
+    })
+    .catch((err: unknown) => {
+      rmSync(profile, { recursive: true, force: true });
+      throw err;
+    });
   context.setDefaultTimeout(15_000);
   const errors: string[] = [];
   const watch = (page: Page) => {
