@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
 
 builder.prismaNode('Domain', {
@@ -77,6 +78,8 @@ builder.mutationFields((t) => ({
         if (max > 0 && (await tx.domain.count({ where: { customerId: customer.id } })) >= max)
           throw new LimitExceededError('maxDomains', max, `Your package allows ${max} domains`);
         const domain = await tx.domain.create({ data: { name, customerId: customer.id, enabled: args.enabled ?? true } });
+        // rspamd gets the new domain's spam policy now, not at the next periodic resync.
+        await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.create' });
         await audit(tx, ctx, { action: 'domain.create', targetType: 'Domain', targetId: domain.id, targetLabel: name, customerId: customer.id });
         return domain;
       });
@@ -99,6 +102,7 @@ builder.mutationFields((t) => ({
           data.customerId = c.id;
         }
         const domain = await tx.domain.update({ where: { id: current.id }, data });
+        await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
         await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
         return domain;
       }),
@@ -120,6 +124,7 @@ builder.mutationFields((t) => ({
         if (d._count.mailboxes + d._count.forwards > 0)
           throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.mailboxes} mailboxes and ${d._count.forwards} forwards first`);
         await tx.domain.delete({ where: { id: d.id } });
+        await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.delete' });
         await audit(tx, ctx, { action: 'domain.delete', targetType: 'Domain', targetId: d.id, targetLabel: d.name, customerId: d.customerId });
         return String(id);
       }),
