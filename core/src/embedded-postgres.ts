@@ -4,7 +4,6 @@
 // dead one's pid file removed before starting again.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -24,7 +23,7 @@ async function loadEmbeddedPostgres() {
 }
 
 export interface EmbeddedDatabase {
-  /** Where the cluster lives (the data folder's pg/, or /var/lib/mailpanel when that is unreachable). */
+  /** The cluster's folder. */
   dir: string;
   url: string;
   stop(): Promise<void>;
@@ -65,23 +64,21 @@ export async function clearStalePostmaster(dir: string): Promise<boolean> {
 }
 
 /**
- * As root, PostgreSQL runs as the `postgres` user, which must be able to reach its folder. The data
- * folder is ours, so it is opened for traversal (o+x); but when an ancestor we do not own is closed
- * (a checkout under /root, a mktemp folder), the cluster lives in /var/lib/mailpanel instead, keyed by
- * the data folder, so the same data folder always finds the same cluster.
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach both its binaries
+ * (inside node_modules) and its data folder. A checkout in a private folder (mode 0700: /root, a
+ * mktemp folder) blocks that, so each folder on the way is opened for traversal only (o+x: enter, not
+ * list or read), and the change is logged. Only ever done as root, where it is the only way to run it.
  */
-export function clusterDir(dir: string): string {
-  if (process.getuid?.() !== 0) return dir;
-  const parent = path.dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  chmodSync(parent, statSync(parent).mode | 0o001);
-  for (let d = path.dirname(parent); d !== path.dirname(d); d = path.dirname(d)) {
-    if (!(statSync(d).mode & 0o001)) {
-      const key = createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16);
-      return path.join('/var/lib/mailpanel', `pg-${key}`);
+export function ensureReachable(target: string, log: (line: string) => void = () => {}): void {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.resolve(target); d !== path.dirname(d); d = path.dirname(d)) {
+    if (!existsSync(d)) continue;
+    const mode = statSync(d).mode;
+    if (!(mode & 0o001)) {
+      chmodSync(d, mode | 0o001);
+      log(`embedded PostgreSQL: allowed the postgres user to traverse ${d} (o+x)`);
     }
   }
-  return dir;
 }
 
 export async function startEmbeddedPostgres(opts: {
@@ -91,8 +88,10 @@ export async function startEmbeddedPostgres(opts: {
   persistent?: boolean;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
-  const dir = clusterDir(opts.dir);
+  const dir = opts.dir;
   mkdirSync(path.dirname(dir), { recursive: true });
+  ensureReachable(path.dirname(dir), console.warn);
+  ensureReachable(path.dirname(await pgCtl()), console.warn);
   const pwFile = `${opts.dir}.password`;
   if (!existsSync(pwFile)) writeFileSync(pwFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(pwFile, 'utf8').trim();
