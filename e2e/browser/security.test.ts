@@ -181,7 +181,7 @@ describe('Domains › Email security', () => {
     const page = await browser.newPage();
     await login(page, CUSTOMER.email, CUSTOMER.password);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email security' }).click();
-    expect(await page.getByLabel('Domain').locator('option').allTextContents()).toEqual(['secure.test']);
+    await expect.poll(() => page.getByLabel('Domain').locator('option').allTextContents()).toEqual(['secure.test']);
     await expectText(page.locator('li[data-selector="panel2"]'), 'Signing');
     expect(await page.getByLabel('Override for this domain (per hour)').count()).toBe(0);
     await page.close();
