@@ -43,3 +43,9 @@ function mapUniqueViolation(err: unknown): unknown {
   }
   return err;
 }
+
+/** Pothos' query for a mutation's result; empty when the client selected only __typename, which
+ *  Prisma refuses as `select: {}`. */
+export function selection<Q extends { select?: object }>(query: Q): Q | Record<string, never> {
+  return query.select && Object.keys(query.select).length === 0 ? {} : query;
+}

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 
 const CustomerUsage = builder
@@ -97,13 +97,13 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'customer' } },
     args: { name: t.arg.string({ required: true }), email: t.arg.string({ required: false }), packageId: t.arg.id({ required: true }) },
-    resolve: (_q, _root, args, ctx) => {
+    resolve: (query, _root, args, ctx) => {
       const data = validateCustomer(args, true);
       return transaction(async (tx) => {
         const pkg = await tx.hostingPackage.findUnique({ where: { id: idOf(String(args.packageId), 'HostingPackage') } }).catch(() => null);
         if (!pkg) throw ValidationError.of('packageId', 'NOT_FOUND', 'Hosting package not found');
         if (await tx.customer.findUnique({ where: { name: data.name! } })) throw ValidationError.of('name', 'TAKEN', 'A customer with this name exists');
-        const customer = await tx.customer.create({ data: { name: data.name!, email: data.email ?? null, packageId: pkg.id } });
+        const customer = await tx.customer.create({ ...selection(query), data: { name: data.name!, email: data.email ?? null, packageId: pkg.id } });
         await audit(tx, ctx, { action: 'customer.create', targetType: 'Customer', targetId: customer.id, targetLabel: customer.name, customerId: customer.id });
         return customer;
       });
@@ -114,7 +114,7 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'customer' } },
     args: { id: t.arg.id({ required: true }), name: t.arg.string({ required: false }), email: t.arg.string({ required: false }), packageId: t.arg.id({ required: false }) },
-    resolve: (_q, _root, args, ctx) => {
+    resolve: (query, _root, args, ctx) => {
       const data: { name?: string; email?: string | null; packageId?: string } = validateCustomer(args, false);
       return transaction(async (tx) => {
         const current = notFoundUnless(await tx.customer.findUnique({ where: { id: idOf(String(args.id), 'Customer') } }), 'Customer');
@@ -125,7 +125,7 @@ builder.mutationFields((t) => ({
           if (!pkg) throw ValidationError.of('packageId', 'NOT_FOUND', 'Hosting package not found');
           data.packageId = pkg.id;
         }
-        const customer = await tx.customer.update({ where: { id: current.id }, data });
+        const customer = await tx.customer.update({ ...selection(query), where: { id: current.id }, data });
         await audit(tx, ctx, { action: 'customer.update', targetType: 'Customer', targetId: customer.id, targetLabel: customer.name, customerId: customer.id, details: data });
         return customer;
       });

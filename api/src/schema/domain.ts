@@ -5,7 +5,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
@@ -61,7 +61,7 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { panelUser: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'domain' } },
     args: { name: t.arg.string({ required: true }), customerId: t.arg.id({ required: false }), enabled: t.arg.boolean({ required: false }) },
-    resolve: (_q, _root, args, ctx) => {
+    resolve: (query, _root, args, ctx) => {
       const name = normalizeDomain(args.name);
       if (!name) throw ValidationError.of('name', 'INVALID', 'Not a valid domain name');
       const v = ctx.viewer;
@@ -77,7 +77,7 @@ builder.mutationFields((t) => ({
         const max = customer.package.maxDomains;
         if (max > 0 && (await tx.domain.count({ where: { customerId: customer.id } })) >= max)
           throw new LimitExceededError('maxDomains', max, `Your package allows ${max} domains`);
-        const domain = await tx.domain.create({ data: { name, customerId: customer.id, enabled: args.enabled ?? true } });
+        const domain = await tx.domain.create({ ...selection(query), data: { name, customerId: customer.id, enabled: args.enabled ?? true } });
         // rspamd gets the new domain's spam policy now, not at the next periodic resync.
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.create' });
         await audit(tx, ctx, { action: 'domain.create', targetType: 'Domain', targetId: domain.id, targetLabel: name, customerId: customer.id });
@@ -91,7 +91,7 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'domain' } },
     args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: false }), customerId: t.arg.id({ required: false }) },
-    resolve: (_q, _root, args, ctx) =>
+    resolve: (query, _root, args, ctx) =>
       transaction(async (tx) => {
         const current = notFoundUnless(await tx.domain.findUnique({ where: { id: idOf(String(args.id), 'Domain') } }), 'Domain');
         const data: { enabled?: boolean; customerId?: string } = {};
@@ -101,7 +101,7 @@ builder.mutationFields((t) => ({
           if (!c) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
           data.customerId = c.id;
         }
-        const domain = await tx.domain.update({ where: { id: current.id }, data });
+        const domain = await tx.domain.update({ ...selection(query), where: { id: current.id }, data });
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
         await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
         return domain;

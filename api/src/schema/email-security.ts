@@ -12,7 +12,7 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { lookupTxt } from '../dns-lookup.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, notFoundUnless, transaction, selection } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { ProvisioningStateEnum } from './mailbox.js';
 
@@ -209,12 +209,6 @@ function selectorFor(errors: FieldErrors, input: string | null | undefined, take
 }
 
 const WRITE = { $all: { panelUser: true, write: true } } as const;
-
-/** Pothos' query for a mutation's result; empty when the client selected only __typename, which
- *  Prisma refuses as `select: {}`. */
-function selection<Q extends { select?: object }>(query: Q): Q | Record<string, never> {
-  return query.select && Object.keys(query.select).length === 0 ? {} : query;
-}
 
 const SpamSettingsInput = builder.inputType('SpamSettingsInput', {
   fields: (t) => ({

@@ -4,7 +4,7 @@ import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 
 builder.prismaNode('HostingPackage', {
@@ -67,12 +67,12 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'hostingPackage' } },
     args: { input: t.arg({ type: HostingPackageInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) => {
+    resolve: (query, _root, { input }, ctx) => {
       const data = validatePackage(input as PackageInput, true);
       return transaction(async (tx) => {
         if (await tx.hostingPackage.findUnique({ where: { name: String(data.name) } }))
           throw ValidationError.of('name', 'TAKEN', 'A package with this name exists');
-        const pkg = await tx.hostingPackage.create({ data: data as never });
+        const pkg = await tx.hostingPackage.create({ ...selection(query), data: data as never });
         await audit(tx, ctx, { action: 'package.create', targetType: 'HostingPackage', targetId: pkg.id, targetLabel: pkg.name, details: data });
         return pkg;
       });
@@ -83,13 +83,13 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'hostingPackage' } },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: HostingPackageInput, required: true }) },
-    resolve: (_query, _root, { id, input }, ctx) => {
+    resolve: (query, _root, { id, input }, ctx) => {
       const data = validatePackage(input as PackageInput, false);
       return transaction(async (tx) => {
         const current = notFoundUnless(await tx.hostingPackage.findUnique({ where: { id: idOf(String(id), 'HostingPackage') } }), 'HostingPackage');
         if (data.name && data.name !== current.name && (await tx.hostingPackage.findUnique({ where: { name: String(data.name) } })))
           throw ValidationError.of('name', 'TAKEN', 'A package with this name exists');
-        const pkg = await tx.hostingPackage.update({ where: { id: current.id }, data });
+        const pkg = await tx.hostingPackage.update({ ...selection(query), where: { id: current.id }, data });
         await audit(tx, ctx, { action: 'package.update', targetType: 'HostingPackage', targetId: pkg.id, targetLabel: pkg.name, details: data });
         return pkg;
       });

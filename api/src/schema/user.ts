@@ -6,7 +6,7 @@ import { checkPassword, normalizeAddress, searchTerm } from '@mailpanel/core/val
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
@@ -55,7 +55,7 @@ builder.mutationFields((t) => ({
       role: t.arg({ type: RoleEnum, required: true }),
       customerId: t.arg.id({ required: false }),
     },
-    resolve: async (_q, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const errors = new FieldErrors();
       const email = normalizeAddress(args.email);
       if (!email) errors.add('email', 'INVALID', 'Not a valid e-mail address');
@@ -69,7 +69,7 @@ builder.mutationFields((t) => ({
         if (customerId && !(await tx.customer.findUnique({ where: { id: customerId } })))
           throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
         if (await tx.user.findUnique({ where: { email: email! } })) throw ValidationError.of('email', 'TAKEN', 'A user with this e-mail exists');
-        const user = await tx.user.create({ data: { email: email!, passwordHash, role: args.role, customerId } });
+        const user = await tx.user.create({ ...selection(query), data: { email: email!, passwordHash, role: args.role, customerId } });
         await audit(tx, ctx, { action: 'user.create', targetType: 'User', targetId: user.id, targetLabel: user.email, customerId, details: { role: args.role } });
         return user;
       });
@@ -80,7 +80,7 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { admin: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'user' } },
     args: { id: t.arg.id({ required: true }), disabled: t.arg.boolean({ required: false }), password: t.arg.string({ required: false }) },
-    resolve: async (_q, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const errors = new FieldErrors();
       if (args.password != null) checkPassword(errors, 'password', args.password);
       errors.throwIfAny();
@@ -89,7 +89,7 @@ builder.mutationFields((t) => ({
         const current = notFoundUnless(await tx.user.findUnique({ where: { id: idOf(String(args.id), 'User') } }), 'User');
         if (args.disabled && ctx.viewer.kind === 'user' && ctx.viewer.userId === current.id)
           throw ValidationError.of('disabled', 'SELF', 'You cannot disable your own login');
-        const user = await tx.user.update({ where: { id: current.id }, data: { disabled: args.disabled ?? undefined, passwordHash } });
+        const user = await tx.user.update({ ...selection(query), where: { id: current.id }, data: { disabled: args.disabled ?? undefined, passwordHash } });
         if (args.disabled || passwordHash) await tx.refreshToken.updateMany({ where: { userId: user.id, revokedAt: null }, data: { revokedAt: new Date() } });
         await audit(tx, ctx, {
           action: 'user.update', targetType: 'User', targetId: user.id, targetLabel: user.email, customerId: user.customerId,
