@@ -22,10 +22,14 @@
 // - Everything is owned by MAIL_UID/MAIL_GID when set (lchown for the link): Dovecot runs as the
 //   vmail user and saves its compiled binary next to the script.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chown, lchown, lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderVacationSieve } from '@mailpanel/core/render/sieve';
 import type { Owner } from './maildir.js';
+
+/** Temporary names unique to this run: two runs for one mailbox (two jobs at once) never share one. */
+const unique = () => `${process.pid}.${randomBytes(4).toString('hex')}`;
 
 export const SIEVE_DIR = 'sieve';
 export const SIEVE_SCRIPT = 'panel.sieve';
@@ -153,8 +157,8 @@ export async function syncAutoresponderSieve(
   let changed = false;
   if ((await readIfExists(scriptPath)) !== script) {
     changed = true;
-    const tmpScript = path.join(dir, `.${SIEVE_SCRIPT}.tmp`);
-    const tmpBinary = path.join(dir, `.${SIEVE_SCRIPT}.tmp.svbin`);
+    const tmpScript = path.join(dir, `.${SIEVE_SCRIPT}.${unique()}.tmp`);
+    const tmpBinary = `${tmpScript}.svbin`;
     await writeFile(tmpScript, script, { mode: 0o600 });
     await own(tmpScript, opts.owner);
     try {
@@ -170,7 +174,7 @@ export async function syncAutoresponderSieve(
   if ((await linkTarget(linkPath)) !== LINK_TARGET) {
     changed = true;
     await removeBinaries();
-    const tmpLink = path.join(home, `${ACTIVE_LINK}.tmp`);
+    const tmpLink = path.join(home, `${ACTIVE_LINK}.${unique()}.tmp`);
     await rm(tmpLink, { force: true });
     await symlink(LINK_TARGET, tmpLink);
     await own(tmpLink, opts.owner, true);
@@ -180,7 +184,7 @@ export async function syncAutoresponderSieve(
   if (changed && opts.compiler) {
     // Compiled from the link path, as Dovecot would, so Dovecot takes it as it is.
     const activeBinary = path.join(home, ACTIVE_BINARY);
-    const tmp = path.join(home, `${ACTIVE_BINARY}.tmp`);
+    const tmp = path.join(home, `${ACTIVE_BINARY}.${unique()}.tmp`);
     try {
       await compile(opts.compiler, linkPath, tmp);
       await own(tmp, opts.owner);
