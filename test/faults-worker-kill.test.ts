@@ -39,10 +39,15 @@ it('SIGKILL during provisioning: a new worker finishes every job exactly once', 
   const atKill = await ready();
   expect(atKill).toBeLessThan(N); // killed mid-way, with work left
 
+  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await c.connect();
+  const jobStates = async () =>
+    (await c.query(`SELECT data->>'mailboxId' AS id, state FROM pgboss.job WHERE name = 'provision-mailbox' AND data->>'mailboxId' = ANY($1)`, [ids])).rows;
+  // A job the killed worker held is taken again once its heartbeat is missed (10 s, checked every 10 s).
   const second = startWorker();
   try {
     const deadline = Date.now() + 90_000;
-    while ((await ready()) < N) {
+    while ((await ready()) < N || (await jobStates()).some((j) => j.state !== 'completed')) {
       expect(Date.now(), `only ${await ready()} of ${N} READY`).toBeLessThan(deadline);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -50,9 +55,7 @@ it('SIGKILL during provisioning: a new worker finishes every job exactly once', 
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));
   }
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  const jobs = (await c.query(`SELECT data->>'mailboxId' AS id, state FROM pgboss.job WHERE name = 'provision-mailbox' AND data->>'mailboxId' = ANY($1)`, [ids])).rows;
+  const jobs = await jobStates();
   await c.end();
   expect(jobs).toHaveLength(N);
   expect(new Set(jobs.map((j) => j.id)).size).toBe(N);
