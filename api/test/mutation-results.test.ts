@@ -13,3 +13,12 @@ it('mutation results can select counts and relations like any query', async () =
   const cust = await t.ok(`mutation($id:ID!){ updateCustomer(id:$id, email:"x@y.example"){ ... on MutationUpdateCustomerSuccess { customer { email package { name } } } } }`, { id: tenant.customerId }, t.adminToken);
   expect(cust.updateCustomer.customer.package.name).toMatch(/^pkg-/);
 });
+
+it('customers can be filtered by hosting package', async () => {
+  const t = await startTestApp();
+  const a = await createTenant(t);
+  await createTenant(t);
+  const r = await t.ok(`query($p:ID){ customers(packageId:$p){ totalCount edges { node { id } } } }`, { p: a.packageId }, t.adminToken);
+  expect(r.customers.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([a.customerId]);
+  expect(r.customers.totalCount).toBe(1);
+});

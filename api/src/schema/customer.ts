@@ -56,9 +56,15 @@ export const Customer = builder.prismaNode('Customer', {
   }),
 });
 
-function customerWhere(ctx: Context, search: string | null | undefined) {
+function customerWhere(ctx: Context, search: string | null | undefined, packageId: string | number | null | undefined) {
   const q = searchTerm(search, LIMITS.name);
-  return { AND: [tenantWhere.customer(ctx.viewer), q ? { name: { ...q, mode: 'insensitive' as const } } : {}] };
+  return {
+    AND: [
+      tenantWhere.customer(ctx.viewer),
+      q ? { name: { ...q, mode: 'insensitive' as const } } : {},
+      packageId ? { packageId: idOf(String(packageId), 'HostingPackage') } : {},
+    ],
+  };
 }
 
 builder.queryFields((t) => ({
@@ -66,15 +72,15 @@ builder.queryFields((t) => ({
     type: 'Customer',
     cursor: 'id',
     authScopes: { panelUser: true },
-    args: { search: t.arg.string({ required: false }) },
+    args: { search: t.arg.string({ required: false }), packageId: t.arg.id({ required: false, description: 'Only the customers on this hosting package' }) },
     resolve: (query, _root, args, ctx) =>
       db().customer.findMany({
         ...query,
-        where: customerWhere(ctx, args.search),
+        where: customerWhere(ctx, args.search, args.packageId),
         orderBy: [{ name: 'asc' }, { id: 'asc' }],
       }),
     totalCount: (_root, args, ctx) =>
-      db().customer.count({ where: customerWhere(ctx, args.search) }),
+      db().customer.count({ where: customerWhere(ctx, args.search, args.packageId) }),
   }),
 }));
 
