@@ -25,20 +25,25 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 
+type QueuePolicy = { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number };
+
+/** Short jobs: retried with exponential backoff (8 times from 2 s); one stuck past 5 min expires. */
+const SHORT: QueuePolicy = { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 };
+
 /** Retries with exponential backoff; a dead worker's job expires and is retried elsewhere. */
-export const QUEUE_OPTIONS: Record<JobName, { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number }> = {
+export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   // The heartbeat lets a killed worker's job be taken again within seconds instead of at expiry.
-  'provision-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300, heartbeatSeconds: 10 },
-  'delete-mailbox': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 900, heartbeatSeconds: 10 },
+  'provision-mailbox': { ...SHORT, heartbeatSeconds: 10 },
+  'delete-mailbox': { ...SHORT, expireInSeconds: 900, heartbeatSeconds: 10 },
   // A measurement: a failed one is simply taken again by the next schedule.
   'quota-refresh': { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 },
   // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
   // (network) retry with backoff, permanent ones (bad password) end the migration without a retry.
   'migrate-mailbox': { retryLimit: 6, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
-  'dkim-key': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
-  'rspamd-sync': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
-  'quarantine-release': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
-  'quarantine-delete': { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 },
+  'dkim-key': SHORT,
+  'rspamd-sync': SHORT,
+  'quarantine-release': SHORT,
+  'quarantine-delete': SHORT,
 };
 
 export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {
