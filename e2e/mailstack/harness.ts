@@ -12,7 +12,7 @@
 // commands and then by pid, never by name.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -203,12 +203,26 @@ function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** `n` distinct free loopback ports, chosen at random in 20000..59999. */
+/** The kernel's range for outgoing connections' local ports: a port in it that is free now can be
+ *  taken by any client socket before a daemon binds it (seen in CI: postfix "Address already in use"). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    /* not Linux: use the common default */
+  }
+  return [32768, 60999];
+}
+
+/** `n` distinct free loopback ports, chosen at random in 10000..59999 outside the ephemeral range. */
 export async function pickFreePorts(n: number): Promise<number[]> {
   const out = new Set<number>();
+  const [lo, hi] = ephemeralRange();
   for (let tries = 0; out.size < n; tries++) {
     if (tries > 1000) throw new Error('could not find free ports');
-    const p = 20000 + Math.floor(Math.random() * 40000);
+    const p = 10000 + Math.floor(Math.random() * 50000);
+    if (p >= lo && p <= hi) continue;
     if (!out.has(p) && (await portIsFree(p))) out.add(p);
   }
   return [...out];
