@@ -233,6 +233,7 @@ describe('renderRspamdConfig (static local configuration)', () => {
     for (const m of ['fuzzy_check', 'rbl', 'asn', 'phishing', 'url_redirector', 'mx_check']) expect(out[`local.d/${m}.conf`]).toContain('enabled = false;');
     expect(out['local.d/logging.inc']).toContain('filename = "/var/log/rspamd/rspamd.log";');
     expect(renderRspamdConfig({ ...settings, logFile: null }, templates)['local.d/logging.inc']).toContain('type = "console";');
+    expect(renderRspamdConfig({ ...settings, redis: { host: 'redis', port: 6379 } }, templates)['local.d/redis.conf']).toContain('servers = "redis:6379";');
   });
 
   it.each([
@@ -245,6 +246,8 @@ describe('renderRspamdConfig (static local configuration)', () => {
     ['two workers on one port', { ports: { normal: 1, controller: 1, proxy: 2 } }, 'ports'],
     ['a bind address with an injection', { bindAddress: '127.0.0.1"; x="' }, 'bindAddress'],
     ['a zero map interval', { mapWatchSeconds: 0 }, 'mapWatchSeconds'],
+    ['a Redis host with a quote', { redis: { host: 'redis";x', port: 6379 } }, 'redis.host'],
+    ['a Redis host with a space', { redis: { host: 'red is', port: 6379 } }, 'redis.host'],
   ])('refuses %s', (_n, over, field) => {
     try {
       renderRspamdConfig({ ...settings, ...(over as Partial<RspamdSettings>) }, templates);

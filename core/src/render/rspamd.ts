@@ -219,6 +219,7 @@ export interface RspamdSettings {
   ports: { normal: number; controller: number; proxy: number };
   /** Address the workers bind to. Default 127.0.0.1. */
   bindAddress?: string;
+  /** Redis: an IPv4 address, or a host name (e.g. the compose service "redis"). */
   redis: { host: string; port: number };
   /** rspamd's resolver; default 127.0.0.1:53 (nothing leaves the machine when nothing listens). */
   dnsServer?: string;
@@ -250,6 +251,12 @@ function checkIpv4(field: string, v: unknown): string {
   return v;
 }
 
+/** An IPv4 address or a host name of DNS labels (letters, digits, hyphens): nothing UCL reads. */
+function checkHost(field: string, v: unknown): string {
+  if (typeof v === 'string' && (IPV4_RE.test(v) || (v.length <= 253 && v.split('.').every((l) => LABEL.test(l.toLowerCase()))))) return v;
+  throw new RspamdRenderError(field, 'must be an IPv4 address or a host name');
+}
+
 export function rspamdTemplateVars(s: RspamdSettings): Record<string, string> {
   const bind = checkIpv4('bindAddress', s.bindAddress ?? '127.0.0.1');
   const dns = s.dnsServer ?? '127.0.0.1:53';
@@ -270,7 +277,7 @@ export function rspamdTemplateVars(s: RspamdSettings): Record<string, string> {
     normalSocket: uclString(`${bind}:${s.ports.normal}`),
     controllerSocket: uclString(`${bind}:${s.ports.controller}`),
     proxySocket: uclString(`${bind}:${s.ports.proxy}`),
-    redisServer: uclString(`${checkIpv4('redis.host', s.redis.host)}:${checkPort('redis.port', s.redis.port)}`),
+    redisServer: uclString(`${checkHost('redis.host', s.redis.host)}:${checkPort('redis.port', s.redis.port)}`),
     dnsServer: uclString(dns),
     mapWatchInterval: `${watch}s`,
     greylistDelay: `${delay}s`,
