@@ -234,6 +234,10 @@ describe('renderRspamdConfig (static local configuration)', () => {
     expect(out['local.d/logging.inc']).toContain('filename = "/var/log/rspamd/rspamd.log";');
     expect(renderRspamdConfig({ ...settings, logFile: null }, templates)['local.d/logging.inc']).toContain('type = "console";');
     expect(renderRspamdConfig({ ...settings, redis: { host: 'redis', port: 6379 } }, templates)['local.d/redis.conf']).toContain('servers = "redis:6379";');
+    const container = renderRspamdConfig({ ...settings, proxyBindAddress: '0.0.0.0' }, templates);
+    expect(container['local.d/worker-proxy.inc']).toContain('bind_socket = "0.0.0.0:11332";');
+    expect(container['local.d/worker-controller.inc']).toContain('bind_socket = "127.0.0.1:11334";');
+    expect(container['local.d/worker-normal.inc']).toContain('bind_socket = "127.0.0.1:11333";');
   });
 
   it.each([
@@ -245,6 +249,7 @@ describe('renderRspamdConfig (static local configuration)', () => {
     ['a DNS server without port', { dnsServer: '127.0.0.1' }, 'dnsServer'],
     ['two workers on one port', { ports: { normal: 1, controller: 1, proxy: 2 } }, 'ports'],
     ['a bind address with an injection', { bindAddress: '127.0.0.1"; x="' }, 'bindAddress'],
+    ['a milter address that is a name', { proxyBindAddress: 'rspamd' }, 'proxyBindAddress'],
     ['a zero map interval', { mapWatchSeconds: 0 }, 'mapWatchSeconds'],
     ['a Redis host with a quote', { redis: { host: 'redis";x', port: 6379 } }, 'redis.host'],
     ['a Redis host with a space', { redis: { host: 'red is', port: 6379 } }, 'redis.host'],

@@ -219,6 +219,10 @@ export interface RspamdSettings {
   ports: { normal: number; controller: number; proxy: number };
   /** Address the workers bind to. Default 127.0.0.1. */
   bindAddress?: string;
+  /** Address of the milter (proxy worker) alone, e.g. 0.0.0.0 in a container Postfix reaches over a
+   *  network, while the scanner and the controller (Debian's default controller password is "q1")
+   *  stay on bindAddress. Default bindAddress. */
+  proxyBindAddress?: string;
   /** Redis: an IPv4 address, or a host name (e.g. the compose service "redis"). */
   redis: { host: string; port: number };
   /** rspamd's resolver; default 127.0.0.1:53 (nothing leaves the machine when nothing listens). */
@@ -259,6 +263,7 @@ function checkHost(field: string, v: unknown): string {
 
 export function rspamdTemplateVars(s: RspamdSettings): Record<string, string> {
   const bind = checkIpv4('bindAddress', s.bindAddress ?? '127.0.0.1');
+  const proxyBind = checkIpv4('proxyBindAddress', s.proxyBindAddress ?? bind);
   const dns = s.dnsServer ?? '127.0.0.1:53';
   const [dnsHost, dnsPort, extra] = dns.split(':');
   if (extra !== undefined || dnsPort === undefined) throw new RspamdRenderError('dnsServer', 'must be IPv4:port');
@@ -276,7 +281,7 @@ export function rspamdTemplateVars(s: RspamdSettings): Record<string, string> {
     bindAddress: bind,
     normalSocket: uclString(`${bind}:${s.ports.normal}`),
     controllerSocket: uclString(`${bind}:${s.ports.controller}`),
-    proxySocket: uclString(`${bind}:${s.ports.proxy}`),
+    proxySocket: uclString(`${proxyBind}:${s.ports.proxy}`),
     redisServer: uclString(`${checkHost('redis.host', s.redis.host)}:${checkPort('redis.port', s.redis.port)}`),
     dnsServer: uclString(dns),
     mapWatchInterval: `${watch}s`,
