@@ -1,7 +1,11 @@
 // docker-compose.yml cannot be run here (no Docker engine), so its structure is checked instead:
 // the services, how they start and wait for each other, their health checks, their environment
 // (complete, valid for core/src/env.ts, and with no secret written into the file), and the volumes.
-// The Dockerfile, its entry point and .dockerignore are checked alongside.
+// The Dockerfile, its entry point and .dockerignore are checked alongside. The email-security wiring
+// (rspamd on the rendered configuration, the worker's maps and DKIM keys, the quarantine, the policy
+// service) is checked from both sides: what each container's code or rendered config reads, against
+// what the compose file gives it; the policy service's health check runs against a real service.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +25,13 @@ interface Healthcheck {
 }
 interface Service {
   image?: string;
-  build?: string | { context?: string; dockerfile?: string };
+  build?: string | { context?: string; dockerfile?: string; args?: Record<string, string> };
   command?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: Healthcheck;
   restart?: string;
-  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  volumes?: (string | { type?: string; source?: string; target?: string; read_only?: boolean })[];
   ports?: (string | number | { target?: number; published?: string | number })[];
   profiles?: string[];
   user?: string;
@@ -282,7 +286,7 @@ describe('Dockerfile and .dockerignore', () => {
 
 describe('docker-compose.yml: the mail services', () => {
   const MAIL_IMAGES = ['dovecot', 'postfix', 'rspamd', 'redis'] as const;
-  const MAIL = ['mail-config', ...MAIL_IMAGES, 'roundcube'] as const;
+  const MAIL = ['mail-config', ...MAIL_IMAGES, 'policy', 'roundcube'] as const;
   const dotenv: Record<string, string> = {
     POSTGRES_PASSWORD: 'a'.repeat(48),
     JWT_SECRET: 'b'.repeat(64),
@@ -294,7 +298,9 @@ describe('docker-compose.yml: the mail services', () => {
   };
   const resolved = (name: string) => Object.fromEntries(Object.entries(envOf(services[name])).map(([k, v]) => [k, interpolate(v, dotenv)]));
   const mounts = (s: Service) =>
-    (s.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], mode: v.split(':')[2] ?? 'rw' } : { source: v.source ?? '', target: v.target ?? '', mode: 'rw' }));
+    (s.volumes ?? []).map((v) =>
+      typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], mode: v.split(':')[2] ?? 'rw' } : { source: v.source ?? '', target: v.target ?? '', mode: v.read_only ? 'ro' : 'rw' },
+    );
   const dockerfileOf = (name: string) => {
     const b = services[name].build;
     return typeof b === 'object' ? b.dockerfile ?? 'Dockerfile' : 'Dockerfile';
@@ -302,7 +308,7 @@ describe('docker-compose.yml: the mail services', () => {
   const installScript = read('deploy/install-debian.sh');
   const debianPackages = /^PACKAGES=\(([^)]*)\)/m.exec(installScript)![1]!.split(/\s+/).filter(Boolean);
 
-  it('defines mail-config, dovecot, postfix, rspamd, redis and roundcube, each restarting with a health check', () => {
+  it('defines mail-config, dovecot, postfix, rspamd, redis, policy and roundcube, each restarting with a health check', () => {
     for (const name of MAIL) {
       expect(services, `service ${name}`).toHaveProperty(name);
       expect(services[name].healthcheck?.test, `${name} healthcheck`).toBeDefined();
@@ -369,12 +375,13 @@ describe('docker-compose.yml: the mail services', () => {
     for (const name of PANEL) for (const dep of Object.keys(dependsOn(services[name]))) expect(MAIL, `${name} depends on ${dep}`).not.toContain(dep);
   });
 
-  it('publishes IMAP, MX and submission on MAIL_BIND (loopback by default), nothing of rspamd and redis', () => {
+  it('publishes IMAP, MX and submission on MAIL_BIND (loopback by default), nothing of rspamd, redis and policy', () => {
     const bound = (s: Service) => (s.ports ?? []).map((p) => interpolate(String(p), {}));
     expect(bound(services.dovecot)).toEqual(['127.0.0.1:143:143']);
     expect(bound(services.postfix)).toEqual(['127.0.0.1:25:25', '127.0.0.1:587:587']);
     expect(services.rspamd.ports ?? []).toEqual([]);
     expect(services.redis.ports ?? []).toEqual([]);
+    expect(services.policy.ports ?? []).toEqual([]);
   });
 
   it('renders, from the compose settings, a configuration wired to the compose services and ports', async () => {
@@ -389,8 +396,6 @@ describe('docker-compose.yml: the mail services', () => {
     expect(main.get('virtual_transport')).toBe(`lmtp:inet:dovecot:${ports.lmtp}`);
     expect(main.get('smtpd_sasl_path')).toBe(`inet:dovecot:${ports.saslAuth}`);
     expect(main.get('smtpd_milters')).toBe('inet:rspamd:11332');
-    expect(read('deploy/docker/rspamd/local.d/worker-proxy.inc')).toContain('bind_socket = "*:11332"');
-    expect(read('deploy/docker/rspamd/local.d/redis.conf')).toContain('servers = "redis:6379"');
     expect(main.get('maillog_file')).toBe('/dev/stdout');
     expect(main.get('relayhost')).toBe('');
     expect(kv(dovecot).get('submission_host')).toBe(`postfix:${ports.reinject}`);
@@ -410,5 +415,192 @@ describe('docker-compose.yml: the mail services', () => {
       const needed = name === 'dovecot' ? [ports.imap, ports.lmtp, ports.saslAuth] : [ports.smtp, ports.submission, ports.reinject];
       expect(exposed.sort(), `${name} EXPOSE`).toEqual(needed.sort());
     }
+  });
+
+  describe('email security: rspamd, DKIM keys, quarantine, policy service', () => {
+    const bySource = (s: Service, source: string) => mounts(s).filter((m) => m.source === source);
+    const rspamdRendered = async (env = resolved('mail-config')) => {
+      const { rspamdSettingsFromEnv } = await import('../deploy/docker/mail-config.js');
+      const { renderRspamdFiles } = await import('../deploy/render-rspamd.js');
+      return renderRspamdFiles(rspamdSettingsFromEnv(env));
+    };
+    const mailRendered = async (env = resolved('mail-config')) => {
+      const { settingsFromEnv } = await import('../deploy/docker/mail-config.js');
+      const { renderMailstackFiles } = await import('../deploy/render.js');
+      return renderMailstackFiles(settingsFromEnv(env, 'generated-password'));
+    };
+    const policyHealthScript = () => {
+      const t = services.policy.healthcheck?.test as string[];
+      expect(t.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      return t[3]!;
+    };
+
+    it('rspamd runs the configuration rendered from deploy/templates/rspamd, mounted read-only as its LOCAL_CONFDIR', async () => {
+      const { RENDER_DIRS, RSPAMD_CONTAINER } = await import('../deploy/docker/mail-config.js');
+      const { RSPAMD_TEMPLATE_FILES } = await import('../core/src/render/rspamd.js');
+      const [written] = bySource(services['mail-config'], 'rspamdconfig');
+      expect(written?.target, 'mail-config writes rspamd config where its volume is').toBe(RENDER_DIRS.rspamd);
+      expect(bySource(services.rspamd, 'rspamdconfig')).toEqual([{ source: 'rspamdconfig', target: RSPAMD_CONTAINER.localConfdir, mode: 'ro' }]);
+      // rspamd's config holds no secret: it gets its own volume, not the one with the role's password
+      expect(mounts(services.rspamd).map((m) => m.source)).not.toContain('mailconfig');
+      const entry = read('deploy/docker/rspamd/entrypoint.sh');
+      expect(entry).toContain(`CONF=${RSPAMD_CONTAINER.localConfdir}\n`);
+      expect(entry).toMatch(/^exec \/usr\/bin\/rspamd -f -c \/etc\/rspamd\/rspamd\.conf -u _rspamd -g _rspamd "--var=LOCAL_CONFDIR=\$CONF"$/m);
+      expect(entry).toMatch(/rspamadm "--var=LOCAL_CONFDIR=\$CONF" configtest/);
+      const dockerfile = read(dockerfileOf('rspamd'));
+      expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/local\/sbin\/mailpanel-rspamd"\]$/m);
+      expect(dockerfile).toMatch(/^COPY deploy\/docker\/rspamd\/entrypoint\.sh \/usr\/local\/sbin\/mailpanel-rspamd$/m);
+      expect(dockerfile, 'no configuration of its own baked into the image').not.toMatch(/local\.d/);
+      expect(existsSync(path.join(root, 'deploy/docker/rspamd/local.d'))).toBe(false);
+      const files = await rspamdRendered();
+      expect(Object.keys(files).sort()).toEqual(RSPAMD_TEMPLATE_FILES.map((f) => f.replace(/^rspamd\//, '')).sort());
+      expect(files['local.d/logging.inc']).toContain('type = "console";');
+      expect(dependsOn(services.rspamd)['mail-config']?.condition).toBe('service_completed_successfully');
+      expect(dependsOn(services.rspamd).redis?.condition).toBe('service_healthy');
+    });
+
+    it('the worker writes the maps and DKIM keys into volumes rspamd mounts read-only at the paths its rendered configuration reads', async () => {
+      const { loadConfig } = await import('../core/src/env.js');
+      const { dkimDir, rspamdMapsDir } = await import('../worker/src/email-security/files.js');
+      const { SETTINGS_MAP, SELECTOR_MAP } = await import('../worker/src/email-security/rspamd-sync.js');
+      const { dkimKeyFileName } = await import('../core/src/render/rspamd.js');
+      const { RSPAMD_MAP_FILES } = await import('../deploy/docker/mail-config.js');
+      const cfg = loadConfig(resolved('worker'));
+      const maps = rspamdMapsDir(cfg);
+      const keys = dkimDir(cfg);
+      const worker = mounts(services.worker);
+      const mapsVolume = worker.find((m) => m.target === maps);
+      const keysVolume = worker.find((m) => m.target === keys);
+      expect(mapsVolume, `worker mounts a volume at RSPAMD_MAPS_DIR ${maps}`).toMatchObject({ mode: 'rw' });
+      expect(keysVolume, `worker mounts a volume at DKIM_DIR ${keys}`).toMatchObject({ mode: 'rw' });
+      expect(mapsVolume!.source).not.toBe(keysVolume!.source);
+      for (const v of [mapsVolume!, keysVolume!]) {
+        expect(Object.keys(compose.volumes ?? {}), `${v.source} declared`).toContain(v.source);
+        expect(bySource(services.rspamd, v.source), `rspamd mounts ${v.source} where the worker does`).toEqual([{ source: v.source, target: v.target, mode: 'ro' }]);
+      }
+      // mail-config renders with the same folders, and seeds the maps folder with empty maps
+      const mc = resolved('mail-config');
+      expect([mc.RSPAMD_MAPS_DIR, mc.DKIM_DIR]).toEqual([maps, keys]);
+      expect(bySource(services['mail-config'], mapsVolume!.source)).toEqual([{ source: mapsVolume!.source, target: maps, mode: 'rw' }]);
+      expect([...RSPAMD_MAP_FILES].sort()).toEqual([SETTINGS_MAP, SELECTOR_MAP].sort());
+      // ...and the rendered configuration reads exactly those files, re-reading the maps by itself
+      const files = await rspamdRendered();
+      expect(files['rspamd.conf.override']).toContain(`settings = "file://${maps}/${SETTINGS_MAP}";`);
+      expect(files['local.d/dkim_signing.conf']).toContain(`selector_map = "file://${maps}/${SELECTOR_MAP}";`);
+      const keyPath = /^path = "(.*)";$/m.exec(files['local.d/dkim_signing.conf'])![1]!;
+      expect(keyPath.replace('$domain', 'example.com').replace('$selector', 'mail')).toBe(path.join(keys, dkimKeyFileName('example.com', 'mail')));
+      expect(files['local.d/options.inc']).toMatch(/^map_watch_interval = \d+(\.\d+)?s;$/m);
+      // the entry point copies no maps (a copy would never change): rspamd reads the volume itself
+      expect(read('deploy/docker/rspamd/entrypoint.sh')).not.toContain(maps);
+    });
+
+    it("the DKIM key files are readable by rspamd's user: the worker's DKIM_KEY_GROUP is the gid the rspamd image pins for _rspamd", async () => {
+      const { resolveGroup } = await import('../worker/src/email-security/files.js');
+      const { parseEnv: parse } = await import('../core/src/env.js');
+      const dockerfile = read(dockerfileOf('rspamd'));
+      const defaultGid = /^ARG RSPAMD_GID=(\d+)$/m.exec(dockerfile)?.[1];
+      expect(defaultGid, 'the rspamd image pins a gid').toBeDefined();
+      expect(dockerfile).toMatch(/groupmod -g "\$RSPAMD_GID" _rspamd/);
+      expect(dockerfile).toMatch(/test "\$\(id -g _rspamd\)" = "\$RSPAMD_GID"/);
+      expect(read('deploy/docker/rspamd/entrypoint.sh')).toMatch(/-u _rspamd -g _rspamd/);
+      const args = (services.rspamd.build as { args?: Record<string, string> }).args ?? {};
+      for (const vars of [dotenv, { ...dotenv, RSPAMD_GID: '6123' }]) {
+        const workerEnv = Object.fromEntries(Object.entries(envOf(services.worker)).map(([k, v]) => [k, interpolate(v, vars)]));
+        const gid = resolveGroup(parse(workerEnv).DKIM_KEY_GROUP, '/dev/null'); // numeric: no /etc/group needed
+        expect(gid, 'worker DKIM_KEY_GROUP').toBe(Number(vars.RSPAMD_GID ?? defaultGid));
+        expect(Number(interpolate(args.RSPAMD_GID ?? '', vars)), 'rspamd build arg RSPAMD_GID').toBe(gid);
+      }
+      // the worker can give the files that group (chown needs root)
+      expect(services.worker.user).toBe('0:0');
+    });
+
+    it("quarantine: rspamd's header, Dovecot's spam.sieve installed where the rendered dovecot.conf runs it, the worker on the same Maildirs", async () => {
+      const { CONTAINER } = await import('../deploy/docker/mail-config.js');
+      const { QUARANTINE_NAMESPACE_DIR } = await import('../worker/src/quarantine/store.js');
+      const { PANEL_SPAM_HEADER } = await import('../core/src/render/rspamd.js');
+      const files = await mailRendered();
+      const sieveBefore = /^\s*sieve_before = (\S+)$/m.exec(files['dovecot/dovecot.conf'])![1]!;
+      expect(sieveBefore).toBe(`${CONTAINER.configDir}/dovecot/sieve/spam.sieve`);
+      expect(files['dovecot/sieve/spam.sieve']).toContain(`header :is "${PANEL_SPAM_HEADER}" "quarantine"`);
+      expect(files['dovecot/dovecot.conf']).toContain(`location = maildir:~/${QUARANTINE_NAMESPACE_DIR}`);
+      // the dovecot entry point installs (and compiles) the rendered scripts at that path
+      const entry = read('deploy/docker/dovecot/entrypoint.sh');
+      const dst = /^DST=(\S+)$/m.exec(entry)![1]!;
+      expect(`${dst}/sieve/spam.sieve`).toBe(sieveBefore);
+      expect(entry).toMatch(/for f in "\$SRC"\/sieve\/\*\.sieve; do\n\s+install -m 0644 [^\n]*"\$f" "\$DST\/sieve\/"\n\s+\/usr\/bin\/sievec /);
+      expect((await rspamdRendered())['local.d/milter_headers.conf']).toContain(`'${PANEL_SPAM_HEADER}'`);
+      // Dovecot files into the Maildirs the worker scans and releases into
+      const worker = resolved('worker');
+      expect(mounts(services.dovecot)).toContainEqual({ source: 'vmail', target: worker.MAIL_ROOT, mode: 'rw' });
+      expect(mounts(services.worker)).toContainEqual({ source: 'vmail', target: worker.MAIL_ROOT, mode: 'rw' });
+    });
+
+    it("Postfix's milter is rspamd's proxy worker, the only one listening on the network; Redis is the redis service", async () => {
+      const { RSPAMD_CONTAINER } = await import('../deploy/docker/mail-config.js');
+      const { ports } = RSPAMD_CONTAINER;
+      expect(resolved('mail-config').MAIL_MILTER).toBe(`inet:rspamd:${ports.proxy}`);
+      const files = await rspamdRendered();
+      expect(files['local.d/worker-proxy.inc']).toContain(`bind_socket = "0.0.0.0:${ports.proxy}";`);
+      expect(files['local.d/worker-proxy.inc']).toContain('milter = yes;');
+      expect(files['local.d/worker-normal.inc']).toContain(`bind_socket = "127.0.0.1:${ports.normal}";`);
+      expect(files['local.d/worker-controller.inc']).toContain(`bind_socket = "127.0.0.1:${ports.controller}";`);
+      expect(healthTest(services.rspamd)).toContain(`/dev/tcp/127.0.0.1/${ports.controller}`);
+      expect(/^EXPOSE\s+(.*)$/m.exec(read(dockerfileOf('rspamd')))![1]!.split(/\s+/).map(Number)).toContain(ports.proxy);
+      expect(files['local.d/redis.conf']).toContain('servers = "redis:6379";');
+      expect(/^EXPOSE\s+(.*)$/m.exec(read(dockerfileOf('redis')))![1]).toBe('6379');
+      expect(read(dockerfileOf('redis'))).not.toMatch(/--port/);
+    });
+
+    it('the policy service runs in the panel image on a non-loopback address, at the port the rendered submission service asks', async () => {
+      const policy = services.policy;
+      expect(policy.image).toBe(services.api.image);
+      const command = [policy.command].flat() as string[];
+      expect(command).toEqual(['node', '--import', 'tsx', 'scripts/policy.ts']);
+      expect(existsSync(path.join(root, 'scripts/policy.ts'))).toBe(true);
+      expect(read('docker/entrypoint.sh'), 'the entry point runs other commands as given').toMatch(/^\s*\*\)\s*\n\s*exec "\$@"/m);
+      expect(dependsOn(policy)).toMatchObject({ postgres: { condition: 'service_healthy' }, api: { condition: 'service_healthy' } });
+      expect(dependsOn(services.postfix).policy?.condition).toBe('service_healthy');
+      for (const vars of [dotenv, { ...dotenv, POLICY_PORT: '12040' }]) {
+        const env = Object.fromEntries(Object.entries(envOf(policy)).map(([k, v]) => [k, interpolate(v, vars)]));
+        const cfg = parseEnv(env);
+        expect(cfg.DATABASE_URL).toMatch(/@postgres:5432\//);
+        expect(cfg.POLICY_HOST, 'reachable from postfix inside the network').not.toMatch(/^(127\.|localhost$|::1$)/);
+        expect(cfg.POLICY_PORT).toBe(Number(vars.POLICY_PORT ?? 10040));
+        const mc = Object.fromEntries(Object.entries(envOf(services['mail-config'])).map(([k, v]) => [k, interpolate(v, vars)]));
+        const master = (await mailRendered(mc))['postfix/master.cf'];
+        const submission = master.split(/\n(?=\S)/).find((block) => block.includes('syslog_name=postfix/submission'))!;
+        expect(submission).toMatch(new RegExp(`^\\s+-o smtpd_end_of_data_restrictions=check_policy_service,inet:policy:${cfg.POLICY_PORT}$`, 'm'));
+      }
+      // Fail-safe: nothing overrides Postfix's default (451 4.3.5 while the service is down).
+      const files = await mailRendered();
+      expect(files['postfix/main.cf'] + files['postfix/master.cf']).not.toMatch(/smtpd_policy_service_default_action/);
+    });
+
+    it('the policy health check passes against a running policy service, and fails when it cannot decide or is down', async () => {
+      const { CounterStore } = await import('../worker/src/policy/counter-store.js');
+      const { startPolicyServer } = await import('../worker/src/policy/server.js');
+      const script = policyHealthScript();
+      const check = (port: number) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, POLICY_PORT: String(port) }, stdio: 'ignore' });
+          child.once('exit', (code) => resolve(code));
+        });
+      const store = new CounterStore(process.env.DATABASE_URL!);
+      const server = await startPolicyServer({ store, host: '127.0.0.1', port: 0, cacheSeconds: 0 });
+      const deadUrl = new URL(process.env.DATABASE_URL!);
+      deadUrl.port = '1';
+      const dead = new CounterStore(deadUrl.toString(), { max: 1 });
+      const noDb = await startPolicyServer({ store: dead, host: '127.0.0.1', port: 0, cacheSeconds: 0 });
+      try {
+        expect(await check(server.port), 'healthy').toBe(0);
+        expect(await check(noDb.port), 'database unreachable').toBe(1);
+      } finally {
+        await server.close();
+        await noDb.close();
+        await store.close();
+        await dead.close();
+      }
+      expect(await check(server.port), 'service down').toBe(1);
+    });
   });
 });
