@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { hashPassword } from '../core/src/crypto/password.js';
 import { fmt, runLoad, type LoadResult } from './lib/load.js';
+import { seedListing } from './lib/listing-seed.js';
 import { benchDatabase, machine, startChild, stopAllChildren } from './lib/processes.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -18,22 +19,7 @@ try {
   await c.connect();
   const t0 = Date.now();
   const adminHash = await hashPassword('bench-admin-pass');
-  await c.query(`
-    INSERT INTO hosting_packages (name) VALUES ('bench');
-    INSERT INTO customers (name, package_id) SELECT 'customer' || lpad(i::text, 3, '0'), (SELECT id FROM hosting_packages) FROM generate_series(1, 500) i;
-    CREATE TEMP TABLE cn AS SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM customers;
-    INSERT INTO domains (name, customer_id) SELECT 'd' || i || '.example', cn.id FROM generate_series(1, 2000) i JOIN cn ON cn.n = (i - 1) % 500;
-    CREATE TEMP TABLE dn AS SELECT id, name, row_number() OVER (ORDER BY name) - 1 AS n FROM domains;
-    INSERT INTO mailboxes (local_part, domain_id, address, password_hash, quota_mb, quota_used_bytes, status, provisioning)
-      SELECT 'user' || i, dn.id, 'user' || i || '@' || dn.name, 'x', 1024, (i % 997) * 1048576,
-             CASE WHEN i % 10 = 0 THEN 'DISABLED'::"MailboxStatus" ELSE 'ACTIVE'::"MailboxStatus" END, 'READY'
-        FROM generate_series(1, 100000) i JOIN dn ON dn.n = (i - 1) % 2000;
-    INSERT INTO autoresponders (mailbox_id, enabled, subject, message) SELECT id, true, 'away', 'back soon' FROM mailboxes WHERE address LIKE 'user%7@%';
-    ANALYZE;`);
-  await c.query(`INSERT INTO users (email, password_hash, role) VALUES ('admin@bench.test', $1, 'ADMIN')`, [adminHash]);
-  const customer = (await c.query(`SELECT c.id FROM customers c WHERE name = 'customer042'`)).rows[0].id as string;
-  await c.query(`INSERT INTO users (email, password_hash, role, customer_id) VALUES ('owner@bench.test', $1, 'CUSTOMER', $2)`, [adminHash, customer]);
-  const counts = (await c.query(`SELECT (SELECT count(*) FROM mailboxes)::int m, (SELECT count(*) FROM domains)::int d, (SELECT count(*) FROM customers)::int c`)).rows[0];
+  const { customer, counts } = await seedListing(c, adminHash);
   await c.end();
   console.log(`seeded ${counts.m} mailboxes, ${counts.d} domains, ${counts.c} customers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

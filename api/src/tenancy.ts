@@ -7,6 +7,7 @@ import type { Viewer } from './context.js';
 
 const NOTHING = { id: { in: [] as string[] } };
 const NO_ID = '00000000-0000-0000-0000-000000000000';
+const NOTHING_COUNTED = { customerId: { in: [] as string[] } };
 
 const rules = {
   customer(v: Viewer): Prisma.CustomerWhereInput {
@@ -20,9 +21,14 @@ const rules = {
     return NOTHING;
   },
   mailbox(v: Viewer): Prisma.MailboxWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
     if (v.kind === 'mailbox') return { id: v.mailboxId };
     return NOTHING;
+  },
+  /** The live counts are per customer: a mailbox owner's listings count their one row instead. */
+  mailboxCount(v: Viewer): Prisma.MailboxCountWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
+    return NOTHING_COUNTED;
   },
   forward(v: Viewer): Prisma.ForwardWhereInput {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
@@ -42,7 +48,7 @@ const rules = {
     return NOTHING;
   },
   migration(v: Viewer): Prisma.MigrationWhereInput {
-    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { mailbox: { domain: { customerId: v.customerId ?? NO_ID } } };
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { mailbox: { customerId: v.customerId ?? NO_ID } };
     if (v.kind === 'mailbox') return { mailboxId: v.mailboxId };
     return NOTHING;
   },

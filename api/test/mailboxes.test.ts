@@ -227,3 +227,45 @@ describe('the mailboxes table', async () => {
     expect(huge.mailboxes.edges.length).toBeLessThanOrEqual(200);
   });
 });
+
+describe('totalCount of the mailboxes listing', async () => {
+  const t = await startTestApp();
+  const a = await createTenant(t);
+  const b = await createTenant(t);
+  const made = [];
+  for (const [tenant, name] of [[a, 'one'], [a, 'two'], [a, 'three'], [b, 'four'], [b, 'five']] as const) made.push(await createMailbox(t, tenant.token, name, tenant.domain));
+  const COUNT = `query($f:MailboxFilter){ mailboxes(first:1, filter:$f){ totalCount } }`;
+  const ALL = `query($f:MailboxFilter){ mailboxes(first:200, filter:$f){ edges { node { id } } } }`;
+  /** totalCount next to the number of rows the same listing returns. */
+  const both = async (token: string, f: object) => [
+    (await t.ok(COUNT, { f }, token)).mailboxes.totalCount,
+    (await t.ok(ALL, { f }, token)).mailboxes.edges.length,
+  ];
+
+  it('agrees with the rows for admins, customers, filters and after status changes and deletions', async () => {
+    await t.ok(`mutation($id:ID!){ setMailboxStatus(id:$id, status:DISABLED){ __typename } }`, { id: made[0]!.id }, a.token);
+    await t.ok(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: made[1]!.id }, a.token);
+    const cases: [string, object, number][] = [
+      [t.adminToken, { customerId: a.customerId }, 2],
+      [t.adminToken, { customerId: a.customerId, status: 'DISABLED' }, 1],
+      [t.adminToken, { customerId: b.customerId, status: 'ACTIVE' }, 2],
+      [a.token, {}, 2],
+      [a.token, { status: 'ACTIVE' }, 1],
+      [a.token, { customerId: b.customerId }, 0], // another customer's id: nothing, not their count
+      [b.token, {}, 2],
+      [a.token, { search: 'thr' }, 1],
+      [a.token, { domainId: a.domainId, status: 'DISABLED' }, 1],
+    ];
+    for (const [token, f, expected] of cases) expect(await both(token, f), JSON.stringify(f)).toEqual([expected, expected]);
+    // The admin's unfiltered total covers every tenant of this file's database.
+    const [total, rows] = await both(t.adminToken, {});
+    expect(total).toBe(rows);
+    expect(total).toBe(await db().mailbox.count({ where: { provisioning: { not: 'DELETING' } } }));
+  });
+
+  it('a mailbox owner counts only their own mailbox', async () => {
+    const own = await t.login(made[3]!.address, 'mailbox-pass-1');
+    expect(await both(own, {})).toEqual([1, 1]);
+    expect(await both(own, { customerId: b.customerId })).toEqual([1, 1]);
+  });
+});

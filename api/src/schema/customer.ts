@@ -40,7 +40,7 @@ export const Customer = builder.prismaNode('Customer', {
       resolve: async (c) => {
         const [domains, mailboxes, forwards] = await Promise.all([
           db().domain.count({ where: { customerId: c.id } }),
-          db().mailbox.aggregate({ where: { domain: { customerId: c.id }, provisioning: { not: 'DELETING' } }, _count: true, _sum: { quotaMb: true, quotaUsedBytes: true } }),
+          db().mailbox.aggregate({ where: { customerId: c.id, provisioning: { not: 'DELETING' } }, _count: true, _sum: { quotaMb: true, quotaUsedBytes: true } }),
           db().forward.count({ where: { domain: { customerId: c.id } } }),
         ]);
         return {
