@@ -100,6 +100,28 @@ describe('outbound rate limits', async () => {
     expect(u.node.sendingLimit.used).toBe(10);
   });
 
+  it('two policy services (two mail nodes) sharing the counters never overshoot a limit together', async () => {
+    // A customer of its own whose only binding limit is the mailbox's (0 = unlimited).
+    const U = await createTenant(t, { maxEmailsPerHourMailbox: 30, maxEmailsPerHourDomain: 0, maxEmailsPerHour: 0 });
+    const h = await createMailbox(t, U.token, 'twonodes', U.domain);
+    const otherStore = new CounterStore(process.env.DATABASE_URL!);
+    const otherNode = await startPolicyServer({ store: otherStore, port: 0, cacheSeconds: 0 });
+    try {
+      // The first message creates the hour's counters; the rest race on rows that exist.
+      expect(await send(h)).toBe('DUNNO');
+      const clients = await Promise.all(Array.from({ length: 16 }, (_, i) => PolicyClient.connect(i % 2 ? otherNode.port : server.port)));
+      const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => clients[i % 16]!.ask(endOfMessage(h.address))));
+      clients.forEach((x) => x.close());
+      expect(answers.filter((x) => x === 'DUNNO')).toHaveLength(29);
+      expect(answers.filter((x) => DEFER.test(x))).toHaveLength(51);
+      const u = await t.ok(`query($m:ID!){ node(id:$m){ ... on Mailbox { sendingLimit { used } } } }`, { m: h.id }, U.token);
+      expect(u.node.sendingLimit.used).toBe(30);
+    } finally {
+      await otherNode.close();
+      await otherStore.close();
+    }
+  });
+
   it('a message to several recipients counts each recipient', async () => {
     const g = await createMailbox(t, T.token, 'multi', T.domain);
     await t.ok(override, { id: g.id, n: 5 }, t.adminToken);

@@ -2,13 +2,18 @@
 // hourly counters in rate_limit_counters, shared by every mail node through PostgreSQL.
 //
 // Invariants:
-// - consume() is one transaction per batch, in two round trips. First it adds to every counter of the
-//   batch what the batch would add if all its messages were accepted (INSERT … ON CONFLICT DO UPDATE,
-//   in sorted key order so two batches never deadlock), which row-locks them and returns their counts;
-//   decideBatch() (pure) decides in arrival order against the counts before the batch; then the
-//   amounts of refused messages are taken back (usually nothing to take back) and it commits. Nobody
-//   else sees the tentative amounts: the rows stay locked until COMMIT. Two policy services (or
-//   nodes) on the same counter serialise on its row lock: a limit is never overshot.
+// - consume() decides a batch atomically. Fast path, one statement in one round trip (autocommit): it
+//   row-locks the batch's counters in sorted key order, and only if every counter exists and has room
+//   for everything the batch would add (all messages accepted) does it add those amounts; otherwise it
+//   changes nothing. When everything fits, accepting every message in arrival order is exactly what
+//   one-at-a-time processing would do. Exact path (a counter missing — its first message this hour —
+//   or a limit within reach of the batch): one transaction in two round trips. It adds the tentative
+//   amounts (INSERT … ON CONFLICT DO UPDATE, in the same sorted key order), which row-locks them and
+//   returns their counts; decideBatch() (pure) decides in arrival order against the counts before the
+//   batch; the amounts of refused messages are taken back and it commits. Nobody else sees tentative
+//   amounts: the rows stay locked until COMMIT. Every path locks in the same order, so two batches
+//   never deadlock; two policy services (or nodes) on the same counter serialise on its row lock: a
+//   limit is never overshot.
 // - The connection runs with synchronous_commit off: a commit does not wait for the WAL flush. A
 //   PostgreSQL crash can forget the last fraction of a second of increments (a few e-mails more may
 //   pass after a crash), never corrupt them; in exchange a decision costs no disk flush.
@@ -16,7 +21,32 @@
 import pg from 'pg';
 import { LIMIT_KINDS, decideBatch, effectiveLimit, hourWindow, senderCounters, type BatchItem, type Decision, type Sender } from '@mailpanel/core/rate-limit';
 
-// The batch statements are sent as one simple-protocol query each (two statements in one round trip),
+// The fast path is one prepared statement (planned once per connection). `locked` takes the row locks
+// one counter after another in the batch's order (a LATERAL subquery with a locking clause is never
+// flattened: a nested loop over the array, each counter found by its primary key whatever the table's
+// statistics say) and sees each counter's latest committed count. The write can only get a row after
+// `fits` has read all of `locked`, so nothing is written before every lock is held and the check passed.
+// It is an INSERT … ON CONFLICT DO UPDATE only so that each counter is found by its primary key (the
+// arbiter) and updated in its latest version: every counter exists, so nothing is inserted. A counter
+// that does not exist yet (or was created after the statement's snapshot) is missing from `locked`:
+// then `fits` is false and nothing changes.
+const ADD_IF_ALL_FIT = {
+  name: 'rate-limit-add-if-all-fit',
+  text: `WITH locked AS (
+           SELECT b.kind, b.key, b.n, b.lim, c.count
+             FROM unnest($2::"RateLimitKind"[], $3::uuid[], $4::int[], $5::int[]) WITH ORDINALITY AS b(kind, key, n, lim, ord)
+            CROSS JOIN LATERAL (
+                  SELECT count FROM rate_limit_counters c
+                   WHERE c.kind = b.kind AND c.key = b.key AND c.window_start = $1
+                     FOR NO KEY UPDATE) c),
+         fits AS (
+           SELECT count(*) = cardinality($3::uuid[]) AND coalesce(bool_and(lim IS NULL OR count + n <= lim), false) AS ok FROM locked)
+         INSERT INTO rate_limit_counters AS c (kind, key, window_start, count)
+         SELECT l.kind, l.key, $1, l.n FROM locked l, fits WHERE fits.ok
+         ON CONFLICT (kind, key, window_start) DO UPDATE SET count = c.count + excluded.count, updated_at = now()`,
+};
+
+// The exact path's statements are sent as one simple-protocol query each (two statements in one round trip),
 // which cannot carry parameters: their only values are built here from validated parts — counter
 // kinds from a fixed list, UUIDs that match the UUID pattern, safe integers and a Date — never from
 // text a client sent.
@@ -40,6 +70,18 @@ function intArray(ns: readonly number[]): string {
 function tsLiteral(d: Date): string {
   if (Number.isNaN(d.getTime())) throw new Error('rate limit counters: invalid date');
   return `'${d.toISOString()}'::timestamptz`;
+}
+
+/** Per counter, the lowest limit any item of the batch carries for it (null: unlimited for all). */
+function strictestLimits(items: readonly BatchItem[]): Map<string, number | null> {
+  const out = new Map<string, number | null>();
+  for (const item of items) {
+    for (const c of senderCounters(item.sender)) {
+      const prev = out.get(c.key);
+      out.set(c.key, prev == null ? c.limit : c.limit === null ? prev : Math.min(prev, c.limit));
+    }
+  }
+  return out;
 }
 
 export class CounterStore {
@@ -108,6 +150,28 @@ export class CounterStore {
     const sorted = [...tentative.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const client = await this.pool.connect();
     try {
+      const limits = strictestLimits(items);
+      const added = await client.query({
+        ...ADD_IF_ALL_FIT,
+        values: [windowStart, sorted.map(([, v]) => v.kind), sorted.map(([, v]) => v.id), sorted.map(([, v]) => v.n), sorted.map(([key]) => limits.get(key) ?? null)],
+      });
+      if (added.rowCount === sorted.length) return { decisions: items.map(() => ({ allowed: true })), windowStart };
+      if (added.rowCount !== 0) throw new Error(`rate limit counters: ${added.rowCount} of ${sorted.length} counters added`);
+      return await this.consumeExactly(client, items, tentative, sorted, windowStart);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The exact path (see the header): a counter is missing or a limit may be reached. */
+  private async consumeExactly(
+    client: pg.PoolClient,
+    items: readonly BatchItem[],
+    tentative: ReadonlyMap<string, { kind: string; id: string; n: number }>,
+    sorted: readonly [string, { kind: string; id: string; n: number }][],
+    windowStart: Date,
+  ): Promise<{ decisions: Decision[]; windowStart: Date }> {
+    try {
       // Round trip 1: add the tentative amounts (creating missing rows), which row-locks every counter
       // of the batch until COMMIT, and read back the new counts: the count before the batch is the new
       // one minus the tentative amount.
@@ -140,8 +204,6 @@ export class CounterStore {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
-    } finally {
-      client.release();
     }
   }
 
