@@ -10,7 +10,8 @@ import { startPolicyServer } from '@mailpanel/worker/policy/server';
 async function main() {
   const cfg = config();
   if (!cfg.DATABASE_URL) throw new ConfigError(['DATABASE_URL: required for the policy service']);
-  const store = new CounterStore(cfg.DATABASE_URL);
+  // One connection per lane, one for sender lookups.
+  const store = new CounterStore(cfg.DATABASE_URL, { max: cfg.POLICY_LANES + 1 });
   const server = await startPolicyServer({ store, host: cfg.POLICY_HOST, port: cfg.POLICY_PORT, cacheSeconds: cfg.POLICY_CACHE_SECONDS, lanes: cfg.POLICY_LANES });
   // Printed for scripts that start it (and wait for this line).
   console.log(`policy service listening on ${server.host}:${server.port}`);
@@ -23,7 +24,7 @@ async function main() {
     log.info('policy service shutting down', { signal });
     clearInterval(prune);
     const { batches, counted } = server.stats();
-    log.info('policy service: batches', { batches, counted, perBatch: batches ? Math.round((counted / batches) * 10) / 10 : 0 });
+    log.info('policy service: batches', { batches, counted, perBatch: batches ? Math.round((counted / batches) * 10) / 10 : 0, ...store.paths });
     await server.close();
     await store.close();
     process.exit(0);

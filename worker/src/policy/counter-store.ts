@@ -2,18 +2,21 @@
 // hourly counters in rate_limit_counters, shared by every mail node through PostgreSQL.
 //
 // Invariants:
-// - consume() decides a batch atomically. Fast path, one statement in one round trip (autocommit): it
+// - consume() decides a batch atomically. Usual path, one statement in one round trip (autocommit): it
 //   row-locks the batch's counters in sorted key order, and only if every counter exists and has room
 //   for everything the batch would add (all messages accepted) does it add those amounts; otherwise it
 //   changes nothing. When everything fits, accepting every message in arrival order is exactly what
-//   one-at-a-time processing would do. Exact path (a counter missing — its first message this hour —
-//   or a limit within reach of the batch): one transaction in two round trips. It adds the tentative
-//   amounts (INSERT … ON CONFLICT DO UPDATE, in the same sorted key order), which row-locks them and
-//   returns their counts; decideBatch() (pure) decides in arrival order against the counts before the
-//   batch; the amounts of refused messages are taken back and it commits. Nobody else sees tentative
-//   amounts: the rows stay locked until COMMIT. Every path locks in the same order, so two batches
-//   never deadlock; two policy services (or nodes) on the same counter serialise on its row lock: a
-//   limit is never overshot.
+//   one-at-a-time processing would do. Counters this store has not seen in the current hour are first
+//   created with count 0 (one more statement; nothing to decide, so no lock is held across it).
+// - Exact path, when a limit is within reach of the batch: one transaction in two round trips. It adds
+//   the tentative amounts (INSERT … ON CONFLICT DO UPDATE, in the same sorted key order), which
+//   row-locks them and returns their counts; decideBatch() (pure) decides in arrival order against the
+//   counts before the batch; the amounts of refused messages are taken back and it commits. Nobody else
+//   sees tentative amounts: the rows stay locked until COMMIT.
+// - Every statement takes its locks in the same (sorted key) order, so batches never deadlock; two
+//   policy services (or nodes) on the same counter serialise on its row lock: a limit is never
+//   overshot. The set of counters known to exist only saves round trips; when it is wrong the
+//   statement finds out and the exact path runs.
 // - The connection runs with synchronous_commit off: a commit does not wait for the WAL flush. A
 //   PostgreSQL crash can forget the last fraction of a second of increments (a few e-mails more may
 //   pass after a crash), never corrupt them; in exchange a decision costs no disk flush.
@@ -44,6 +47,14 @@ const ADD_IF_ALL_FIT = {
          INSERT INTO rate_limit_counters AS c (kind, key, window_start, count)
          SELECT l.kind, l.key, $1, l.n FROM locked l, fits WHERE fits.ok
          ON CONFLICT (kind, key, window_start) DO UPDATE SET count = c.count + excluded.count, updated_at = now()`,
+};
+
+const CREATE_COUNTERS = {
+  name: 'rate-limit-create-counters',
+  text: `INSERT INTO rate_limit_counters (kind, key, window_start, count)
+         SELECT b.kind, b.key, $1, 0 FROM unnest($2::"RateLimitKind"[], $3::uuid[]) WITH ORDINALITY AS b(kind, key, ord)
+          ORDER BY b.ord
+         ON CONFLICT (kind, key, window_start) DO NOTHING`,
 };
 
 // The exact path's statements are sent as one simple-protocol query each (two statements in one round trip),
@@ -86,6 +97,11 @@ function strictestLimits(items: readonly BatchItem[]): Map<string, number | null
 
 export class CounterStore {
   readonly pool: pg.Pool;
+  /** Batches decided in one statement (everything fitted) or on the exact path; batches that created counters first. */
+  readonly paths = { allFit: 0, createdCounters: 0, exact: 0 };
+  /** Counters known to exist in `existingWindow` (see the header: an optimisation only). */
+  private existing = new Set<string>();
+  private existingWindow = 0;
 
   constructor(connectionString: string, opts: { max?: number } = {}) {
     this.pool = new pg.Pool({ connectionString, max: opts.max ?? 4, options: '-c synchronous_commit=off' });
@@ -148,22 +164,36 @@ export class CounterStore {
       }
     }
     const sorted = [...tentative.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (windowStart.getTime() !== this.existingWindow) {
+      this.existing.clear();
+      this.existingWindow = windowStart.getTime();
+    }
     const client = await this.pool.connect();
     try {
+      const unseen = sorted.filter(([key]) => !this.existing.has(key));
+      if (unseen.length > 0) {
+        await client.query({ ...CREATE_COUNTERS, values: [windowStart, unseen.map(([, v]) => v.kind), unseen.map(([, v]) => v.id)] });
+        this.paths.createdCounters++;
+      }
       const limits = strictestLimits(items);
       const added = await client.query({
         ...ADD_IF_ALL_FIT,
         values: [windowStart, sorted.map(([, v]) => v.kind), sorted.map(([, v]) => v.id), sorted.map(([, v]) => v.n), sorted.map(([key]) => limits.get(key) ?? null)],
       });
-      if (added.rowCount === sorted.length) return { decisions: items.map(() => ({ allowed: true })), windowStart };
+      for (const [key] of unseen) this.existing.add(key);
+      if (added.rowCount === sorted.length) {
+        this.paths.allFit++;
+        return { decisions: items.map(() => ({ allowed: true })), windowStart };
+      }
       if (added.rowCount !== 0) throw new Error(`rate limit counters: ${added.rowCount} of ${sorted.length} counters added`);
+      this.paths.exact++;
       return await this.consumeExactly(client, items, tentative, sorted, windowStart);
     } finally {
       client.release();
     }
   }
 
-  /** The exact path (see the header): a counter is missing or a limit may be reached. */
+  /** The exact path (see the header): a limit may be reached (or a counter was missing after all). */
   private async consumeExactly(
     client: pg.PoolClient,
     items: readonly BatchItem[],
