@@ -122,6 +122,30 @@ describe('outbound rate limits', async () => {
     }
   });
 
+  it('a changed limit applies once the cached one is POLICY_CACHE_SECONDS old, even while the sender keeps sending', { timeout: 20_000 }, async () => {
+    const U = await createTenant(t, { maxEmailsPerHourMailbox: 100, maxEmailsPerHourDomain: 0, maxEmailsPerHour: 0 });
+    const m = await createMailbox(t, U.token, 'cached', U.domain);
+    const cachedServer = await startPolicyServer({ store, port: 0, cacheSeconds: 1 });
+    const c = await PolicyClient.connect(cachedServer.port);
+    try {
+      const readAt = Date.now();
+      expect(await c.ask(endOfMessage(m.address))).toBe('DUNNO');
+      await t.ok(override, { id: m.id, n: 1 }, t.adminToken);
+      const answers: { at: number; answer: string }[] = [];
+      while (Date.now() < readAt + 1800) {
+        const at = Date.now();
+        answers.push({ at, answer: await c.ask(endOfMessage(m.address)) });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const late = answers.filter((a) => a.at >= readAt + 1000);
+      expect(late.length).toBeGreaterThan(0);
+      expect(late.every((a) => DEFER.test(a.answer))).toBe(true);
+    } finally {
+      c.close();
+      await cachedServer.close();
+    }
+  });
+
   it('a message to several recipients counts each recipient', async () => {
     const g = await createMailbox(t, T.token, 'multi', T.domain);
     await t.ok(override, { id: g.id, n: 5 }, t.adminToken);

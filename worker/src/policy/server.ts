@@ -4,9 +4,14 @@
 // answered `action=DUNNO` (go on) or `action=DEFER_IF_PERMIT 4.7.1 …` (try later).
 //
 // Throughput without giving up exactness: requests that arrive while the database is busy are
-// decided together in the next batch (one transaction; CounterStore.consume), and a sender's limits
-// are cached for POLICY_CACHE_SECONDS. At low load a batch is one request, so nothing waits for a
-// timer. Answers on a connection go out in the order its requests came in.
+// decided together in the next batch (CounterStore.consume: usually one statement), with up to `lanes`
+// batches in flight, so a request that arrives just after a batch started goes into the next one at
+// once instead of waiting for the first to finish. At low load a batch is one request, so nothing
+// waits for a timer. Answers on a connection go out in the order its requests came in.
+//
+// A sender's limits are used for at most POLICY_CACHE_SECONDS after they were read; once half that
+// time has passed, the next request re-reads them in the background (and is decided with the cached
+// ones), so a sender that keeps sending never waits for the lookup. 0 = read for every request.
 //
 // Failure policy: a request that cannot be decided (database down) is answered with a temporary
 // failure — mail waits in the client's queue instead of bypassing the limits. Requests that are not
@@ -55,29 +60,35 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
   const lanes = opts.lanes ?? 2;
 
   // --- sender lookups, cached and batched ---
-  const cache = new Map<string, { sender: Sender | null; expires: number }>();
+  interface Cached {
+    sender: Sender | null;
+    /** Used until then (read time + cacheMs). */
+    expires: number;
+    /** From then on, a request re-reads it in the background (read time + cacheMs / 2). */
+    refreshAt: number;
+    refreshing: boolean;
+  }
+  const cache = new Map<string, Cached>();
   let lookupQueue = new Map<string, { resolve: (s: Sender | null) => void; reject: (e: unknown) => void }[]>();
   let lookupScheduled = false;
   const runLookups = async () => {
     lookupScheduled = false;
     const batch = lookupQueue;
     lookupQueue = new Map();
+    const readAt = Date.now();
     try {
       const found = await store.lookupSenders([...batch.keys()]);
-      const expires = Date.now() + cacheMs;
       for (const [addr, waiters] of batch) {
         const s = found.get(addr) ?? null;
-        if (cacheMs > 0) cache.set(addr, { sender: s, expires });
+        if (cacheMs > 0) cache.set(addr, { sender: s, expires: readAt + cacheMs, refreshAt: readAt + cacheMs / 2, refreshing: false });
         for (const w of waiters) w.resolve(s);
       }
     } catch (e) {
       for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
     }
   };
-  const lookup = (address: string): Promise<Sender | null> | Sender | null => {
-    const hit = cache.get(address);
-    if (hit && hit.expires > Date.now()) return hit.sender;
-    return new Promise((resolve, reject) => {
+  const read = (address: string): Promise<Sender | null> =>
+    new Promise((resolve, reject) => {
       const list = lookupQueue.get(address) ?? [];
       list.push({ resolve, reject });
       lookupQueue.set(address, list);
@@ -86,6 +97,16 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
         setImmediate(() => void runLookups());
       }
     });
+  const lookup = (address: string): Promise<Sender | null> | Sender | null => {
+    const hit = cache.get(address);
+    const now = Date.now();
+    if (!hit || hit.expires <= now) return read(address);
+    if (now >= hit.refreshAt && !hit.refreshing) {
+      hit.refreshing = true;
+      // A failed refresh keeps the entry until it expires; the next request after that reads it again.
+      read(address).catch(() => (hit.refreshing = false));
+    }
+    return hit.sender;
   };
 
   // --- counting, batched ---
