@@ -93,10 +93,19 @@ export interface Mailstack {
   postmapQuery(mapFile: string, key: string): Promise<string | null>;
   /** Runs any command, never rejects on exit code. */
   run(cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** Fault tests: stops one daemon by the pid recorded when it started (SIGTERM to its master);
+   *  resolves when the master is gone and its ports refuse connections. */
+  stopDaemon(name: DaemonName): Promise<void>;
+  /** Starts a stopped daemon again with the same configuration; resolves when its ports answer. */
+  startDaemon(name: DaemonName): Promise<void>;
+  /** The running master's pid, or null when it is not running. */
+  daemonPid(name: DaemonName): number | null;
   /** Stops every daemon it started (own stop command, then by pid), closes the sink, removes the
    *  folder unless kept. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+export type DaemonName = 'dovecot' | 'postfix';
 
 // --- process helpers ------------------------------------------------------------------------
 
@@ -395,34 +404,73 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
 
     // Dovecot
     const timeout = opts.startTimeoutMs ?? 30000;
-    await startDaemon('/usr/sbin/dovecot', ['-c', dovecotConf], path.join(logDir, 'dovecot-start.log'), timeout);
-    dovecotPid = await readPid(path.join(runtimeDir, 'dovecot', 'master.pid'));
-    await waitForPorts(
-      [
-        { name: 'dovecot imap', port: ports.imap },
-        { name: 'dovecot lmtp', port: ports.lmtp },
-        { name: 'dovecot auth (SASL)', port: ports.saslAuth },
-      ],
-      timeout,
-      () => (dovecotPid !== null && !pidAlive(dovecotPid) ? 'dovecot' : null),
-    );
+    const dovecotPorts = [
+      { name: 'dovecot imap', port: ports.imap },
+      { name: 'dovecot lmtp', port: ports.lmtp },
+      { name: 'dovecot auth (SASL)', port: ports.saslAuth },
+    ];
+    const postfixPorts = [
+      { name: 'postfix mx', port: ports.smtp },
+      { name: 'postfix submission', port: ports.submission },
+      { name: 'postfix reinject', port: ports.reinject },
+    ];
+    // After a stop, master.pid may still name the old master until the new one writes it.
+    const livePid = async (file: string) => {
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const pid = await readPid(file);
+        if ((pid !== null && pidAlive(pid)) || Date.now() > deadline) return pid;
+        await sleep(20);
+      }
+    };
+    const launchDovecot = async () => {
+      await startDaemon('/usr/sbin/dovecot', ['-c', dovecotConf], path.join(logDir, 'dovecot-start.log'), timeout);
+      dovecotPid = await livePid(path.join(runtimeDir, 'dovecot', 'master.pid'));
+      await waitForPorts(dovecotPorts, timeout, () => (dovecotPid !== null && !pidAlive(dovecotPid) ? 'dovecot' : null));
+    };
+    const launchPostfix = async () => {
+      await startDaemon('/usr/sbin/postfix', ['-c', postfixConfigDir, 'start'], path.join(logDir, 'postfix-start.log'), timeout);
+      postfixPid = await livePid(path.join(queueDir, 'pid', 'master.pid'));
+      await waitForPorts(postfixPorts, timeout, () => (postfixPid !== null && !pidAlive(postfixPid) ? 'postfix' : null));
+    };
+    await launchDovecot();
 
     // Last resort if the test process exits without calling stop(): SIGTERM the masters by pid
     // (both stop their children on SIGTERM).
     process.once('exit', onExit);
 
     // Postfix
-    await startDaemon('/usr/sbin/postfix', ['-c', postfixConfigDir, 'start'], path.join(logDir, 'postfix-start.log'), timeout);
-    postfixPid = await readPid(path.join(queueDir, 'pid', 'master.pid'));
-    await waitForPorts(
-      [
-        { name: 'postfix mx', port: ports.smtp },
-        { name: 'postfix submission', port: ports.submission },
-        { name: 'postfix reinject', port: ports.reinject },
-      ],
-      timeout,
-      () => (postfixPid !== null && !pidAlive(postfixPid) ? 'postfix' : null),
-    );
+    await launchPostfix();
+
+    // Fault tests: one daemon down and back. Stopped by the pid recorded at its start (SIGTERM to
+    // its master, which stops its children), never by name; stopped means the master is gone and
+    // none of its ports accepts a connection.
+    const daemons = {
+      dovecot: { pid: () => dovecotPid, ports: dovecotPorts, launch: launchDovecot },
+      postfix: { pid: () => postfixPid, ports: postfixPorts, launch: launchPostfix },
+    };
+    const stopDaemonByPid = async (name: DaemonName) => {
+      const d = daemons[name];
+      const pid = d.pid();
+      if (pid === null) throw new Error(`${name}: no recorded pid`);
+      if (pidAlive(pid)) {
+        process.kill(pid, 'SIGTERM');
+        if (!(await waitPidGone(pid, 15000))) throw new Error(`${name} master ${pid} still running 15 s after SIGTERM`);
+      }
+      const deadline = Date.now() + 15000;
+      for (const { name: what, port } of d.ports) {
+        while (await canConnect(port)) {
+          if (Date.now() > deadline) throw new Error(`${what} (port ${port}) still accepts connections after ${name} stopped`);
+          await sleep(50);
+        }
+      }
+    };
+    const startDaemonAgain = async (name: DaemonName) => {
+      if (stopped) throw new Error('the mail stack was stopped');
+      const pid = daemons[name].pid();
+      if (pid !== null && pidAlive(pid)) throw new Error(`${name} is running (pid ${pid})`);
+      await daemons[name].launch();
+    };
 
     const splitEmail = (email: string) => {
       const at = email.lastIndexOf('@');
@@ -501,6 +549,12 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
         return r.stdout.trim();
       },
       run: runCommand,
+      stopDaemon: stopDaemonByPid,
+      startDaemon: startDaemonAgain,
+      daemonPid: (name) => {
+        const pid = daemons[name].pid();
+        return pid !== null && pidAlive(pid) ? pid : null;
+      },
       stop,
     };
     return ms;
