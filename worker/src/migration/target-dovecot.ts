@@ -36,6 +36,18 @@ interface Pending {
 
 const KEY_FETCH = 'BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM TO CC SUBJECT)]';
 
+/**
+ * Runs "$@" (doveadm exec imap) between pipes. The imap binary refuses sockets on stdin/stdout
+ * ("must not be started from inetd"), and Node's child stdio are socketpairs: a `cat` on each side
+ * turns them into pipes (a FIFO on the input side; fd 3, because a background command's stdin is
+ * /dev/null). Both ends are watched: when the worker dies its
+ * end of stdin closes, the input `cat` ends and so does the session; when the session ends (e.g.
+ * Dovecot is down and the userdb lookup failed) the input `cat` is stopped and the wrapper exits,
+ * so the worker sees the end at once. (`cat | "$@" | cat` waited for the input `cat`, i.e. for ever.)
+ */
+const SESSION_WRAPPER =
+  'exec 3<&0; d=$(mktemp -d) || exit 70; mkfifo "$d/in" || exit 70; cat <&3 > "$d/in" & c=$!; "$@" < "$d/in" 3<&- | cat; r=$?; kill "$c" 2>/dev/null; rm -rf "$d"; exit $r';
+
 export class DovecotTarget implements Target {
   readonly engine = 'IMAP_APPEND' as const;
   private reader = new ResponseReader();
@@ -77,10 +89,7 @@ export class DovecotTarget implements Target {
   }
 
   static async open(opts: { doveadm: string; config: string; user: string }): Promise<DovecotTarget> {
-    // The imap binary refuses sockets on stdin/stdout ("must not be started from inetd"), and Node's
-    // child stdio are socketpairs: `cat` on each side turns them into real pipes (and the input one
-    // ends, so the session ends, when the worker dies).
-    const child = spawn('/bin/sh', ['-c', 'cat | "$@" | cat', 'sh', opts.doveadm, '-c', opts.config, 'exec', 'imap', '-u', opts.user], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', SESSION_WRAPPER, 'sh', opts.doveadm, '-c', opts.config, 'exec', 'imap', '-u', opts.user], { stdio: ['pipe', 'pipe', 'pipe'] });
     const t = new DovecotTarget(child);
     await t.greeting;
     return t;
