@@ -58,6 +58,9 @@ const schema = z.object({
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   MAX_PAGE_SIZE: z.coerce.number().int().min(1).default(200),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  /** Longest pause between two tries of a failed job (the exponential backoff stops growing there):
+   *  once the mail stack is back after an outage, the work waiting for it resumes within this time. */
+  JOB_RETRY_DELAY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   TRUST_PROXY: bool.default(false),
   RUN_WORKER: bool.default(true),
   /** On SIGTERM, keep serving (with Connection: close, /healthz 503) this long before closing. */

@@ -4,6 +4,7 @@
 import { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { Tx } from './db.js';
+import { config } from './env.js';
 
 export const JOBS = {
   'provision-mailbox': z.object({ mailboxId: z.string().uuid() }),
@@ -27,24 +28,37 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 
 type QueuePolicy = { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number };
 
-/** Short jobs: retried with exponential backoff (8 times from 2 s); one stuck past 5 min expires. */
-const SHORT: QueuePolicy = { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 };
+// Retries are how the panel waits out an outage of the mail stack (Dovecot, its storage): a failed
+// try is retried with exponential backoff from retryDelay, and the pause between tries stops
+// growing at JOB_RETRY_DELAY_MAX_SECONDS (default 60 s), so work resumes within that long once the
+// stack is back. With the default, the 20 retries cover an outage of about a quarter of an hour;
+// only then does a job fail for good. docs/mail-stack.md, "When the mail stack is down".
+
+/** Short jobs: retried with exponential backoff (20 times from 2 s, capped); one stuck past 5 min expires. */
+const SHORT: QueuePolicy = { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 };
 
 /** Retries with exponential backoff; a dead worker's job expires and is retried elsewhere. */
 export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   // The heartbeat lets a killed worker's job be taken again within seconds instead of at expiry.
   'provision-mailbox': { ...SHORT, heartbeatSeconds: 10 },
   'delete-mailbox': { ...SHORT, expireInSeconds: 900, heartbeatSeconds: 10 },
-  // A measurement: a failed one is simply taken again by the next schedule.
-  'quota-refresh': { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: 900 },
+  // A measurement asked for (recalculateQuota) waits out an outage like any other job; the
+  // schedule's are idempotent, so an overlap of two during an outage costs one doveadm call.
+  'quota-refresh': { ...SHORT, expireInSeconds: 900 },
   // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
-  // (network) retry with backoff, permanent ones (bad password) end the migration without a retry.
-  'migrate-mailbox': { retryLimit: 6, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
+  // (network, the panel's Dovecot down) retry with backoff, permanent ones (bad password) end the
+  // migration without a retry.
+  'migrate-mailbox': { retryLimit: 20, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
   'dkim-key': SHORT,
   'rspamd-sync': SHORT,
   'quarantine-release': SHORT,
   'quarantine-delete': SHORT,
 };
+
+/** The queue's policy with the configured cap on the backoff (pg-boss retryDelayMax). */
+export function queuePolicy(name: JobName): QueuePolicy & { retryDelayMax: number } {
+  return { ...QUEUE_OPTIONS[name], retryDelayMax: config().JOB_RETRY_DELAY_MAX_SECONDS };
+}
 
 export function createBoss(connectionString: string, opts: { supervise?: boolean } = {}): PgBoss {
   return new PgBoss({
@@ -61,7 +75,10 @@ export function createBoss(connectionString: string, opts: { supervise?: boolean
 
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   for (const name of Object.keys(JOBS) as JobName[]) {
-    await boss.createQueue(name, { ...QUEUE_OPTIONS[name], notify: true } as never);
+    await boss.createQueue(name, { ...queuePolicy(name), notify: true } as never);
+    // createQueue leaves an existing queue as it was: a changed policy must reach it too (jobs the
+    // schedule sends carry no options of their own).
+    await boss.updateQueue(name, { ...queuePolicy(name), notify: true } as never);
   }
 }
 
@@ -69,7 +86,7 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
 export async function enqueue<N extends JobName>(boss: PgBoss, tx: Tx, name: N, payload: JobPayload<N>): Promise<void> {
   const data = JOBS[name].parse(payload);
   await boss.send(name, data, {
-    ...QUEUE_OPTIONS[name],
+    ...queuePolicy(name),
     db: {
       executeSql: async (text: string, values: unknown[] = []) => ({
         rows: await tx.$queryRawUnsafe<unknown[]>(text, ...values),
