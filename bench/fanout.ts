@@ -1,10 +1,15 @@
 // Benchmark 3 — subscription fan-out. 1,000 graphql-ws clients subscribed to one migration's progress;
 // this process plays the worker: it updates the migration and publishes over NOTIFY 2 times a second
 // for 30 s, then the final state. Measured: delivery latency from NOTIFY to each client (p50/p99), the
-// API process's memory per subscriber (RSS before/after connecting), and how many clients got the
-// final state. Baseline in the same run: the same NOTIFY → one plain LISTEN client (no GraphQL).
+// API process's memory per subscriber, and how many clients got the final state. Baseline in the same
+// run: the same NOTIFY → one plain LISTEN client (no GraphQL).
+// Memory is read inside the API process after forced GC (bench/lib/memory-probe.mjs), before the
+// first client connects and once all are subscribed: the goal's figure is the RSS delta / subscribers;
+// the V8 heap (heapUsed) and off-heap (external) deltas are printed beside it.
 // Goals (issue 7): p99 < 100 ms, < 50 KB per subscriber, zero lost final events.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -16,10 +21,34 @@ const CLIENTS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RATE = 2;
 const db = await benchDatabase();
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+const PROBE = fileURLToPath(new URL('./lib/memory-probe.mjs', import.meta.url));
+
+interface Memory { rss: number; heapUsed: number; external: number; arrayBuffers: number; rssNoGc: number }
+/** The API's memory after forced GC, as its memory probe reports it; rssNoGc is RSS just before the GC. */
+function memoryAfterGc(child: ChildProcess): Promise<Memory> {
+  const rssNoGc = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('memory probe did not answer')), 30_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /MEMORY_PROBE (\{.*\})\n/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      if (process.env.BENCH_VERBOSE) console.log(m[1]);
+      const mem = JSON.parse(m[1]!);
+      if (!mem.gc) return reject(new Error('the API runs without --expose-gc: memory would include garbage'));
+      resolve({ ...mem, rssNoGc });
+    };
+    child.stdout!.on('data', onData);
+    child.kill('SIGUSR2');
+  });
+}
+const MB = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 try {
-  const env = { DATABASE_URL: db.url, PORT: '0', RUN_WORKER: 'false', GRAPHIQL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: `${db.dir}-data`, ADMIN_EMAIL: 'admin@bench.test', ADMIN_PASSWORD: 'bench-admin-pass' };
+  const env = { DATABASE_URL: db.url, PORT: '0', RUN_WORKER: 'false', GRAPHIQL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: `${db.dir}-data`, ADMIN_EMAIL: 'admin@bench.test', ADMIN_PASSWORD: 'bench-admin-pass', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${PROBE}`.trim() };
   const api = await startChild('scripts/start.ts', env, /GraphQL API: (http:\/\/\S+)\/graphql/);
   const gql = async (query: string, token?: string) => {
     const r = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query }) });
@@ -41,7 +70,7 @@ try {
      VALUES ($1, 'USER', 'bench', 'imap.example', 993, 'SSL', 'u', 'RUNNING', 'COPYING', 100000) RETURNING id`, [mailboxUuid])).rows[0].id as string;
   const globalId = Buffer.from(`Migration:${migrationId}`).toString('base64');
 
-  const before = rssKb(api.child.pid!);
+  const before = await memoryAfterGc(api.child);
   const sentAt = new Map<number, bigint>();
   const latencies: number[] = [];
   const finals = new Set<number>();
@@ -78,7 +107,7 @@ try {
     ),
   );
   await new Promise((r) => setTimeout(r, 2000));
-  const after = rssKb(api.child.pid!);
+  const after = await memoryAfterGc(api.child);
 
   // Baseline: a plain LISTEN connection on the same channel.
   const listener = new pg.Client({ connectionString: db.url });
@@ -105,7 +134,7 @@ try {
 
   latencies.sort((a, b) => a - b);
   baseLatencies.sort((a, b) => a - b);
-  const perSubscriber = ((after - before) * 1024) / CLIENTS / 1024;
+  const perSubscriber = (key: keyof Memory) => (after[key] - before[key]) / CLIENTS / 1024;
   const table = [
     `Subscription fan-out (${CLIENTS} graphql-ws clients on one migration, ${RATE} events/s for ${SECONDS} s; ${machine()})`,
     '',
@@ -115,7 +144,10 @@ try {
     `| deliveries measured | ${latencies.length} | ${baseLatencies.length} |`,
     `| latency p50 (NOTIFY → client) | ${fmt(percentile(latencies, 50))} ms | ${fmt(percentile(baseLatencies, 50), 2)} ms |`,
     `| latency p99 (goal < 100 ms) | ${fmt(percentile(latencies, 99))} ms | ${fmt(percentile(baseLatencies, 99), 2)} ms |`,
-    `| API memory per subscriber (goal < 50 KB) | ${fmt(perSubscriber)} KB (RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MB) | — |`,
+    `| API memory per subscriber, RSS delta after GC / subscribers (the goal: < 50 KB) | ${fmt(perSubscriber('rss'))} KB (RSS ${MB(before.rss)} → ${MB(after.rss)} MB) | — |`,
+    `| V8 heap in use per subscriber (heapUsed delta after GC / subscribers) | ${fmt(perSubscriber('heapUsed'))} KB (heapUsed ${MB(before.heapUsed)} → ${MB(after.heapUsed)} MB) | — |`,
+    `| off-heap buffers per subscriber (external delta after GC / subscribers) | ${fmt(perSubscriber('external'))} KB (external ${MB(before.external)} → ${MB(after.external)} MB) | — |`,
+    `| for comparison: RSS delta without GC / subscribers (this bench's figure until now) | ${fmt(perSubscriber('rssNoGc'))} KB (RSS ${MB(before.rssNoGc)} → ${MB(after.rssNoGc)} MB) | — |`,
     `| final state received (goal: all) | ${finals.size} / ${CLIENTS} | — |`,
   ].join('\n');
   console.log('\n' + table);
