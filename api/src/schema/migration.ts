@@ -22,6 +22,7 @@ import {
 } from '@mailpanel/worker/migration/errors';
 import { preflight } from '@mailpanel/worker/migration/preflight';
 import { sourceAddressProblem, validHostSyntax } from '@mailpanel/worker/migration/source-address';
+import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -473,46 +474,58 @@ const THROTTLE_MS = 250;
 /**
  * The events of one migration, at most one per THROTTLE_MS: bursts collapse into their latest event
  * (the row is re-read on each emit, so nothing is lost), the current state comes first, and the
- * stream ends after a final state.
+ * stream ends after a final state. A Repeater rather than an async generator: return() (the client
+ * leaves) stops it at once and unsubscribes from the events, even while it waits for the next one
+ * (a generator would wait for that event first, holding its subscription until then).
  */
-export async function* throttledMigrationEvents(
+export function throttledMigrationEvents(
   events: AsyncIterable<{ id: string; status: string }>,
   initial: { id: string; status: string },
   intervalMs = THROTTLE_MS,
-): AsyncGenerator<{ id: string; status: string }> {
-  yield initial;
-  if (TERMINAL.has(initial.status)) return;
-  const it = events[Symbol.asyncIterator]();
-  let latest: { id: string; status: string } | null = null;
-  let lastEmit = Date.now();
-  let pending: Promise<IteratorResult<{ id: string; status: string }>> | null = null;
-  try {
-    for (;;) {
-      pending ??= it.next();
-      const wait: number | null = latest ? Math.max(0, lastEmit + intervalMs - Date.now()) : null;
-      const r: IteratorResult<{ id: string; status: string }> | 'tick' = await (wait === null ? pending : Promise.race([pending, new Promise<'tick'>((res) => setTimeout(() => res('tick'), wait))]));
-      if (r === 'tick') {
-        const e = latest!;
-        latest = null;
-        lastEmit = Date.now();
-        yield e;
-        if (TERMINAL.has(e.status)) return;
-        continue;
+): AsyncIterableIterator<{ id: string; status: string }> {
+  type Event = { id: string; status: string };
+  return new Repeater<Event>(async (push, stop) => {
+    const it = events[Symbol.asyncIterator]();
+    const stopped = stop.then(() => 'stop' as const);
+    let timer: NodeJS.Timeout | undefined;
+    let lastEmit = Date.now();
+    const emit = async (e: Event) => {
+      lastEmit = Date.now();
+      await push(e);
+      return TERMINAL.has(e.status);
+    };
+    try {
+      if (await emit(initial)) return;
+      let latest: Event | null = null;
+      let pending: Promise<IteratorResult<Event>> | null = null;
+      for (;;) {
+        pending ??= it.next();
+        const wait: number | null = latest ? Math.max(0, lastEmit + intervalMs - Date.now()) : null;
+        const tick: Promise<'tick'> | null = wait === null ? null : new Promise<'tick'>((res) => (timer = setTimeout(() => res('tick'), wait)));
+        const r: IteratorResult<Event> | 'tick' | 'stop' = await Promise.race(tick ? [pending, stopped, tick] : [pending, stopped]);
+        clearTimeout(timer);
+        if (r === 'stop') return;
+        if (r === 'tick') {
+          const e = latest!;
+          latest = null;
+          if (await emit(e)) return;
+          continue;
+        }
+        pending = null;
+        if (r.done) return;
+        latest = r.value;
+        if (TERMINAL.has(r.value.status) || Date.now() - lastEmit >= intervalMs) {
+          const e = r.value;
+          latest = null;
+          if (await emit(e)) return;
+        }
       }
-      pending = null;
-      if (r.done) return;
-      latest = r.value;
-      if (TERMINAL.has(r.value.status) || Date.now() - lastEmit >= intervalMs) {
-        const e: { id: string; status: string } = r.value;
-        latest = null;
-        lastEmit = Date.now();
-        yield e;
-        if (TERMINAL.has(e.status)) return;
-      }
+    } finally {
+      clearTimeout(timer);
+      stop();
+      await it.return?.();
     }
-  } finally {
-    await it.return?.();
-  }
+  });
 }
 
 builder.subscriptionFields((t) => ({
