@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { PgBoss } from 'pg-boss';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { config } from '@mailpanel/core/env';
@@ -18,8 +18,8 @@ import { PgEventTarget } from '@mailpanel/core/pubsub';
 import { log } from '@mailpanel/core/logger';
 import { schema } from './schema/index.js';
 import type { Context } from './context.js';
-import { createAppPubSub } from './pubsub.js';
-import { resolveViewer } from './viewer-from-request.js';
+import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
+import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { useQueryLimits } from './query-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -37,6 +37,13 @@ export interface App {
   start(port?: number, host?: string): Promise<string>;
   /** Drains for graceMs (default SHUTDOWN_GRACE_MS), then closes sockets, servers and queues. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** What yoga's context gets besides the request: node's request (HTTP), or the WebSocket's viewer and address. */
+interface WsInitialContext {
+  req?: IncomingMessage;
+  wsViewer?: ResolvedViewer;
+  wsClientIp?: string | null;
 }
 
 function clientIp(req: IncomingMessage | undefined): string | null {
@@ -58,7 +65,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   await events.start();
   const pubsub = createAppPubSub(events);
 
-  const yoga = createYoga<{ req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }, Context>({
+  const yoga = createYoga<WsInitialContext, Context>({
     schema,
     plugins: [
       useQueryLimits({
@@ -102,9 +109,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
-    context: async (init: YogaInitialContext & { req?: IncomingMessage; wsViewer?: Awaited<ReturnType<typeof resolveViewer>> }): Promise<Context> => {
+    context: async (init: YogaInitialContext & WsInitialContext): Promise<Context> => {
       const resolved = init.wsViewer ?? (await resolveViewer(init.request.headers.get('authorization')));
-      return { viewer: resolved.viewer, authError: resolved.authError, clientIp: clientIp(init.req), boss, pubsub };
+      return { viewer: resolved.viewer, authError: resolved.authError, clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req), boss, pubsub };
     },
   });
 
@@ -131,12 +138,23 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   });
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  // graphql-ws. A socket keeps only what it needs: its viewer (checked once, at connection_init), the
+  // client address, and a timer that closes it with 4401 when its access token expires. Subscribers
+  // asking the same thing as the same viewer share one subscription (SubscriptionFanOut in pubsub.ts):
+  // one execution per event, one result sent to each; every socket still has its own expiry. No
+  // per-message deflate: a zlib context per socket costs more than it saves on these small messages.
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false });
   const timers = new Set<NodeJS.Timeout>();
-  useServer<Record<string, unknown>, { resolved: Awaited<ReturnType<typeof resolveViewer>> }>(
+  type Envelop = ReturnType<typeof yoga.getEnveloped>;
+  type WsArgs = ExecutionArgs & { rootValue: { execute: Envelop['execute']; subscribe: Envelop['subscribe']; key: string } };
+  const fanOut = new SubscriptionFanOut<WsArgs>();
+  useServer<Record<string, unknown>, { resolved: ResolvedViewer; clientIp: string | null }>(
     {
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => never }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => never }).subscribe(args),
+      execute: (args) => (args as WsArgs).rootValue.execute(args),
+      subscribe: (args) => {
+        const a = args as WsArgs;
+        return fanOut.subscribe(a.rootValue.key, a, (first) => first.rootValue.subscribe(first) as never) as never;
+      },
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const auth = (params.authorization ?? params.Authorization ?? params.token) as string | undefined;
@@ -146,11 +164,15 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
           return false;
         }
         ctx.extra.resolved = resolved;
+        ctx.extra.clientIp = clientIp(ctx.extra.request);
+        // The upgrade request (headers and all) is not needed any more: let it go.
+        (ctx.extra as { request?: IncomingMessage }).request = undefined;
         if (resolved.expiresAt) {
           // The socket lives only as long as the token that opened it.
-          const timer = setTimeout(() => ctx.extra.socket.close(WS_CLOSE_UNAUTHORIZED, 'Access token expired'), Math.max(0, resolved.expiresAt - Date.now()));
+          const socket = ctx.extra.socket;
+          const timer = setTimeout(() => socket.close(WS_CLOSE_UNAUTHORIZED, 'Access token expired'), Math.max(0, resolved.expiresAt - Date.now()));
           timers.add(timer);
-          ctx.extra.socket.once('close', () => {
+          socket.once('close', () => {
             clearTimeout(timer);
             timers.delete(timer);
           });
@@ -158,20 +180,23 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         return true;
       },
       onSubscribe: async (ctx, _id, params) => {
+        const key = SubscriptionFanOut.key(params, ctx.extra.resolved!);
+        // Joining a running subscription: the same document, variables and viewer were parsed,
+        // validated and authorized for it.
+        const running = fanOut.argsOf(key);
+        if (running) return running;
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
           params,
           wsViewer: ctx.extra.resolved,
-        });
-        const args = {
+          wsClientIp: ctx.extra.clientIp,
+        } as never);
+        const args: WsArgs = {
           schema: s,
           operationName: params.operationName,
           document: parse(params.query),
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
+          rootValue: { execute, subscribe, key },
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
