@@ -30,12 +30,12 @@ export class PolicyClient {
     });
   }
 
-  /** Sends one request (attributes → `name=value` lines) and resolves with the action. */
-  ask(attrs: Record<string, string | number>): Promise<string> {
+  /** Sends one request (attributes, or a request already rendered by renderRequest()) and resolves with the action. */
+  ask(request: Record<string, string | number> | string): Promise<string> {
     return new Promise((resolve, reject) => {
       if (this.sock.destroyed) return reject(new Error('connection closed'));
       this.waiting.push({ resolve, reject });
-      this.sock.write(`${Object.entries(attrs).map(([k, v]) => `${k}=${v}`).join('\n')}\n\n`);
+      this.sock.write(typeof request === 'string' ? request : renderRequest(request));
     });
   }
 
@@ -51,6 +51,11 @@ export class PolicyClient {
   close(): void {
     this.sock.destroy();
   }
+}
+
+/** Attributes → `name=value` lines and the empty line that ends a request. */
+export function renderRequest(attrs: Record<string, string | number>): string {
+  return `${Object.entries(attrs).map(([k, v]) => `${k}=${v}`).join('\n')}\n\n`;
 }
 
 /** An end-of-message request as Postfix sends it from smtpd_end_of_data_restrictions. */
