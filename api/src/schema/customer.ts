@@ -22,6 +22,7 @@ const CustomerUsage = builder
 
 export const Customer = builder.prismaNode('Customer', {
   id: { field: 'id' },
+  select: { id: true }, // only the columns a query's fields ask for
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.customer(ctx.viewer) }) as never,
   fields: (t) => ({

@@ -12,6 +12,7 @@ import { Forward } from './forward.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
+  select: { id: true }, // only the columns a query's fields ask for
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
   fields: (t) => ({

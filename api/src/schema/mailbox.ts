@@ -60,6 +60,8 @@ export function webmailUrl(address: string): string {
 
 export const Mailbox = builder.prismaNode('Mailbox', {
   id: { field: 'id' },
+  // Only the columns a query's fields ask for are read (a page of 50 carried every password hash).
+  select: { id: true },
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
   fields: (t) => ({
@@ -68,21 +70,25 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     domain: t.relation('domain'),
     customer: t.field({
       type: Customer,
-      select: { domain: { select: { customer: true } } },
+      select: (_args, _ctx, nested) => ({ domain: { select: { customer: nested(true) } } }),
       resolve: (m) => m.domain.customer,
     }),
     quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
-    quota: t.field({ type: MailboxQuota, resolve: (m) => quotaOf(m) }),
+    quota: t.field({
+      type: MailboxQuota,
+      select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true },
+      resolve: (m) => quotaOf(m),
+    }),
     status: t.expose('status', { type: MailboxStatusEnum }),
     provisioning: t.expose('provisioning', { type: ProvisioningStateEnum }),
     provisioningError: t.exposeString('provisioningError', { nullable: true }),
     autoresponder: t.relation('autoresponder', { nullable: true }),
     autoresponderActive: t.boolean({
       description: 'Enabled and inside its optional date window right now',
-      select: { autoresponder: true },
+      select: { autoresponder: { select: { enabled: true, startsAt: true, endsAt: true } } },
       resolve: (m) => autoresponderActive(m.autoresponder),
     }),
-    webmailUrl: t.string({ resolve: (m) => webmailUrl(m.address) }),
+    webmailUrl: t.string({ select: { address: true }, resolve: (m) => webmailUrl(m.address) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
