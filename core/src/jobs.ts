@@ -55,6 +55,13 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   'quarantine-delete': SHORT,
 };
 
+/** Whether a failure of this attempt ends the job for good (no retry follows). A handler called
+ *  outside pg-boss (no attempt) is its own last try. Rows stay PENDING with the reason until then:
+ *  FAILED while a retry is coming would tell the panel something untrue. */
+export function isLastAttempt(name: JobName, attempt?: { retryCount: number }): boolean {
+  return !attempt || attempt.retryCount >= QUEUE_OPTIONS[name].retryLimit;
+}
+
 /** The queue's policy with the configured cap on the backoff (pg-boss retryDelayMax). */
 export function queuePolicy(name: JobName): QueuePolicy & { retryDelayMax: number } {
   return { ...QUEUE_OPTIONS[name], retryDelayMax: config().JOB_RETRY_DELAY_MAX_SECONDS };

@@ -50,7 +50,10 @@ export const DkimKey = builder.prismaNode('DkimKey', {
     algorithm: t.expose('algorithm', { type: DkimAlgorithmEnum }),
     status: t.expose('status', { type: DkimKeyStatusEnum }),
     provisioning: t.expose('provisioning', { type: ProvisioningStateEnum, description: 'PENDING while the worker makes the key pair' }),
-    provisioningError: t.exposeString('provisioningError', { nullable: true }),
+    provisioningError: t.exposeString('provisioningError', {
+      nullable: true,
+      description: 'Why the last try failed: while PENDING, the worker is retrying with backoff; FAILED after the last try',
+    }),
     dnsRecord: t.field({
       type: DnsRecordRef,
       nullable: true,

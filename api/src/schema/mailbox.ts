@@ -81,7 +81,10 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     }),
     status: t.expose('status', { type: MailboxStatusEnum }),
     provisioning: t.expose('provisioning', { type: ProvisioningStateEnum }),
-    provisioningError: t.exposeString('provisioningError', { nullable: true }),
+    provisioningError: t.exposeString('provisioningError', {
+      nullable: true,
+      description: 'Why the last try failed: while PENDING, the worker is retrying with backoff; FAILED after the last try',
+    }),
     autoresponder: t.relation('autoresponder', { nullable: true }),
     autoresponderActive: t.boolean({
       description: 'Enabled and inside its optional date window right now',

@@ -1,7 +1,8 @@
 // provision-mailbox: make the mailbox's files match its rows — the Maildir with the usual folders,
 // and the autoresponder's Sieve script (worker/src/sieve.ts: installed and active when enabled,
 // removed when disabled). Idempotent; safe to run again after any change or crash. State PENDING →
-// READY, or FAILED with the reason while pg-boss retries with backoff.
+// READY; a failed try records its reason and stays PENDING while pg-boss retries with backoff (the
+// mail storage may just be away), and becomes FAILED only when the last try fails.
 //
 // READY is written only if the mailbox row is unchanged since it was read (compare-and-set on
 // updated_at): a mutation that changes the rows sets PENDING and enqueues another run, and a run
@@ -11,14 +12,14 @@ import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { mailboxHome } from '@mailpanel/core/mail-paths';
 import { publish } from '@mailpanel/core/pubsub';
-import type { JobPayload } from '@mailpanel/core/jobs';
+import { isLastAttempt, type JobPayload } from '@mailpanel/core/jobs';
 import { createMaildir } from '../maildir.js';
 import { mailOwner, sieveCompilerOf } from '../mail-tools.js';
 import { syncAutoresponderSieve } from '../sieve.js';
 
 const MAX_ROUNDS = 4;
 
-export async function provisionMailbox({ mailboxId }: JobPayload<'provision-mailbox'>): Promise<void> {
+export async function provisionMailbox({ mailboxId }: JobPayload<'provision-mailbox'>, attempt?: { retryCount: number }): Promise<void> {
   const cfg = config();
   const owner = mailOwner(cfg);
   for (let round = 1; ; round++) {
@@ -31,7 +32,7 @@ export async function provisionMailbox({ mailboxId }: JobPayload<'provision-mail
     } catch (err) {
       await db().mailbox.updateMany({
         where: { id: mailboxId, provisioning: { not: 'DELETING' } },
-        data: { provisioning: 'FAILED', provisioningError: (err as Error).message.slice(0, 500) },
+        data: { provisioning: isLastAttempt('provision-mailbox', attempt) ? 'FAILED' : 'PENDING', provisioningError: (err as Error).message.slice(0, 500) },
       });
       await publish(db(), 'mailbox:' + mailboxId, { id: mailboxId });
       throw err;
