@@ -259,6 +259,12 @@ describe('error classes', () => {
     expect(classifyError(new TargetError('APPEND INBOX: NO [OVERQUOTA] Quota exceeded', 'OVERQUOTA'))).toBeInstanceOf(TargetOverQuotaError);
     expect(classifyError(new TargetOverQuotaError())).toMatchObject({ code: 'TARGET_OVER_QUOTA', permanent: true });
     expect(classifyError(new TargetError('session ended'))).toMatchObject({ code: 'TARGET_ERROR', permanent: false });
+    // An address that merely contains "quota" is no over-quota answer, and server paths stay out of the tenant's message.
+    const unreachable = classifyError(new TargetError('user quota.team@example.com: connect(/run/dovecot/auth-userdb) failed: No such file or directory'));
+    expect(unreachable).toMatchObject({ code: 'TARGET_ERROR', permanent: false });
+    expect(unreachable.message).not.toContain('/run/dovecot');
+    expect(unreachable.message).toContain('quota.team@example.com');
+    expect(classifyError(new TargetError('APPEND: NO Not enough disk quota'))).toBeInstanceOf(TargetOverQuotaError);
   });
 
   it('unknown errors are INTERNAL and retried; classified errors pass through', () => {

@@ -118,6 +118,13 @@ interface ErrLike {
   reason?: string;
 }
 
+const OVER_QUOTA = /\b(quota exceeded|over quota|not enough disk quota|mailbox is full)\b|\[OVERQUOTA\]/i;
+
+/** The tenant reads this message: server paths (sockets, Maildirs) are the operator's business and stay in the log. */
+function withoutPaths(text: string): string {
+  return text.replace(/(?:\/[\w.@+=-]+){2,}\/?/g, '…');
+}
+
 export function classifyError(err: unknown, ctx: ErrorContext = {}): MigrationError {
   if (err instanceof MigrationError) return err;
   const e = (err ?? {}) as ErrLike;
@@ -128,8 +135,9 @@ export function classifyError(err: unknown, ctx: ErrorContext = {}): MigrationEr
   const responseCode = (e.serverResponseCode ?? '').toUpperCase();
 
   if (err instanceof TargetError) {
-    if (responseCode === 'OVERQUOTA' || /quota/i.test(err.message)) return new TargetOverQuotaError();
-    return new MigrationError('TARGET_ERROR', `Writing into the target mailbox failed: ${scrub(err.message, ctx.secrets)}`, false);
+    // Dovecot's own over-quota wordings only: an address or folder named "quota…" is not a full mailbox.
+    if (responseCode === 'OVERQUOTA' || OVER_QUOTA.test(err.message)) return new TargetOverQuotaError();
+    return new MigrationError('TARGET_ERROR', `Writing into the target mailbox failed: ${withoutPaths(scrub(err.message, ctx.secrets))}`, false);
   }
 
   if (e.authenticationFailed) {
