@@ -74,6 +74,16 @@ describe('authentication', async () => {
     expect((await t.gql(`{ mailboxes { totalCount } }`, {}, forged)).errors?.[0]).toMatchObject({ message: 'Access token is invalid' });
   });
 
+  it('a token accepted before stops being accepted the second it expires (verified tokens are remembered, their expiry is not)', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp });
+    expect((await t.gql(`{ __typename }`, {}, token)).errors).toBeUndefined();
+    expect((await t.gql(`{ mailboxes { totalCount } }`, {}, token)).data.mailboxes).toBeTruthy();
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    const late = await t.gql(`{ mailboxes { totalCount } }`, {}, token);
+    expect(late.errors?.[0]).toMatchObject({ message: 'Access token expired', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
   it('API tokens: shown once, stored hashed, act as the owner, READ_ONLY cannot write, revocation is immediate', async () => {
     const create = `mutation($n:String!,$s:ApiTokenScope){ createApiToken(name:$n, scope:$s){ __typename
       ... on MutationCreateApiTokenSuccess { created { token apiToken { id name prefix scope lastUsedAt } } } ... on Error { message } } }`;
