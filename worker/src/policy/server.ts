@@ -24,6 +24,8 @@ import { deferMessage, type BatchItem, type Decision, type Sender } from '@mailp
 
 export const DUNNO = 'DUNNO';
 export const UNAVAILABLE = 'DEFER_IF_PERMIT 4.3.0 Sending limits cannot be checked right now; try again later';
+/** How long background re-reads of senders' limits are gathered into one query. */
+const REFRESH_BATCH_MS = 50;
 
 export interface PolicyServerOptions {
   store: CounterStore;
@@ -69,34 +71,36 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     refreshing: boolean;
   }
   const cache = new Map<string, Cached>();
-  let lookupQueue = new Map<string, { resolve: (s: Sender | null) => void; reject: (e: unknown) => void }[]>();
-  let lookupScheduled = false;
-  const runLookups = async () => {
-    lookupScheduled = false;
-    const batch = lookupQueue;
-    lookupQueue = new Map();
-    const readAt = Date.now();
-    try {
-      const found = await store.lookupSenders([...batch.keys()]);
-      for (const [addr, waiters] of batch) {
-        const s = found.get(addr) ?? null;
-        if (cacheMs > 0) cache.set(addr, { sender: s, expires: readAt + cacheMs, refreshAt: readAt + cacheMs / 2, refreshing: false });
-        for (const w of waiters) w.resolve(s);
+  // Reads are batched: one query for every login queued until `later` runs the batch — the next turn
+  // of the event loop for a request that waits for it, REFRESH_BATCH_MS for background re-reads (no
+  // request waits for those, so they are gathered into few queries).
+  const batchedReads = (later: (run: () => void) => void) => {
+    let queued = new Map<string, { resolve: (s: Sender | null) => void; reject: (e: unknown) => void }[]>();
+    const run = async () => {
+      const batch = queued;
+      queued = new Map();
+      const readAt = Date.now();
+      try {
+        const found = await store.lookupSenders([...batch.keys()]);
+        for (const [addr, waiters] of batch) {
+          const s = found.get(addr) ?? null;
+          if (cacheMs > 0) cache.set(addr, { sender: s, expires: readAt + cacheMs, refreshAt: readAt + cacheMs / 2, refreshing: false });
+          for (const w of waiters) w.resolve(s);
+        }
+      } catch (e) {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
       }
-    } catch (e) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
-    }
+    };
+    return (address: string): Promise<Sender | null> =>
+      new Promise((resolve, reject) => {
+        if (queued.size === 0) later(() => void run());
+        const list = queued.get(address) ?? [];
+        list.push({ resolve, reject });
+        queued.set(address, list);
+      });
   };
-  const read = (address: string): Promise<Sender | null> =>
-    new Promise((resolve, reject) => {
-      const list = lookupQueue.get(address) ?? [];
-      list.push({ resolve, reject });
-      lookupQueue.set(address, list);
-      if (!lookupScheduled) {
-        lookupScheduled = true;
-        setImmediate(() => void runLookups());
-      }
-    });
+  const read = batchedReads((run) => setImmediate(run));
+  const refresh = batchedReads((run) => setTimeout(run, REFRESH_BATCH_MS));
   const lookup = (address: string): Promise<Sender | null> | Sender | null => {
     const hit = cache.get(address);
     const now = Date.now();
@@ -104,7 +108,7 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     if (now >= hit.refreshAt && !hit.refreshing) {
       hit.refreshing = true;
       // A failed refresh keeps the entry until it expires; the next request after that reads it again.
-      read(address).catch(() => (hit.refreshing = false));
+      refresh(address).catch(() => (hit.refreshing = false));
     }
     return hit.sender;
   };
