@@ -1,9 +1,12 @@
-// Limits on what one GraphQL document may ask for, checked at validation time (before any resolver
-// runs): nesting depth, and an estimated cost where a connection multiplies the cost of what is
-// selected under it by its page size (first/last, capped like the resolvers cap it). Fragments are
-// followed; a cycle cannot exist in a valid document. Introspection stays allowed (integrators and
-// GraphiQL use it) but is subject to the same limits.
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
+// Limits on what one GraphQL document may ask for, checked before any resolver runs: nesting depth
+// (a property of the document: a validation rule) and an estimated cost where a connection multiplies
+// the cost of what is selected under it by its page size (first/last, capped like the resolvers cap
+// it). The cost depends on the request's variables, so it is checked when the operation starts with
+// the variables it runs with — not in validation, whose result yoga caches per document (a document
+// first seen with first: 1 would otherwise pass later with first: 200). Fragments are followed; a
+// cycle cannot exist in a valid document. Introspection stays allowed (integrators and GraphiQL use
+// it) but is subject to the same limits.
+import { GraphQLError, Kind, type ASTVisitor, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -69,30 +72,49 @@ export function measure(
   return { depth: maxDepth, cost };
 }
 
-function limitsRule(limits: QueryLimits, vars: Record<string, unknown>) {
+function fragmentsOf(doc: DocumentNode): Record<string, FragmentDefinitionNode> {
+  return Object.fromEntries(doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+}
+
+function depthRule(limits: QueryLimits) {
   return (context: ValidationContext): ASTVisitor => ({
     Document(doc) {
-      const fragments = Object.fromEntries(
-        doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-      );
+      const fragments = fragmentsOf(doc);
       for (const def of doc.definitions) {
         if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-        const { depth, cost } = measure(def.selectionSet, fragments, vars, limits);
+        const { depth } = measure(def.selectionSet, fragments, {}, limits);
         if (depth > limits.maxDepth)
           context.reportError(new GraphQLError(`Query is nested ${depth} levels deep; the limit is ${limits.maxDepth}`, { nodes: [def], extensions: { code: 'QUERY_TOO_DEEP' } }));
-        if (cost > limits.maxCost)
-          context.reportError(new GraphQLError(`Query would cost ${cost} (fields × page sizes); the limit is ${limits.maxCost}`, { nodes: [def], extensions: { code: 'QUERY_TOO_COSTLY' } }));
       }
     },
   });
 }
 
+/** The refusal of the operation that would run, or null when it is within the cost limit. */
+function costError(doc: DocumentNode, operationName: string | null | undefined, vars: Record<string, unknown> | null | undefined, limits: QueryLimits): GraphQLError | null {
+  const fragments = fragmentsOf(doc);
+  for (const def of doc.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION || (operationName && def.name?.value !== operationName)) continue;
+    const { cost } = measure(def.selectionSet, fragments, vars ?? {}, limits);
+    if (cost > limits.maxCost)
+      return new GraphQLError(`Query would cost ${cost} (fields × page sizes); the limit is ${limits.maxCost}`, { nodes: [def], extensions: { code: 'QUERY_TOO_COSTLY' } });
+  }
+  return null;
+}
+
 export function useQueryLimits(limits: QueryLimits): Plugin {
   return {
-    onValidate({ addValidationRule, context }) {
-      // yoga (HTTP) and our graphql-ws bridge both put the request's params on the context.
-      const vars = (context as { params?: { variables?: Record<string, unknown> } }).params?.variables ?? {};
-      addValidationRule(limitsRule(limits, vars));
+    onValidate({ addValidationRule }) {
+      addValidationRule(depthRule(limits));
+    },
+    // HTTP requests and our graphql-ws bridge both start operations here, with their own variables.
+    onExecute({ args, setResultAndStopExecution }) {
+      const error = costError(args.document, args.operationName, args.variableValues, limits);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const error = costError(args.document, args.operationName, args.variableValues, limits);
+      if (error) setResultAndStopExecution({ errors: [error] });
     },
   };
 }

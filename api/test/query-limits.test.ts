@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { startTestApp } from '../../test/harness.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createMailbox, createTenant, startTestApp } from '../../test/harness.js';
 
 describe('hostile queries', async () => {
   const t = await startTestApp({ listen: true });
@@ -22,9 +24,40 @@ describe('hostile queries', async () => {
     expect(normal.errors).toBeUndefined();
   });
 
+  it('the cost follows each request\'s variables, also for a document already answered (validation is cached per document)', async () => {
+    const doc = `query($n:Int){ mailboxes(first:$n) { edges { node { domain { customer { domains(first:$n) { edges { node { name } } } } } } } } }`;
+    expect((await t.gql(doc, { n: 1 }, t.adminToken)).errors).toBeUndefined();
+    expect((await t.gql(doc, { n: 200 }, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    // And the other way round: a cheap request is not refused because the costly one came first.
+    expect((await t.gql(doc, { n: 1 }, t.adminToken)).errors).toBeUndefined();
+  });
+
+  it('a subscription over graphql-ws is held to the same cost, with its own variables', async () => {
+    const tenant = await createTenant(t);
+    const m = await createMailbox(t, tenant.token, 'costly', tenant.domain);
+    const client = createClient({ url: t.app.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${tenant.token}` }, retryAttempts: 0 });
+    const doc = `subscription($id:ID!,$n:Int){ mailboxChanged(id:$id){ domain { customer { domains(first:$n) { edges { node {
+      customer { domains(first:$n) { edges { node { name enabled } } } } } } } } } } }`;
+    const first = (n: number) =>
+      new Promise<unknown>((resolve) => {
+        const stop = client.subscribe({ query: doc, variables: { id: m.id, n } }, {
+          next: (v) => { stop(); resolve(v.errors ?? 'data'); },
+          error: resolve,
+          complete: () => resolve('complete'),
+        });
+        if (n === 1) setTimeout(() => { stop(); resolve('accepted'); }, 500); // accepted: it waits for events
+      });
+    try {
+      expect(JSON.stringify(await first(200))).toContain('QUERY_TOO_COSTLY');
+      expect(JSON.stringify(await first(1))).not.toContain('QUERY_TOO_COSTLY');
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('costs through fragments count too', async () => {
     const r = await t.gql(
-      `query { mailboxes(first:200) { ...M } } fragment M on MailboxConnection { edges { node { domain { customer { domains(first:200) { edges { node { name } } } } } } } }`,
+      `query { mailboxes(first:200) { ...M } } fragment M on QueryMailboxesConnection { edges { node { domain { customer { domains(first:200) { edges { node { name } } } } } } } }`,
       {},
       t.adminToken,
     );
