@@ -11,7 +11,7 @@
 // and prints messages/second and the ratio native / doveadm import. Goal: ≥ 0.5.
 // BENCH_SIZES=500,2000 picks other sizes.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import argon2 from 'argon2';
@@ -19,6 +19,7 @@ import { startMailstack } from '../e2e/mailstack/harness.js';
 import { startTestDatabase } from '../e2e/mailstack/pg-fixture.js';
 import { startSourceDovecot } from '../e2e/mailstack/source-dovecot.js';
 import { imap, message } from '../e2e/mailstack/migration-fixtures.js';
+import { machine } from './lib/processes.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '2000,20000').split(',').map(Number);
 const SOURCE_PASSWORD = 'BenchSource1';
@@ -173,6 +174,15 @@ async function main() {
     );
   const worst = Math.min(...rows.map((r) => r.native / r.doveadm));
   console.log(`\nratio native / doveadm import (worst size): ${worst.toFixed(2)} — goal ≥ 0.50: ${worst >= 0.5 ? 'met' : 'NOT met'}`);
+  const table = [
+    `IMAP migration into the panel's Dovecot, same source data, same run (${machine()}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end)`,
+    '',
+    '| messages | doveadm import msg/s (baseline) | native msg/s | native ÷ doveadm (goal ≥ 0.5) | naive copy msg/s |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.n.toLocaleString('en')} | ${r.doveadm.toFixed(0)} | ${r.native.toFixed(0)} | **${(r.native / r.doveadm).toFixed(2)}×** ${r.native / r.doveadm >= 0.5 ? 'met' : 'missed'} | ${r.naive ? r.naive.toFixed(0) : '—'} |`),
+  ].join('\n');
+  await mkdir('bench/results', { recursive: true });
+  await writeFile('bench/results/migration.md', table + '\n');
 }
 
 main().catch((err) => {
