@@ -196,6 +196,31 @@ describe.skipIf(!enabled)('email security on the real Postfix + Dovecot + rspamd
       expect(await maildir(carol.address)).toHaveLength(1);
     });
 
+    it('rspamd down: mail is deferred (4xx), never accepted unscanned; once rspamd is back the policy applies again', async () => {
+      const d = await domain('down-sec.example');
+      const dave = await mailbox('dave', d.name);
+      await act(M.spam, { d: d.id, i: { action: 'REJECT', threshold: 5.5 } });
+      await policyApplied(d.name, { action: 'reject' });
+      const gtube = () => mx(dave.address, makeMessage({ from: `x@${OUT}`, to: dave.address, subject: 'test', body: GTUBE }));
+      const clean = () => mx(dave.address, makeMessage({ from: `x@${OUT}`, to: dave.address, subject: 'hello while down' }));
+      await rs.pause();
+      try {
+        for (const r of [await gtube(), await clean()]) {
+          expect(r.ok, r.transcript.join('\n')).toBe(false);
+          expect(Math.floor(r.code / 100), r.transcript.join('\n')).toBe(4);
+        }
+        const sub = await submit(dave.address, `someone@${OUT}`, makeMessage({ from: dave.address, to: `someone@${OUT}`, subject: 'unsigned?' }));
+        expect(Math.floor(sub.code / 100), sub.transcript.join('\n')).toBe(4);
+      } finally {
+        await rs.resume();
+      }
+      await policyApplied(d.name, { action: 'reject' });
+      expect((await gtube()).code).toBe(554);
+      expect((await clean()).ok).toBe(true);
+      await p.ms.waitForMaildir(dave.address, 1);
+      expect(await maildir(dave.address)).toHaveLength(1);
+    });
+
     it('MARK: spam is delivered into Junk with spam headers; clean mail to INBOX; a forged header is dropped', async () => {
       const d = await domain('mark-sec.example');
       const dave = await mailbox('dave', d.name);

@@ -54,6 +54,9 @@ export interface Rspamd {
   /** Scans a message over the normal worker's HTTP API (what the milter asks, without Postfix). */
   check(msg: { message: string; rcpt: string[]; from: string; ip?: string; user?: string }): Promise<CheckResult>;
   logSize(): Promise<number>;
+  /** Stops rspamd (not Redis) by its pid, as an outage; resume() starts it again on the same configuration. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -172,10 +175,13 @@ export async function startRspamd(opts: StartRspamdOptions): Promise<Rspamd> {
       path.join(logDir, 'redis-start.log'),
     );
     process.once('exit', onExit);
-    rspamd = startChild('/usr/bin/rspamd', ['-f', '-c', '/etc/rspamd/rspamd.conf', '-u', '_rspamd', '-g', '_rspamd', ...vars], path.join(logDir, 'rspamd-start.log'));
-    const alive = () => rspamd !== null && rspamd.exitCode === null && rspamd.signalCode === null;
-    await waitHttp(`http://127.0.0.1:${normal}/ping`, deadline, alive);
-    await waitHttp(`http://127.0.0.1:${controller}/ping`, deadline, alive);
+    const launch = async (deadline: number) => {
+      rspamd = startChild('/usr/bin/rspamd', ['-f', '-c', '/etc/rspamd/rspamd.conf', '-u', '_rspamd', '-g', '_rspamd', ...vars], path.join(logDir, 'rspamd-start.log'));
+      const alive = () => rspamd !== null && rspamd.exitCode === null && rspamd.signalCode === null;
+      await waitHttp(`http://127.0.0.1:${normal}/ping`, deadline, alive);
+      await waitHttp(`http://127.0.0.1:${controller}/ping`, deadline, alive);
+    };
+    await launch(deadline);
 
     const rs: Rspamd = {
       dir,
@@ -184,6 +190,12 @@ export async function startRspamd(opts: StartRspamdOptions): Promise<Rspamd> {
       logFile,
       pids: () => [rspamd?.pid, redis?.pid].filter((p): p is number => typeof p === 'number'),
       configtest: () => runCommand('/usr/bin/rspamadm', [...vars, 'configtest', '-c', '/etc/rspamd/rspamd.conf']),
+      async pause() {
+        const problems: string[] = [];
+        await stopChild(rspamd, 'rspamd', problems);
+        if (problems.length) throw new Error(problems.join('; '));
+      },
+      resume: () => launch(Date.now() + timeout),
       async check(msg) {
         const headers: Record<string, string> = { From: msg.from, IP: msg.ip ?? '127.0.0.1', Pass: 'all' };
         const h = new Headers(headers);
