@@ -24,6 +24,8 @@ Object.assign(process.env, {
   ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   DB_POOL_SIZE: '5',
+  // Sockets opened with an API token re-check it this often (default 30 s): a revocation test waits for it.
+  API_TOKEN_RECHECK_SECONDS: '0.5',
   // DNS lookups (checkDnsRecords) go here unless a test starts its own server (test/dns-server.ts):
   // nothing listens, so a lookup is refused at once and never leaves the machine.
   DNS_SERVER: '127.0.0.1:9',

@@ -20,6 +20,7 @@ import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
 import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
+import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -145,6 +146,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   // per-message deflate: a zlib context per socket costs more than it saves on these small messages.
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false });
   const timers = new Set<NodeJS.Timeout>();
+  const apiTokenSockets = watchApiTokenSockets(config().API_TOKEN_RECHECK_SECONDS, WS_CLOSE_UNAUTHORIZED);
   type Envelop = ReturnType<typeof yoga.getEnveloped>;
   type WsArgs = ExecutionArgs & { rootValue: { execute: Envelop['execute']; subscribe: Envelop['subscribe']; key: string } };
   const fanOut = new SubscriptionFanOut<WsArgs>();
@@ -167,6 +169,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         ctx.extra.clientIp = clientIp(ctx.extra.request);
         // The upgrade request (headers and all) is not needed any more: let it go.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
+        if (resolved.viewer.kind === 'user' && resolved.viewer.tokenId) apiTokenSockets.add(resolved.viewer.tokenId, ctx.extra.socket);
         if (resolved.expiresAt) {
           // The socket lives only as long as the token that opened it.
           const socket = ctx.extra.socket;
@@ -224,6 +227,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       draining = true;
       if (server.listening && graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
       timers.forEach(clearTimeout);
+      apiTokenSockets.stop();
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((r) => wsServer.close(() => r()));
       if (server.listening) {

@@ -173,6 +173,29 @@ describe('authentication', async () => {
       await client.dispose();
     });
 
+    it('a socket opened with an API token is closed with 4401 once the token is revoked; other sockets go on', async () => {
+      const created = success(
+        (await t.ok(`mutation{ createApiToken(name:"ws feed"){ __typename ... on MutationCreateApiTokenSuccess { created { token apiToken { id } } } ... on Error { message } } }`, {}, tenant.token)).createApiToken,
+        'created',
+      );
+      const open = (token: string) =>
+        new Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }>((resolve, reject) => {
+          const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
+          const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+          ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+          ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && resolve({ ws, closed }));
+          ws.on('error', reject);
+        });
+      const viaToken = await open(created.token);
+      const viaSession = await open(tenant.token);
+      await new Promise((r) => setTimeout(r, 1200)); // a re-check or two while the token is valid: still open
+      expect(viaToken.ws.readyState).toBe(WebSocket.OPEN);
+      await t.ok(`mutation($id:ID!){ revokeApiToken(id:$id){ __typename } }`, { id: created.apiToken.id }, tenant.token);
+      expect(await viaToken.closed).toEqual({ code: 4401, reason: 'API token is invalid, expired or revoked' });
+      expect(viaSession.ws.readyState).toBe(WebSocket.OPEN);
+      viaSession.ws.close();
+    });
+
     it('an expired token closes the socket with 4401; a token expiring mid-connection closes it then', async () => {
       const closeCode = (token: string) =>
         new Promise<{ code: number; reason: string }>((resolve) => {

@@ -65,6 +65,8 @@ const schema = z.object({
   RUN_WORKER: bool.default(true),
   /** On SIGTERM, keep serving (with Connection: close, /healthz 503) this long before closing. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(1000),
+  /** How often sockets opened with an API token re-check that the token may still act (revoked, expired, user disabled). */
+  API_TOKEN_RECHECK_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
   /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
   MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). */
