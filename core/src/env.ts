@@ -92,7 +92,7 @@ const schema = z.object({
     .optional(),
   /** The host that sends the panel's mail, named in the recommended SPF record (a:<host>). */
   MAIL_HOSTNAME: z.string().regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i, 'must be a host name').optional(),
-  /** Loopback address and port of the Postfix policy service (npm run policy). */
+  /** Address and port the Postfix policy service (npm run policy) listens on: loopback by default; 0.0.0.0 in its compose container, unpublished. */
   POLICY_HOST: z.string().min(1).default('127.0.0.1'),
   POLICY_PORT: z.coerce.number().int().min(0).max(65535).default(10040),
   /** Database transactions the policy service runs at once (each decides a batch of requests). */
