@@ -26,6 +26,8 @@ Object.assign(process.env, {
   DB_POOL_SIZE: '5',
   // Sockets opened with an API token re-check it this often (default 30 s): a revocation test waits for it.
   API_TOKEN_RECHECK_SECONDS: '0.5',
+  // A replayed refresh token revokes its login after this grace (default 10 s): short, so replay tests wait little.
+  REFRESH_REUSE_GRACE_SECONDS: '1',
   // DNS lookups (checkDnsRecords) go here unless a test starts its own server (test/dns-server.ts):
   // nothing listens, so a lookup is refused at once and never leaves the machine.
   DNS_SERVER: '127.0.0.1:9',

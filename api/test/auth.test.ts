@@ -54,10 +54,20 @@ describe('authentication', async () => {
     const second = success((await t.ok(REFRESH, { r: first.refreshToken })).refreshSession, 'session');
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect((await t.ok(VIEWER, {}, second.accessToken)).viewer.kind).toBe('ADMIN');
+    await new Promise((r) => setTimeout(r, 1100)); // past REFRESH_REUSE_GRACE_SECONDS (1 s in tests)
     const replay = (await t.ok(REFRESH, { r: first.refreshToken })).refreshSession;
     expect(replay.__typename).toBe('AuthenticationError');
     // The legitimate successor was revoked with the family.
     expect((await t.ok(REFRESH, { r: second.refreshToken })).refreshSession.__typename).toBe('AuthenticationError');
+  });
+
+  it('the same refresh token twice within the grace (a reload during a refresh, two tabs) keeps the login: a successor each', async () => {
+    const first = (await t.ok(LOGIN, { e: ADMIN.email, p: ADMIN.password })).login.session;
+    const [a, b] = await Promise.all([t.ok(REFRESH, { r: first.refreshToken }), t.ok(REFRESH, { r: first.refreshToken })]);
+    const sa = success(a.refreshSession, 'session');
+    const sb = success(b.refreshSession, 'session');
+    expect(sa.refreshToken).not.toBe(sb.refreshToken);
+    for (const s of [sa, sb]) expect(success((await t.ok(REFRESH, { r: s.refreshToken })).refreshSession, 'session').accessToken).toBeTruthy();
   });
 
   it('logout ends the login', async () => {

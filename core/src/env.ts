@@ -27,6 +27,8 @@ const schema = z.object({
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(900),
+  /** A refresh token presented again this soon after its first use gets another successor instead of revoking the login (reloads, two tabs). */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().min(0).max(60).default(10),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(30 * 24 * 3600),
   MAIL_ROOT: z.string().min(1).optional(),
   MAIL_UID: z.coerce.number().int().min(0).optional(),

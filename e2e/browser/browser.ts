@@ -79,7 +79,8 @@ export async function login(page: Page, email: string, password: string): Promis
 /**
  * Navigates inside the app the way a click on a link does (SvelteKit's router, no page load), as a
  * person moves around the panel. A full page load (page.goto) is kept for the first visit and for
- * reload tests: a load that interrupts a token refresh in flight loses the rotated refresh token.
+ * reload tests (a load that interrupts a token refresh in flight re-presents the old refresh token,
+ * which the API accepts within REFRESH_REUSE_GRACE_SECONDS).
  */
 export async function visit(page: Page, href: string, landsOn = href): Promise<void> {
   await page.evaluate((to) => {

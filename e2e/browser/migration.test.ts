@@ -31,8 +31,9 @@ async function seedSource(port: number) {
   );
 }
 
-/** Reloads only when the access token is far from its refresh: a load during the refresh round
- *  trip would lose the rotated refresh token (see the report on refreshSession). */
+/** Reloads only when the access token is far from its refresh, so what the test sees after the load
+ *  is the page and not a refresh (one interrupted mid-flight is accepted again within
+ *  REFRESH_REUSE_GRACE_SECONDS: api/test/auth.test.ts). */
 async function safeReload(page: Page) {
   await expect
     .poll(() => page.evaluate(() => JSON.parse(sessionStorage.getItem('mailpanel.session') ?? '{}').accessTokenExpiresAt - Date.now()), { timeout: 40_000, interval: 250 })

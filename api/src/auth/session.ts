@@ -1,7 +1,9 @@
 // Sessions: login (panel users by e-mail, mailbox owners by mailbox address), rotating refresh tokens
 // and logout. Refresh tokens are random, stored as sha256, single-use: each refresh marks the
 // presented token used and issues its successor in the same family; presenting a used token again
-// means it was stolen or replayed, so the whole family (that login) is revoked.
+// means it was stolen or replayed, so the whole family (that login) is revoked — unless it comes
+// within REFRESH_REUSE_GRACE_SECONDS of its first use: a page reloaded while its refresh was in flight,
+// or two tabs refreshing at once, present the same token moments apart and get a successor each.
 import { randomUUID } from 'node:crypto';
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
@@ -98,7 +100,7 @@ export async function refresh(token: string): Promise<Session> {
   if (!row || row.revokedAt || row.expiresAt < new Date()) throw new AuthenticationError('Session expired, please log in again');
   // Single use: only the first presenter wins the update; a replay revokes the family.
   const claimed = await db().refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: new Date() } });
-  if (claimed.count === 0) {
+  if (claimed.count === 0 && !(await withinReuseGrace(row.id))) {
     await revokeFamily(row.familyId);
     throw new RefreshTokenReuseError({ userId: row.userId, mailboxId: row.mailboxId });
   }
@@ -114,6 +116,13 @@ export async function refresh(token: string): Promise<Session> {
     throw new AuthenticationError('This account is disabled');
   }
   return issue(subject, row.familyId);
+}
+
+/** Whether a used token's first use was a moment ago (and its login still stands). */
+async function withinReuseGrace(id: string): Promise<boolean> {
+  const used = await db().refreshToken.findUnique({ where: { id }, select: { usedAt: true, revokedAt: true } });
+  const graceMs = config().REFRESH_REUSE_GRACE_SECONDS * 1000;
+  return !!used?.usedAt && !used.revokedAt && Date.now() - used.usedAt.getTime() <= graceMs;
 }
 
 export async function revokeFamily(familyId: string): Promise<void> {
