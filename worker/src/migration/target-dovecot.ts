@@ -88,10 +88,29 @@ export class DovecotTarget implements Target {
     child.stdin.on('error', () => {});
   }
 
-  static async open(opts: { doveadm: string; config: string; user: string }): Promise<DovecotTarget> {
-    const child = spawn('/bin/sh', ['-c', SESSION_WRAPPER, 'sh', opts.doveadm, '-c', opts.config, 'exec', 'imap', '-u', opts.user], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Starts the session; one that does not greet within greetingTimeoutMs (a Dovecot that hangs instead
+   *  of failing) is ended and reported as a target error, so the job retries instead of waiting for ever. */
+  static async open(opts: { doveadm: string; config: string; user: string; greetingTimeoutMs?: number }): Promise<DovecotTarget> {
+    // Its own process group, so a session that hangs can be ended with everything it started.
+    const child = spawn('/bin/sh', ['-c', SESSION_WRAPPER, 'sh', opts.doveadm, '-c', opts.config, 'exec', 'imap', '-u', opts.user], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const t = new DovecotTarget(child);
-    await t.greeting;
+    const ms = opts.greetingTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        reject(new TargetError(`Dovecot's IMAP session did not greet within ${ms / 1000} s`));
+      }, ms);
+    });
+    try {
+      await Promise.race([t.greeting, silent]);
+    } finally {
+      clearTimeout(timer);
+    }
     return t;
   }
 
