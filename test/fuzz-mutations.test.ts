@@ -2,28 +2,11 @@
 // success with the value stored as given, or a typed error naming the field) — never a 500, never an
 // untyped error. The table must name every mutation of the schema (a new one fails this test until
 // it is covered). Values that reach a config language are checked by their renderers' own tests and,
-// end to end, by the mail-stack suite.
+// end to end, by the mail-stack suite (e2e/mailstack/sieve.test.ts compiles these same values with sievec).
 import { describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, startTestApp } from './harness.js';
+import { HOSTILE } from './hostile-values.js';
 
-export const HOSTILE = [
-  'line\r\nInjected-Header: yes',
-  'quote " and \' and `backtick`',
-  'nul\u0000byte',
-  'x'.repeat(10_000),
-  'раураl.com', // Cyrillic look-alikes
-  '../../../../etc/passwd',
-  "'; DROP TABLE mailboxes; --",
-  '"; redirect "evil@attacker.example"; #',
-  '} actions { reject = 0; } {',
-  '${jndi:ldap://x} {{7*7}} %s %n',
-  '\\\\ back\\slashes \\',
-  '\u202Eevil\u202C rtl override',
-  '\ud800 lone surrogate',
-  '😀🏳️‍🌈 emoji',
-  '',
-  ' ',
-];
 
 type Vars = Record<string, unknown>;
 interface Case {

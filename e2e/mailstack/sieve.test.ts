@@ -6,7 +6,8 @@ import { chown, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderVacationSieve, type VacationInput } from '../../core/src/render/sieve.js';
+import { renderVacationSieve, SieveRenderError, type VacationInput } from '../../core/src/render/sieve.js';
+import { HOSTILE } from '../../test/hostile-values.js';
 import { runCommand } from './harness.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
@@ -133,6 +134,31 @@ describe.skipIf(!enabled)('Sieve scripts from the renderer in Pigeonhole (sievec
     const o = await sieveTest(script);
     expect(o.vacations).toBe(0);
     expect(o.raw).toMatch(/store message in folder: INBOX/);
+  });
+
+  // The fuzz test's hostile strings (test/hostile-values.ts) as subject and as message, as
+  // setAutoresponder hands them on (the subject trimmed; an empty one refused as REQUIRED): what the
+  // renderer accepts (and so the API stores) compiles and replies with exactly the input; what it
+  // refuses, the API refuses as a field error before anything is written.
+  const handedOn = (field: 'subject' | 'message', raw: string) => (field === 'subject' ? raw.trim() : raw);
+  const hostileCases = HOSTILE.flatMap((v, i) => [['subject', i, v] as const, ['message', i, v] as const]).filter(([f, , v]) => handedOn(f, v).trim() !== '');
+  it.each(hostileCases)('hostile %s #%i: refused by the renderer, or compiled and replied verbatim', async (field, _i, raw) => {
+    const value = handedOn(field, raw);
+    const input = { ...base, [field]: value };
+    let script: string;
+    try {
+      script = renderVacationSieve(input);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SieveRenderError);
+      return;
+    }
+    const c = await compile(script);
+    expect(c.code, c.stderr + c.stdout).toBe(0);
+    const o = await sieveTest(script);
+    expect(o.vacations, o.raw).toBe(1);
+    expect(o.redirects, o.raw).toBe(0);
+    if (field === 'subject') expect(o.subject).toBe(value);
+    else expect(o.message).toBe(value.replace(/\r?\n/g, '\n'));
   });
 
   it('uses :days for the reply period', async () => {
