@@ -8,20 +8,20 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }
 
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
-  const where: string[] = [`m.provisioning <> 'DELETING'`];
+  const filters: string[] = [];
   const params: unknown[] = [];
   const customer = url.searchParams.get('customer');
   const search = url.searchParams.get('search');
   const status = url.searchParams.get('status');
-  if (customer) where.push(`m.customer_id = $${params.push(customer)}`);
-  if (search) where.push(`m.address LIKE $${params.push(`%${search}%`)}`);
-  if (status) where.push(`m.status = $${params.push(status)}::"MailboxStatus"`);
-  const w = where.join(' AND ');
+  if (customer) filters.push(`m.customer_id = $${params.push(customer)}`);
+  if (search) filters.push(`m.address LIKE $${params.push(`%${search}%`)}`);
+  if (status) filters.push(`m.status = $${params.push(status)}::"MailboxStatus"`);
+  const w = [`m.provisioning <> 'DELETING'`, ...filters].join(' AND ');
   // The total the way the API takes it: the live counts per customer and status, unless a text search
   // needs the rows counted (same SQL strategy, so the ratio measures only what the API adds).
   const total = search
     ? `SELECT count(*)::int AS n FROM mailboxes m WHERE ${w}`
-    : `SELECT coalesce(sum(n), 0)::int AS n FROM mailbox_counts m WHERE true${customer ? ' AND m.customer_id = $1' : ''}${status ? ` AND m.status = $${params.length}::"MailboxStatus"` : ''}`;
+    : `SELECT coalesce(sum(n), 0)::int AS n FROM mailbox_counts m WHERE ${['true', ...filters].join(' AND ')}`; // customer_id, status: same columns
   try {
     const [rows, count] = await Promise.all([
       pool.query(
