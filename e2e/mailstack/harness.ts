@@ -70,6 +70,9 @@ export interface Mailstack {
     mailRoot: string;
     logDir: string;
   };
+  /** The panel's settings that point its worker at this stack: where Maildirs live, whose files they
+   *  are, and the Dovecot configuration doveadm and sievec read. */
+  panelEnv: { MAIL_ROOT: string; MAIL_UID: string; MAIL_GID: string; DOVECOT_CONFIG: string };
   logs: { dovecot: string; postfix: string; sink: string };
   sink: CaptureSink;
   db: { role: string; password: string; host: string; port: number; dbname: string };
@@ -507,6 +510,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       settings,
       ports,
       paths: { configDir, dovecotConf, postfixConfigDir, mailRoot, logDir },
+      panelEnv: { MAIL_ROOT: mailRoot, MAIL_UID: String(settings.vmail.uid), MAIL_GID: String(settings.vmail.gid), DOVECOT_CONFIG: dovecotConf },
       logs,
       sink,
       db: { role, password, host: dbHost, port: dbPort, dbname },
