@@ -19,9 +19,7 @@ export async function resolveViewer(authorization: string | null | undefined): P
     return viewer ? { viewer } : { viewer: anonymous, authError: 'API token is invalid, expired or revoked' };
   }
   try {
-    const viewer = await verifyAccessToken(token);
-    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-    return { viewer, expiresAt: payload.exp * 1000 };
+    return await verifyAccessToken(token);
   } catch (err) {
     return { viewer: anonymous, authError: err instanceof ExpiredTokenError ? 'Access token expired' : 'Access token is invalid' };
   }

@@ -40,11 +40,11 @@ function verifyKey(secret: Uint8Array): Promise<CryptoKey> {
 const VERIFIED_MAX = 10_000;
 const verified = new Map<string, { viewer: Viewer; exp: number }>();
 
-/** Returns the viewer, or throws ExpiredTokenError / a generic Error for an invalid token. */
-export async function verifyAccessToken(token: string): Promise<Viewer> {
+/** Returns the viewer and when the token expires (ms), or throws ExpiredTokenError / a generic Error for an invalid token. */
+export async function verifyAccessToken(token: string): Promise<{ viewer: Viewer; expiresAt: number }> {
   const known = verified.get(token);
   if (known) {
-    if (known.exp > Math.floor(Date.now() / 1000)) return { ...known.viewer };
+    if (known.exp > Math.floor(Date.now() / 1000)) return { viewer: { ...known.viewer }, expiresAt: known.exp * 1000 };
     verified.delete(token);
     throw new ExpiredTokenError('Access token expired');
   }
@@ -56,7 +56,7 @@ export async function verifyAccessToken(token: string): Promise<Viewer> {
         : { kind: 'mailbox', mailboxId: payload.sub!, customerId: payload.cid, label: payload.label };
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(token, { viewer, exp: payload.exp! });
-    return { ...viewer };
+    return { viewer: { ...viewer }, expiresAt: payload.exp! * 1000 };
   } catch (err) {
     if (err instanceof errors.JWTExpired) throw new ExpiredTokenError('Access token expired');
     throw new Error('Invalid access token');
