@@ -6,7 +6,7 @@
 // first seen with first: 1 would otherwise pass later with first: 200). Fragments are followed; a
 // cycle cannot exist in a valid document. Introspection stays allowed (integrators and GraphiQL use
 // it) but is subject to the same limits.
-import { GraphQLError, Kind, type ASTVisitor, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -103,18 +103,16 @@ function costError(doc: DocumentNode, operationName: string | null | undefined, 
 }
 
 export function useQueryLimits(limits: QueryLimits): Plugin {
+  const refuseCostly = ({ args, setResultAndStopExecution }: { args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues'>; setResultAndStopExecution(r: { errors: GraphQLError[] }): void }) => {
+    const error = costError(args.document, args.operationName, args.variableValues, limits);
+    if (error) setResultAndStopExecution({ errors: [error] });
+  };
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(depthRule(limits));
     },
     // HTTP requests and our graphql-ws bridge both start operations here, with their own variables.
-    onExecute({ args, setResultAndStopExecution }) {
-      const error = costError(args.document, args.operationName, args.variableValues, limits);
-      if (error) setResultAndStopExecution({ errors: [error] });
-    },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const error = costError(args.document, args.operationName, args.variableValues, limits);
-      if (error) setResultAndStopExecution({ errors: [error] });
-    },
+    onExecute: refuseCostly,
+    onSubscribe: refuseCostly,
   };
 }
