@@ -55,11 +55,12 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   'quarantine-delete': SHORT,
 };
 
-/** Whether a failure of this attempt ends the job for good (no retry follows). A handler called
- *  outside pg-boss (no attempt) is its own last try. Rows stay PENDING with the reason until then:
- *  FAILED while a retry is coming would tell the panel something untrue. */
-export function isLastAttempt(name: JobName, attempt?: { retryCount: number }): boolean {
-  return !attempt || attempt.retryCount >= QUEUE_OPTIONS[name].retryLimit;
+/** A provisioned row's state after a failed try: PENDING with the reason while a retry is coming,
+ *  FAILED only when no retry follows (FAILED with a retry coming would tell the panel something
+ *  untrue). A handler called outside pg-boss (no attempt) is its own last try. */
+export function failedTryState(name: JobName, attempt: { retryCount: number } | undefined, err: unknown): { provisioning: 'PENDING' | 'FAILED'; provisioningError: string } {
+  const last = !attempt || attempt.retryCount >= QUEUE_OPTIONS[name].retryLimit;
+  return { provisioning: last ? 'FAILED' : 'PENDING', provisioningError: (err as Error).message.slice(0, 500) };
 }
 
 /** The queue's policy with the configured cap on the backoff (pg-boss retryDelayMax). */

@@ -9,7 +9,7 @@ import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { encryptSecret } from '@mailpanel/core/crypto/secretbox';
 import { publish } from '@mailpanel/core/pubsub';
-import { isLastAttempt, type JobPayload } from '@mailpanel/core/jobs';
+import { failedTryState, type JobPayload } from '@mailpanel/core/jobs';
 import { generateDkimKeyPair } from '../email-security/dkim-keys.js';
 import { syncRspamd } from '../email-security/rspamd-sync.js';
 
@@ -28,7 +28,7 @@ export async function dkimKey({ keyId }: JobPayload<'dkim-key'>, attempt?: { ret
     await db().dkimKey.updateMany({ where: { id: key.id, privateKeyEnc: { not: null } }, data: { provisioning: 'READY', provisioningError: null } });
     await syncRspamd(cfg);
   } catch (err) {
-    await db().dkimKey.updateMany({ where: { id: key.id }, data: { provisioning: isLastAttempt('dkim-key', attempt) ? 'FAILED' : 'PENDING', provisioningError: (err as Error).message.slice(0, 500) } });
+    await db().dkimKey.updateMany({ where: { id: key.id }, data: failedTryState('dkim-key', attempt, err) });
     await publish(db(), `domain:${key.domainId}`, { id: key.domainId });
     throw err;
   }

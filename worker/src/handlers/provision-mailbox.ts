@@ -12,7 +12,7 @@ import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { mailboxHome } from '@mailpanel/core/mail-paths';
 import { publish } from '@mailpanel/core/pubsub';
-import { isLastAttempt, type JobPayload } from '@mailpanel/core/jobs';
+import { failedTryState, type JobPayload } from '@mailpanel/core/jobs';
 import { createMaildir } from '../maildir.js';
 import { mailOwner, sieveCompilerOf } from '../mail-tools.js';
 import { syncAutoresponderSieve } from '../sieve.js';
@@ -32,7 +32,7 @@ export async function provisionMailbox({ mailboxId }: JobPayload<'provision-mail
     } catch (err) {
       await db().mailbox.updateMany({
         where: { id: mailboxId, provisioning: { not: 'DELETING' } },
-        data: { provisioning: isLastAttempt('provision-mailbox', attempt) ? 'FAILED' : 'PENDING', provisioningError: (err as Error).message.slice(0, 500) },
+        data: failedTryState('provision-mailbox', attempt, err),
       });
       await publish(db(), 'mailbox:' + mailboxId, { id: mailboxId });
       throw err;
