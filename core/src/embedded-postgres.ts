@@ -164,6 +164,7 @@ export async function startEmbeddedPostgres(opts: {
   // Supervision: a postmaster that exits while wanted is started again, with backoff.
   let wanted = true;
   let restarting: Promise<void> | undefined;
+  let wake: (() => void) | undefined; // ends a backoff pause early when stop() is called
   const supervise = (c: ChildProcess) =>
     c.once('exit', (code, signal) => {
       if (!wanted) return;
@@ -172,7 +173,10 @@ export async function startEmbeddedPostgres(opts: {
     });
   const restart = async () => {
     for (let attempt = 0; wanted; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(RESTART_DELAY_MAX_MS, RESTART_DELAY_MS * 2 ** attempt)));
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, Math.min(RESTART_DELAY_MAX_MS, RESTART_DELAY_MS * 2 ** attempt));
+      });
       if (!wanted) return;
       try {
         // A postmaster killed hard leaves its pid file (and, for a moment, backends holding its shared
@@ -202,6 +206,7 @@ export async function startEmbeddedPostgres(opts: {
     pid: () => child.pid,
     stop: async () => {
       wanted = false;
+      wake?.();
       await restarting;
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
