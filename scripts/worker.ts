@@ -6,6 +6,7 @@ import path from 'node:path';
 import { closeDb, db } from '@mailpanel/core/db';
 import { migrate } from '@mailpanel/core/migrate';
 import { log } from '@mailpanel/core/logger';
+import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 
 async function main() {
   const cfg = config();
@@ -17,11 +18,9 @@ async function main() {
   // Liveness for orchestrators: rewritten every 10 s after a successful database round trip.
   const heartbeatFile = path.join(cfg.dataDir, 'worker-heartbeat');
   mkdirSync(cfg.dataDir, { recursive: true });
-  const beat = () =>
-    db().$queryRaw`SELECT 1`.then(
-      () => writeFileSync(heartbeatFile, new Date().toISOString()),
-      (err) => log.warn('worker heartbeat: database unreachable', { err }),
-    );
+  // An outage is logged once, not at every beat (core/src/database-outage.ts).
+  const heartbeatFailed = logDatabaseErrors('worker heartbeat');
+  const beat = () => db().$queryRaw`SELECT 1`.then(() => writeFileSync(heartbeatFile, new Date().toISOString()), heartbeatFailed);
   await beat();
   const heartbeat = setInterval(beat, 10_000);
   let stopping = false;

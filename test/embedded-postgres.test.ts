@@ -43,3 +43,21 @@ it('starts again after the owning process was killed with SIGKILL', { timeout: 6
   }
   expect(existsSync(path.join(dir, 'postmaster.pid'))).toBe(false);
 });
+
+it('stop() while the supervisor is bringing a killed postmaster back leaves nothing running', { timeout: 60_000 }, async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const db = await startEmbeddedPostgres({ dir, port });
+  const killed = db.pid()!;
+  process.kill(killed, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  await db.stop();
+  expect(Date.now() - t0).toBeLessThan(5000);
+  // Nothing comes back after stop(): no postmaster, no pid file, the port free.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(alive(killed)).toBe(false);
+  const pidFile = path.join(dir, 'postmaster.pid'); // the killed one's is left; the next start clears it
+  if (existsSync(pidFile)) expect(alive(Number(readFileSync(pidFile, 'utf8').split('\n')[0]))).toBe(false);
+  const client = new pg.Client({ connectionString: db.url, connectionTimeoutMillis: 1000 });
+  await expect(client.connect()).rejects.toThrow();
+});

@@ -1,11 +1,18 @@
 // SIGTERM lets in-flight requests and jobs finish (or hand the job back to the queue), then the
 // process exits 0. Runs the real launcher as a child process against this file's database.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
 import pg from 'pg';
 
 it('SIGTERM: in-flight requests complete, jobs finish or are handed back, exit code 0', { timeout: 90_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+  // Run from the data folder, not the checkout: the launcher then serves no web/build, which
+  // test/start-process.test.ts rebuilds (`npm start`) while this file may be running.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.resolve('scripts/start.ts')], {
+    cwd: process.env.DATA_DIR,
     env: { ...process.env, PORT: '0', ADMIN_EMAIL: 'admin@shutdown.test', ADMIN_PASSWORD: 'shutdown-pass-1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

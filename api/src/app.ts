@@ -16,6 +16,7 @@ import { AppError } from '@mailpanel/core/errors';
 import { createBoss, ensureQueues } from '@mailpanel/core/jobs';
 import { PgEventTarget } from '@mailpanel/core/pubsub';
 import { log } from '@mailpanel/core/logger';
+import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
@@ -59,7 +60,7 @@ function clientIp(req: IncomingMessage | undefined): string | null {
 
 export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Promise<App> {
   const boss = createBoss(databaseUrl(), { supervise: false });
-  boss.on('error', (err) => log.error('pg-boss error', { err }));
+  boss.on('error', logDatabaseErrors('pg-boss (api)'));
   await boss.start();
   await ensureQueues(boss);
   const events = new PgEventTarget(databaseUrl());

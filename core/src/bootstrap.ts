@@ -5,17 +5,44 @@ import { config } from './env.js';
 import { db } from './db.js';
 import { migrate } from './migrate.js';
 import { hashPassword } from './crypto/password.js';
+import { log } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { acquireInstanceLock } from './instance-lock.js';
 
-/** Uses DATABASE_URL, or starts the embedded PostgreSQL in the data folder and sets DATABASE_URL. */
-export async function ensureDatabase(): Promise<EmbeddedDatabase | null> {
+export interface EmbeddedInstance extends EmbeddedDatabase {
+  /** Tells a second start on the same data folder where this instance answers. */
+  announce(url: string): void;
+}
+
+/**
+ * Uses DATABASE_URL, or starts the embedded PostgreSQL in the data folder and sets DATABASE_URL.
+ * The embedded database belongs to one instance: the data folder's lock is taken first, so a second
+ * start on the same folder refuses (InstanceRunningError) before it could touch the running cluster.
+ */
+export async function ensureDatabase(): Promise<EmbeddedInstance | null> {
   const cfg = config();
-  let embedded: EmbeddedDatabase | null = null;
+  let embedded: EmbeddedInstance | null = null;
   if (!cfg.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres({ dir: path.join(cfg.dataDir, 'pg'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329) });
+    const lock = await acquireInstanceLock(cfg.dataDir);
+    try {
+      const pg = await startEmbeddedPostgres({
+        dir: path.join(cfg.dataDir, 'pg'),
+        port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+        log: (level, msg, fields) => log[level](msg, fields),
+      });
+      embedded = { ...pg, announce: lock.announce, stop: () => pg.stop().finally(lock.release) };
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
     process.env.DATABASE_URL = embedded.url;
   }
-  await migrate(process.env.DATABASE_URL!);
+  try {
+    await migrate(process.env.DATABASE_URL!);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
   return embedded;
 }
 

@@ -46,6 +46,8 @@ const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', '
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } }; cause?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
+  // node-postgres, when the server goes away mid-query: no code, only this message.
+  if (err instanceof Error && /^Connection terminated/.test(err.message)) return true;
   if (e.code && (UNAVAILABLE_PRISMA.has(e.code) || /^(08|57P0)/.test(e.code) || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET')) return true;
   const cause = e.meta?.driverAdapterError?.cause;
   if (cause && (UNAVAILABLE_KINDS.has(cause.kind ?? '') || /^(08|57P0)/.test(cause.originalCode ?? ''))) return true;

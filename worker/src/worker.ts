@@ -5,6 +5,7 @@ import { databaseUrl } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { createBoss, ensureQueues, JOBS, type JobName, type JobPayload } from '@mailpanel/core/jobs';
 import { log } from '@mailpanel/core/logger';
+import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
 import { quotaRefresh } from './handlers/quota-refresh.js';
@@ -37,7 +38,7 @@ export interface Worker {
 
 export async function startWorker(): Promise<Worker> {
   const boss = createBoss(databaseUrl());
-  boss.on('error', (err) => log.error('pg-boss error', { err }));
+  boss.on('error', logDatabaseErrors('pg-boss (worker)'));
   await boss.start();
   await ensureQueues(boss);
   await scheduleQuotaRefresh(boss);

@@ -12,7 +12,7 @@
 //   heartbeat stays as the second line of defence; a job that finds its migration leased elsewhere
 //   or finished just completes.
 import type { PgBoss } from 'pg-boss';
-import { db } from '@mailpanel/core/db';
+import { db, isDatabaseUnavailable } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { enqueue, QUEUE_OPTIONS, type JobPayload } from '@mailpanel/core/jobs';
 import { log } from '@mailpanel/core/logger';
@@ -75,7 +75,8 @@ export function startMigrationWatchdog(boss: PgBoss): { stop(): void } {
     try {
       await resumeStaleMigrations(boss);
     } catch (err) {
-      log.warn('migration watchdog failed', { err });
+      // A database outage is logged once, by the pg-boss error handler (core/src/database-outage.ts).
+      if (!isDatabaseUnavailable(err)) log.warn('migration watchdog failed', { err });
     } finally {
       busy = false;
     }
