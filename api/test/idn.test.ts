@@ -1,6 +1,7 @@
 // Issue 12, item 6: internationalised domains through the API. A domain is typed and shown as its
 // U-label (bücher.test) and stored once, as its A-label (xn--bcher-kva.test), which is what the
 // mail servers and DNS see; either spelling finds it, logs in, and counts as the same domain.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { CREATE_MAILBOX, createTenant, startTestApp, success } from '../../test/harness.js';
@@ -108,6 +109,20 @@ describe('internationalised domains (issue 12)', async () => {
       expect(v, e).toEqual({ kind: 'MAILBOX', label: 'info@bücher.test', mailbox: { address: 'info@bücher.test' } });
     }
     expect((await t.ok(LOGIN, { e: 'info@bücher.test', p: 'wrong-password' })).login.__typename).not.toBe('MutationLoginSuccess');
+  });
+
+  it('rows stored as A-labels before the U-label column existed, or written by SQL, get the same U-label Node computes', async () => {
+    const samples = ['bücher.test', 'straße.de', 'пример.рф', '日本.jp', 'xn--ls8h.la', '☃.test', 'ελληνικά.gr', 'mañana.com', 'ﬁ.test', 'ab.xn--p1ai', 'plain.example', 'déjà-vu.fr', 'ü.ü.ü.test'];
+    for (const d of samples) {
+      const ascii = domainToASCII(d);
+      const [row] = await mailView(`SELECT idn_to_unicode($1) AS u`, [ascii]);
+      expect(row.u, ascii).toBe(domainToUnicode(ascii));
+    }
+    expect((await mailView(`SELECT punycode_decode('zz') AS u`))[0].u).toBeNull();
+    const [cust] = await mailView(`SELECT id FROM customers LIMIT 1`);
+    const [ins] = await mailView(`INSERT INTO domains (name, customer_id) VALUES ('xn--kln-sna.example', $1) RETURNING name_unicode`, [cust.id]);
+    expect(ins.name_unicode).toBe('köln.example');
+    await mailView(`DELETE FROM domains WHERE name = 'xn--kln-sna.example'`);
   });
 
   it('forward sources and destinations in either form are stored with the A-label the daemons route by', async () => {
