@@ -136,5 +136,8 @@ describe('internationalised domains (issue 12)', async () => {
     expect(r.__typename).toBe('MutationCreateForwardSuccess');
     const rows = await mailView(`SELECT source, destination FROM mail_aliases WHERE source = $1 ORDER BY destination`, ['team@xn--bcher-kva.test']);
     expect(rows.map((x) => x.destination)).toEqual(['info@xn--bcher-kva.test', 'partner@xn--strae-oqa.example', 'sales@xn--bcher-kva.test']);
+    // … and shown in Unicode.
+    const shown = (await t.ok(`query($id:ID!){ node(id:$id){ ... on Forward { source destinations } } }`, { id: r.forward.id }, tenant.token)).node;
+    expect(shown).toEqual({ source: 'team@bücher.test', destinations: ['info@bücher.test', 'sales@bücher.test', 'partner@straße.example'] });
   });
 });
