@@ -88,7 +88,7 @@ describe('renderMailstackConfig', () => {
     // IDN: envelopes rewritten from the U-label to the A-label; SMTPUTF8 off in cleanup only (Dovecot 2.3 LMTP).
     expect(main.get('canonical_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
     expect(main.get('canonical_classes')).toBe('envelope_sender, envelope_recipient');
-    expect(main.get('smtputf8_enable')).toBe('${ {$process_name} == {cleanup} ? {no} : {yes} }');
+    expect(render()['postfix/main.cf']).toContain('\nsmtputf8_enable = ${ {$process_name} == {cleanup} ? {no} : {yes} }\n');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
     expect(main.get('queue_directory')).toBe('/srv/mail/postfix/spool');
     expect(main.get('data_directory')).toBe('/srv/mail/postfix/data');
