@@ -87,6 +87,16 @@ describe.skipIf(!enabled)('internationalised domains on the real Postfix + Dovec
     expect(headerOf(out.data, 'Subject')).toBe('für das Team');
   });
 
+  it('a catch-all of the Unicode domain catches SMTPUTF8 mail to an unknown local part written with the U-label', async () => {
+    const f = (
+      await p.ok(`mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ${ERR} } }`, { s: `*@${U}`, d: [`info@${U}`] }, tenant.token)
+    ).r;
+    expect(f.__typename).toBe('MutationCreateForwardSuccess');
+    const r = await mx(`irgendwer@${U}`, 'an irgendwen');
+    expect(r.ok, r.transcript.join('\n')).toBe(true);
+    await waitFor(async () => (await imapSubjects(imap(`info@${A}`))).includes('an irgendwen'), 'the caught message in info\'s INBOX', 20_000);
+  });
+
   it('submission: the owner logs in with the Unicode address, sends as either form, and SMTPUTF8 mail is relayed with SMTPUTF8', async () => {
     const r = await submit(`info@${U}`, `info@${U}`, 'jörg@müller.example', 'Antwort aus Bücher');
     expect(r.ok, r.transcript.join('\n')).toBe(true);
