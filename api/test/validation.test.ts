@@ -388,11 +388,11 @@ describe('input validation', async () => {
     for (const [what, n] of bad)
       it(`rejects a name with ${what} (name INVALID)`, () => rejects(DOC.createDomain, { n }, V.token, { validation: [['name', 'INVALID']] }));
 
-    it('accepts the IDN bücher.example and stores it as punycode', async () => {
+    it('accepts the IDN Bücher.Example: shown and found as bücher.example, stored as its A-label (issue 12)', async () => {
       const r = await succeeds(DOC.createDomain, { n: 'Bücher.Example' }, V.token);
-      expect(r.domain.name).toBe('xn--bcher-kva.example');
-      const listed = await call(`{ domains(filter:{search:"xn--bcher"}) { totalCount edges { node { name } } } }`, {}, V.token);
-      expect(listed.domains).toEqual({ totalCount: 1, edges: [{ node: { name: 'xn--bcher-kva.example' } }] });
+      expect(r.domain.name).toBe('bücher.example');
+      const listed = await call(`{ domains(filter:{search:"xn--bcher"}) { totalCount edges { node { name asciiName } } } }`, {}, V.token);
+      expect(listed.domains).toEqual({ totalCount: 1, edges: [{ node: { name: 'bücher.example', asciiName: 'xn--bcher-kva.example' } }] });
       // The Unicode and the punycode spellings are the same domain.
       await rejects(DOC.createDomain, { n: 'bücher.example' }, V.token, { validation: [['name', 'TAKEN']] });
       await rejects(DOC.createDomain, { n: 'xn--bcher-kva.example' }, W.token, { validation: [['name', 'TAKEN']] });

@@ -1,6 +1,6 @@
 // Pure validation of what users type: local parts, domain names, addresses, sizes and free text.
 // Each check returns a normalised value or adds a field error; nothing here does I/O.
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { FieldErrors } from './errors.js';
 
 export const LIMITS = {
@@ -24,14 +24,49 @@ const ATOM = "[a-z0-9!#$%&'*/=?^_`{|}~+-]+";
 const DOT_ATOM = new RegExp(`^${ATOM}(?:\\.${ATOM})*$`);
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
-export function normalizeDomain(input: string): string | null {
-  const trimmed = input.trim().toLowerCase().replace(/\.$/, '');
+/** Both forms of one domain name. `ascii` is the A-label form (xn--…): the one stored, unique name
+ *  that Postfix, Dovecot, DNS and DKIM use. `unicode` is the U-label form people type and read; for
+ *  an ASCII domain both are equal. */
+export interface DomainForms {
+  ascii: string;
+  unicode: string;
+}
+
+/**
+ * The one place a typed domain name is normalised: NFC, lower-case, no trailing dot, then UTS #46
+ * (Node's url.domainToASCII). "Bücher.test", "bu\u0308cher.test" (decomposed) and
+ * "xn--bcher-kva.test" are the same domain. null for anything that is not a valid host name in
+ * both forms: an A-label that does not decode, or decodes to something that does not encode back
+ * to it (xn--zz, xn--bcher-kva-), is refused, as are reserved "ab--" labels that are not A-labels
+ * and Unicode labels that begin or end with a hyphen ("-bücher", whose A-label would pass).
+ */
+export function parseDomain(input: string): DomainForms | null {
+  const trimmed = input.normalize('NFC').trim().toLowerCase().replace(/\.$/, '');
   if (!trimmed || trimmed.length > LIMITS.domain || /[\s/\\@]/.test(trimmed)) return null;
   const ascii = domainToASCII(trimmed);
   if (!ascii || ascii.length > LIMITS.domain) return null;
   const labels = ascii.split('.');
-  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!)) return null;
-  return ascii;
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l) && (l.startsWith('xn--') || !/^..--/.test(l))) || /^\d+$/.test(labels.at(-1)!))
+    return null;
+  const unicode = domainToUnicode(ascii);
+  if (!unicode || domainToASCII(unicode) !== ascii || unicode.split('.').some((l) => /^-|-$/.test(l))) return null;
+  return { ascii, unicode };
+}
+
+/** The stored (A-label) form of a typed domain name, or null when it is not valid. */
+export function normalizeDomain(input: string): string | null {
+  return parseDomain(input)?.ascii ?? null;
+}
+
+/** How a stored (A-label) domain is shown: its U-label. */
+export function displayDomain(ascii: string): string {
+  return domainToUnicode(ascii) || ascii;
+}
+
+/** How a stored address is shown: the local part as stored, the domain as its U-label. */
+export function displayAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? address : `${address.slice(0, at + 1)}${displayDomain(address.slice(at + 1))}`;
 }
 
 export function normalizeMailboxLocalPart(input: string): string | null {
@@ -40,8 +75,10 @@ export function normalizeMailboxLocalPart(input: string): string | null {
   return v;
 }
 
+/** A typed address in its stored form: local part lower-case ASCII (RFC 5322 dot-atom; Unicode local
+ *  parts are refused, see docs/mail-stack.md), domain as its A-label. */
 export function normalizeAddress(input: string): string | null {
-  const v = input.trim().toLowerCase();
+  const v = input.normalize('NFC').trim().toLowerCase();
   if (v.length > LIMITS.address) return null;
   const at = v.lastIndexOf('@');
   if (at <= 0) return null;
@@ -65,9 +102,22 @@ export function isWellFormed(text: string): boolean {
 /** A search term as typed in a filter box: trimmed, lower-cased, bounded. null = nothing to filter;
  *  a term with a NUL can match nothing (no stored text contains one). */
 export function searchTerm(input: string | null | undefined, max = 254): { contains: string } | { in: string[] } | null {
-  const v = input?.trim().toLowerCase().slice(0, max);
+  const v = input?.normalize('NFC').trim().toLowerCase().slice(0, max);
   if (!v) return null;
   return v.includes('\0') || !isWellFormed(v) ? { in: [] } : { contains: v };
+}
+
+/** The forms a search term may take in a stored name: as typed and, when its domain part (after the
+ *  last '@', or the whole term) is Unicode, that part as an A-label — "bücher" also finds
+ *  "xn--bcher-kva.test", "info@bücher.test" finds the stored "info@xn--bcher-kva.test". */
+export function searchForms(term: { contains: string } | { in: string[] }): ({ contains: string } | { in: string[] })[] {
+  if (!('contains' in term)) return [term];
+  const v = term.contains;
+  const at = v.lastIndexOf('@');
+  const domainPart = v.slice(at + 1);
+  if (!/[^\x00-\x7f]/.test(domainPart)) return [term];
+  const ascii = domainToASCII(domainPart);
+  return ascii && ascii !== domainPart ? [term, { contains: `${v.slice(0, at + 1)}${ascii}` }] : [term];
 }
 
 export function checkText(

@@ -1,7 +1,9 @@
 // A minimal SMTP server (RFC 5321 subset, pure node:net) standing in for "the Internet": Postfix's
 // relayhost points here, so forwards, bounces and Sieve replies end up in `messages` instead of
 // leaving the machine. No AUTH, no TLS, no PIPELINING/CHUNKING advertised; 8BITMIME and SMTPUTF8
-// are, so Postfix passes messages through unchanged.
+// are, so Postfix passes messages through unchanged. Like a real RFC 6531 server it refuses a
+// non-ASCII address in a transaction that did not ask for SMTPUTF8 with MAIL FROM, and it records
+// whether the transaction did: a relay that drops the SMTPUTF8 request shows up as a refusal.
 import net from 'node:net';
 import { appendFile } from 'node:fs/promises';
 
@@ -9,6 +11,8 @@ export interface CapturedMessage {
   /** Envelope sender ('' for the null sender <>). */
   mailFrom: string;
   rcptTo: string[];
+  /** MAIL FROM carried the SMTPUTF8 parameter (RFC 6531). */
+  smtputf8: boolean;
   /** The message as received, dot-unstuffed, CRLF line ends. */
   data: string;
   receivedAt: Date;
@@ -59,6 +63,13 @@ function addrOf(arg: string): string | null {
   return m ? m[1]! : null;
 }
 
+/** ESMTP parameters after the address (`<a@b> SIZE=12 SMTPUTF8` → ['SIZE=12', 'SMTPUTF8']). */
+function paramsOf(arg: string): string[] {
+  return arg.trim().replace(/^<[^<>]*>/, '').trim().split(/\s+/).filter(Boolean).map((p) => p.toUpperCase());
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
 export async function startCaptureSink(opts: { port?: number; host?: string; logFile?: string } = {}): Promise<CaptureSink> {
   const messages: CapturedMessage[] = [];
   const waiters = new Set<{ pred: (m: CapturedMessage) => boolean; resolve: (m: CapturedMessage) => void }>();
@@ -69,7 +80,7 @@ export async function startCaptureSink(opts: { port?: number; host?: string; log
 
   const deliver = (m: CapturedMessage) => {
     messages.push(m);
-    log(`captured from=<${m.mailFrom}> to=${m.rcptTo.map((r) => `<${r}>`).join(',')} bytes=${m.data.length}`);
+    log(`captured from=<${m.mailFrom}> to=${m.rcptTo.map((r) => `<${r}>`).join(',')} smtputf8=${m.smtputf8} bytes=${m.data.length}`);
     for (const w of [...waiters]) {
       if (w.pred(m)) {
         waiters.delete(w);
@@ -86,10 +97,12 @@ export async function startCaptureSink(opts: { port?: number; host?: string; log
     let inData = false;
     let dataLines: Buffer[] = [];
     let from: string | null = null;
+    let utf8 = false;
     let rcpts: string[] = [];
     const reply = (s: string) => sock.write(`${s}\r\n`);
     const reset = () => {
       from = null;
+      utf8 = false;
       rcpts = [];
     };
 
@@ -100,7 +113,7 @@ export async function startCaptureSink(opts: { port?: number; host?: string; log
           inData = false;
           const data = Buffer.concat(dataLines.flatMap((l) => [l, Buffer.from('\r\n')])).toString('utf8');
           dataLines = [];
-          deliver({ mailFrom: from ?? '', rcptTo: rcpts, data, receivedAt: new Date() });
+          deliver({ mailFrom: from ?? '', rcptTo: rcpts, smtputf8: utf8, data, receivedAt: new Date() });
           reset();
           reply('250 2.0.0 Ok: captured');
           return;
@@ -127,7 +140,10 @@ export async function startCaptureSink(opts: { port?: number; host?: string; log
           const a = /^ FROM:(.*)$/i.exec(arg);
           const addr = a ? addrOf(a[1]!) : null;
           if (addr === null) return void reply('501 5.5.4 Syntax: MAIL FROM:<address>');
+          const wantsUtf8 = paramsOf(a![1]!).includes('SMTPUTF8');
+          if (NON_ASCII.test(addr) && !wantsUtf8) return void reply('553 5.6.7 Non-ASCII address without SMTPUTF8');
           from = addr;
+          utf8 = wantsUtf8;
           rcpts = [];
           return void reply('250 2.1.0 Ok');
         }
@@ -136,6 +152,7 @@ export async function startCaptureSink(opts: { port?: number; host?: string; log
           const a = /^ TO:(.*)$/i.exec(arg);
           const addr = a ? addrOf(a[1]!) : null;
           if (!addr) return void reply('501 5.5.4 Syntax: RCPT TO:<address>');
+          if (NON_ASCII.test(addr) && !utf8) return void reply('553 5.6.7 Non-ASCII address without SMTPUTF8');
           rcpts.push(addr);
           return void reply('250 2.1.5 Ok');
         }

@@ -127,6 +127,8 @@ export async function smtpSend(opts: {
   data: string;
   auth?: { user: string; pass: string };
   helo?: string;
+  /** Ask for SMTPUTF8 (RFC 6531) with MAIL FROM: needed for non-ASCII addresses or headers. */
+  smtputf8?: boolean;
 }): Promise<SmtpResult> {
   const transcript: string[] = [];
   const s = await LineSocket.connect(opts.port, opts.host);
@@ -146,7 +148,7 @@ export async function smtpSend(opts: {
       r = await send(`AUTH PLAIN ${token}`, 'AUTH PLAIN <credentials>');
       if (r.code !== 235) return fail('auth', r);
     }
-    r = await send(`MAIL FROM:<${opts.from}>`);
+    r = await send(`MAIL FROM:<${opts.from}>${opts.smtputf8 ? ' SMTPUTF8' : ''}`);
     if (r.code !== 250) return fail('mail', r);
     for (const rcpt of opts.to) {
       r = await send(`RCPT TO:<${rcpt}>`);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { AuthenticationError } from '@mailpanel/core/errors';
+import { displayAddress, normalizeAddress } from '@mailpanel/core/validation';
 import { decoyHash, verifyPassword } from '@mailpanel/core/crypto/password';
 import { randomToken, sha256 } from '@mailpanel/core/crypto/tokens';
 import type { Viewer } from '../context.js';
@@ -51,7 +52,7 @@ async function findCandidates(login: string): Promise<Candidate[]> {
     });
   if (mailbox)
     found.push({
-      subject: { kind: 'mailbox', mailboxId: mailbox.id, customerId: mailbox.domain.customerId, label: mailbox.address },
+      subject: { kind: 'mailbox', mailboxId: mailbox.id, customerId: mailbox.domain.customerId, label: displayAddress(mailbox.address) },
       hash: mailbox.passwordHash,
       active: mailbox.status === 'ACTIVE' && mailbox.provisioning !== 'DELETING' && mailbox.domain.enabled,
     });
@@ -75,7 +76,9 @@ async function issue(subject: Subject, familyId: string): Promise<Session> {
 }
 
 export async function login(throttle: LoginThrottle, loginName: string, password: string, ip: string | null): Promise<Session> {
-  const account = loginName.trim().toLowerCase();
+  // One account whichever form of an internationalised domain was typed (info@bücher.test or
+  // info@xn--bcher-kva.test): the stored form is looked up and throttled.
+  const account = normalizeAddress(loginName) ?? loginName.trim().toLowerCase();
   throttle.check(account, ip);
   const candidates = await findCandidates(account);
   const found = await throttle.withHashSlot(async () => {
@@ -110,7 +113,7 @@ export async function refresh(token: string): Promise<Session> {
     subject = { kind: 'user', userId: u.id, role: u.role, customerId: u.customerId, label: u.email, access: 'SESSION' };
   } else if (row.mailbox && row.mailbox.status === 'ACTIVE' && row.mailbox.provisioning !== 'DELETING' && row.mailbox.domain.enabled) {
     const m = row.mailbox;
-    subject = { kind: 'mailbox', mailboxId: m.id, customerId: m.domain.customerId, label: m.address };
+    subject = { kind: 'mailbox', mailboxId: m.id, customerId: m.domain.customerId, label: displayAddress(m.address) };
   } else {
     await revokeFamily(row.familyId);
     throw new AuthenticationError('This account is disabled');

@@ -1,6 +1,6 @@
 import { db } from '@mailpanel/core/db';
 import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { normalizeDomain, searchTerm } from '@mailpanel/core/validation';
+import { parseDomain, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -16,7 +16,12 @@ builder.prismaNode('Domain', {
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('nameUnicode', {
+      description: 'The name as people type and read it: the U-label of an internationalised domain (bücher.test), else the ASCII name',
+    }),
+    asciiName: t.exposeString('name', {
+      description: 'The A-label (xn--bcher-kva.test) the mail servers, DNS zones and DKIM records use; equal to name for an ASCII domain',
+    }),
     enabled: t.exposeBoolean('enabled'),
     customer: t.relation('customer'),
     mailboxCount: t.relationCount('mailboxes', { where: { provisioning: { not: 'DELETING' } } }),
@@ -36,7 +41,7 @@ function domainWhere(ctx: Context, filter: { customerId?: string | number | null
   const and: object[] = [tenantWhere.domain(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   const q = searchTerm(filter?.search);
-  if (q) and.push({ name: q });
+  if (q) and.push({ OR: [{ nameUnicode: q }, ...searchForms(q).map((f) => ({ name: f }))] });
   return { AND: and };
 }
 
@@ -63,8 +68,9 @@ builder.mutationFields((t) => ({
     errors: { types: MUTATION_ERRORS, dataField: { name: 'domain' } },
     args: { name: t.arg.string({ required: true }), customerId: t.arg.id({ required: false }), enabled: t.arg.boolean({ required: false }) },
     resolve: (query, _root, args, ctx) => {
-      const name = normalizeDomain(args.name);
-      if (!name) throw ValidationError.of('name', 'INVALID', 'Not a valid domain name');
+      const forms = parseDomain(args.name);
+      if (!forms) throw ValidationError.of('name', 'INVALID', 'Not a valid domain name (internationalised names are welcome: bücher.de or xn--bcher-kva.de)');
+      const { ascii: name, unicode: nameUnicode } = forms;
       const v = ctx.viewer;
       const isAdmin = v.kind === 'user' && v.role === 'ADMIN';
       if (isAdmin && !args.customerId) throw ValidationError.of('customerId', 'REQUIRED', 'Choose the customer that owns the domain');
@@ -74,14 +80,15 @@ builder.mutationFields((t) => ({
         const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId }, include: { package: true } }) : null;
         if (!customer) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
         await lockCustomer(tx, customer.id);
-        if (await tx.domain.findUnique({ where: { name } })) throw ValidationError.of('name', 'TAKEN', `${name} is already in use`);
+        // Either form of a name finds the one row: bücher.test and xn--bcher-kva.test are one domain.
+        if (await tx.domain.findUnique({ where: { name } })) throw ValidationError.of('name', 'TAKEN', `${nameUnicode} is already in use`);
         const max = customer.package.maxDomains;
         if (max > 0 && (await tx.domain.count({ where: { customerId: customer.id } })) >= max)
           throw new LimitExceededError('maxDomains', max, `Your package allows ${max} domains`);
-        const domain = await tx.domain.create({ ...selection(query), data: { name, customerId: customer.id, enabled: args.enabled ?? true } });
+        const domain = await tx.domain.create({ ...selection(query), data: { name, nameUnicode, customerId: customer.id, enabled: args.enabled ?? true } });
         // rspamd gets the new domain's spam policy now, not at the next periodic resync.
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.create' });
-        await audit(tx, ctx, { action: 'domain.create', targetType: 'Domain', targetId: domain.id, targetLabel: name, customerId: customer.id });
+        await audit(tx, ctx, { action: 'domain.create', targetType: 'Domain', targetId: domain.id, targetLabel: nameUnicode, customerId: customer.id });
         return domain;
       });
     },

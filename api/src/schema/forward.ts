@@ -1,6 +1,6 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, searchTerm, splitDestinations } from '@mailpanel/core/validation';
+import { displayAddress, LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, searchTerm, splitDestinations } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -16,9 +16,9 @@ export const Forward = builder.prismaNode('Forward', {
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.forward(ctx.viewer) }) as never,
   fields: (t) => ({
-    source: t.exposeString('source'),
+    source: t.string({ resolve: (f) => displayAddress(f.source) }),
     catchAll: t.boolean({ resolve: (f) => f.localPart === '*' }),
-    destinations: t.stringList({ resolve: (f) => f.destinations }),
+    destinations: t.stringList({ resolve: (f) => f.destinations.map(displayAddress) }),
     domain: t.relation('domain'),
     customer: t.field({ type: Customer, select: { domain: { select: { customer: true } } }, resolve: (f) => f.domain.customer }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -6,7 +6,7 @@ import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { publish } from '@mailpanel/core/pubsub';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
-import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart, searchTerm } from '@mailpanel/core/validation';
+import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -65,7 +65,12 @@ export const Mailbox = builder.prismaNode('Mailbox', {
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
   fields: (t) => ({
-    address: t.exposeString('address'),
+    address: t.string({
+      description: 'The address as people read it: the domain as its U-label (info@bücher.test); either form logs in',
+      select: { address: true },
+      resolve: (m) => displayAddress(m.address),
+    }),
+    asciiAddress: t.exposeString('address', { description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)' }),
     localPart: t.exposeString('localPart'),
     domain: t.relation('domain'),
     customer: t.field({
@@ -113,7 +118,7 @@ const MailboxFilter = builder.inputType('MailboxFilter', {
     domainId: t.id({ required: false }),
     customerId: t.id({ required: false }),
     status: t.field({ type: MailboxStatusEnum, required: false }),
-    search: t.string({ required: false, description: 'Part of the address, case-insensitive' }),
+    search: t.string({ required: false, description: 'Part of the address (either form of its domain), case-insensitive' }),
   }),
 });
 
@@ -123,7 +128,7 @@ function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customer
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
   const q = searchTerm(filter?.search);
-  if (q) and.push({ address: q });
+  if (q) and.push({ OR: [...searchForms(q).map((f) => ({ address: f })), { domain: { nameUnicode: q } }] });
   return { AND: and };
 }
 

@@ -85,6 +85,10 @@ describe('renderMailstackConfig', () => {
     expect(main.get('smtpd_sasl_type')).toBe('dovecot');
     expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
     expect(main.get('smtpd_sender_login_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
+    // IDN: envelopes rewritten from the U-label to the A-label; SMTPUTF8 off in cleanup only (Dovecot 2.3 LMTP).
+    expect(main.get('canonical_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
+    expect(main.get('canonical_classes')).toBe('envelope_sender, envelope_recipient');
+    expect(render()['postfix/main.cf']).toContain('\nsmtputf8_enable = ${ {$process_name} == {cleanup} ? {no} : {yes} }\n');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
     expect(main.get('queue_directory')).toBe('/srv/mail/postfix/spool');
     expect(main.get('data_directory')).toBe('/srv/mail/postfix/data');
@@ -112,13 +116,16 @@ describe('renderMailstackConfig', () => {
   it('queries the views only, with self-mapping and catch-all as specified', () => {
     const out = render();
     const q = (f: string) => kv(out[f as keyof typeof out]).get('query');
-    expect(q('postfix/pgsql-domains.cf')).toBe("SELECT 1 FROM mail_domains WHERE domain = '%s'");
-    expect(q('postfix/pgsql-mailboxes.cf')).toContain("FROM mail_users WHERE email = '%s'");
+    // Either form of an internationalised domain (the U-label arrives from Postfix's LATIN1-declared connection).
+    const utf8 = (p: string) => `convert_from(convert_to('%${p}', 'LATIN1'), 'UTF8')`;
+    expect(q('postfix/pgsql-domains.cf')).toBe(`SELECT 1 FROM mail_domains WHERE domain = '%s' OR domain_unicode = ${utf8('s')}`);
+    expect(q('postfix/pgsql-mailboxes.cf')).toContain(`FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-self.cf')).toMatch(/^SELECT email FROM mail_users WHERE email = '%s'/);
     expect(q('postfix/pgsql-aliases.cf')).toBe(
       "SELECT destination FROM mail_aliases WHERE source = '%s' OR (left('%s', 1) = '@' AND source = '*%s')",
     );
-    expect(q('postfix/pgsql-sender-login.cf')).toBe("SELECT email FROM mail_users WHERE email = '%s'");
+    expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
+    expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
       expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');
@@ -132,8 +139,11 @@ describe('renderMailstackConfig', () => {
   it('renders the Dovecot SQL conf with the read-only role and the mail root', () => {
     const sql = kv(render()['dovecot/dovecot-sql.conf.ext']);
     expect(sql.get('connect')).toBe('host=127.0.0.1 port=5433 dbname=mail user=mail_reader password=Zk3-_x.~+/9');
-    expect(sql.get('password_query')).toBe("SELECT email AS user, password FROM mail_users WHERE email = '%u'");
-    expect(sql.get('user_query')).toContain("SELECT '/srv/mail/vmail/' || domain || '/' || local_part AS home, 5000 AS uid, 5000 AS gid");
+    // Either form of the address logs in; the answer is always the stored (A-label) user.
+    const either = "WHERE local_part = '%n' AND (domain = '%d' OR domain_unicode = '%d')";
+    expect(sql.get('password_query')).toBe(`SELECT email AS user, password FROM mail_users ${either}`);
+    expect(sql.get('user_query')).toContain("SELECT email AS user, '/srv/mail/vmail/' || domain || '/' || local_part AS home, 5000 AS uid, 5000 AS gid");
+    expect(sql.get('user_query')).toContain(either);
     // quota_mb 0 = unlimited: NULL quota_rule, and no global default rule in dovecot.conf
     expect(sql.get('user_query')).toContain("CASE WHEN quota_mb > 0 THEN '*:storage=' || quota_mb || 'M' END AS quota_rule");
     expect(render()['dovecot/dovecot.conf']).not.toMatch(/^\s*quota_rule\s*=/m);

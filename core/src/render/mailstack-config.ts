@@ -117,6 +117,7 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-self.cf',
   'postfix/pgsql-aliases.cf',
   'postfix/pgsql-sender-login.cf',
+  'postfix/pgsql-idn-canonical.cf',
   'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
