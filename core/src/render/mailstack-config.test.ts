@@ -77,10 +77,15 @@ describe('renderMailstackConfig', () => {
     const main = kv(render()['postfix/main.cf']);
     expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf');
     expect(main.get('virtual_mailbox_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
-    // self-mapping before aliases: a catch-all must never swallow an existing mailbox
+    // refused addresses end expansion first; then self-mapping before aliases: a catch-all must
+    // never swallow an existing mailbox, nor a disabled one
     expect(main.get('virtual_alias_maps')).toBe(
-      'pgsql:/srv/mail/etc/postfix/pgsql-self.cf, pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
+      'pgsql:/srv/mail/etc/postfix/pgsql-refused-aliases.cf, pgsql:/srv/mail/etc/postfix/pgsql-self.cf, pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
     );
+    expect(main.get('transport_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
+    // the refusal comes first in the restrictions Postfix evaluates first
+    expect(main.get('panel_refused_recipients')).toBe('check_recipient_access pgsql:/srv/mail/etc/postfix/pgsql-refused-recipients.cf');
+    expect(main.get('smtpd_relay_restrictions')).toMatch(/^\$panel_refused_recipients, /);
     expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:10024');
     expect(main.get('smtpd_sasl_type')).toBe('dovecot');
     expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
@@ -100,7 +105,7 @@ describe('renderMailstackConfig', () => {
     const opts = sub![1]!;
     expect(opts).toContain('-o smtpd_sasl_auth_enable=yes');
     expect(opts).toContain('-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject');
-    expect(opts).toContain('-o smtpd_relay_restrictions=permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_relay_restrictions=$panel_refused_recipients,permit_sasl_authenticated,reject');
     expect(opts).toContain('-o smtpd_sender_restrictions=reject_sender_login_mismatch');
     expect(master).toMatch(/^127\.0\.0\.1:10026 inet n - n - - smtpd\n(?: {2}-o .*\n)* {2}-o mynetworks=127\.0\.0\.1\/32$/m);
     // nothing chrooted (the maps and Dovecot sockets are reached from outside any chroot)
@@ -119,6 +124,9 @@ describe('renderMailstackConfig', () => {
       "SELECT destination FROM mail_aliases WHERE source = '%s' OR (left('%s', 1) = '@' AND source = '*%s')",
     );
     expect(q('postfix/pgsql-sender-login.cf')).toBe("SELECT email FROM mail_users WHERE email = '%s'");
+    expect(q('postfix/pgsql-refused-recipients.cf')).toBe("SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
+    expect(q('postfix/pgsql-refused-transport.cf')).toBe("SELECT 'error:5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
       expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');
@@ -347,7 +355,7 @@ describe('renderReadonlyRoleSql', () => {
       `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
     );
     expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
-    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases TO "mail_reader";');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused TO "mail_reader";');
     const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
     expect(grants).toHaveLength(2);
     expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);

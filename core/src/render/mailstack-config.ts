@@ -117,6 +117,9 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-self.cf',
   'postfix/pgsql-aliases.cf',
   'postfix/pgsql-sender-login.cf',
+  'postfix/pgsql-refused-recipients.cf',
+  'postfix/pgsql-refused-aliases.cf',
+  'postfix/pgsql-refused-transport.cf',
   'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
@@ -360,7 +363,7 @@ export function renderMailstackConfig(
 // --- read-only database role -----------------------------------------------------------------
 
 /** The views Postfix and Dovecot read; the read-only role may SELECT these and nothing else. */
-export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases'] as const;
+export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases', 'mail_refused'] as const;
 
 /** "ident" with embedded quotes doubled. */
 export function quoteIdent(name: string): string {
@@ -377,7 +380,7 @@ export function quoteLiteral(value: string): string {
 /**
  * SQL (several statements, run as a superuser or the views' owner in the mail database) that
  * creates or updates `role` as a LOGIN role with `password`, read-only by default, allowed to
- * SELECT the three mail views only. Idempotent. The role name must be a plain lower-case
+ * SELECT the mail views (MAIL_VIEWS) only. Idempotent. The role name must be a plain lower-case
  * identifier (it also lands in the config files); the password is quoted as a literal, but use
  * one that validPassword accepts if it goes into renderMailstackConfig.
  */

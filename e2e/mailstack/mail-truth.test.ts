@@ -1,0 +1,144 @@
+// Issue 12, "mail truth at the edges", proven on the real Postfix + Dovecot: the panel driven only
+// through GraphQL (in-process API and worker on the database the daemons read), every effect checked
+// from outside — SMTP reply codes on the MX and submission ports, IMAP sessions, the capture sink
+// (what would have left the machine, bounces included), the Maildirs and Postfix's queue. The
+// numbered describe blocks are the issue's numbered items.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMailbox, createTenant, waitFor, type Tenant } from '../../test/harness.js';
+import { bodyOf, headerOf, type CapturedMessage } from './capture-sink.js';
+import { makeMessage, smtpSend } from './clients.js';
+import { imapCanLogin, imapSubjects } from './imap.js';
+import { startPanelOnMailstack, type PanelOnMailstack } from './panel.js';
+
+const enabled = process.env.MAILSTACK_E2E === '1';
+const PW = 'mailbox-pass-1';
+const OUT = 'outside.test'; // "the Internet": only ever reached through the capture sink
+
+const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code } }`;
+const M = {
+  createForward: `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ... on MutationCreateForwardSuccess { forward { id } } ${ERR} } }`,
+  createDomain: `mutation($n:String!){ r: createDomain(name:$n){ __typename ... on MutationCreateDomainSuccess { domain { id name } } ${ERR} } }`,
+  updateDomain: `mutation($id:ID!,$e:Boolean!){ r: updateDomain(id:$id, enabled:$e){ __typename ... on MutationUpdateDomainSuccess { domain { enabled } } ${ERR} } }`,
+  setStatus: `mutation($id:ID!,$s:MailboxStatus!){ r: setMailboxStatus(id:$id, status:$s){ __typename ... on MutationSetMailboxStatusSuccess { mailbox { status } } ${ERR} } }`,
+};
+const NODE = `query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning provisioningError status } } }`;
+
+describe.skipIf(!enabled)('mail truth at the edges (issue 12)', () => {
+  let p: PanelOnMailstack;
+  let tenant: Tenant;
+
+  beforeAll(async () => {
+    p = await startPanelOnMailstack();
+    tenant = await createTenant(p, { maxDomains: 10 }, 'truth');
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  const act = async (doc: string, vars: Record<string, unknown>, token = tenant.token) => {
+    const r = (await p.ok(doc, vars, token)).r;
+    expect(r.__typename, JSON.stringify(r)).toMatch(/^Mutation\w+Success$/);
+    return r;
+  };
+  const mailbox = (local: string, domain = tenant.domain, quotaMb?: number) => createMailbox(p, tenant.token, local, domain, PW, quotaMb);
+  const settled = (id: string) =>
+    waitFor(async () => {
+      const n = (await p.ok(NODE, { id }, tenant.token)).node;
+      return n.provisioning !== 'PENDING' && n;
+    }, 'provisioning done', 20_000);
+  const imap = (user: string, pass = PW) => ({ port: p.ms.ports.imap, user, pass });
+  const mx = (to: string | string[], subject: string, opts: { from?: string; body?: string } = {}) => {
+    const from = opts.from ?? `sender@${OUT}`;
+    const rcpts = Array.isArray(to) ? to : [to];
+    return smtpSend({ port: p.ms.ports.smtp, from, to: rcpts, data: makeMessage({ from, to: rcpts.join(', '), subject, body: opts.body }) });
+  };
+  const submit = (user: string, pass: string, to: string, subject: string) =>
+    smtpSend({ port: p.ms.ports.submission, from: user, to: [to], data: makeMessage({ from: user, to, subject }), auth: { user, pass } });
+  const inboxHas = (user: string, subject: string) =>
+    waitFor(async () => (await imapSubjects(imap(user))).includes(subject), `"${subject}" in ${user}'s INBOX`, 20_000);
+  /** The bounce (DSN from the null sender) the capture sink got for `subject`. */
+  const bounceFor = (subject: string, to = `sender@${OUT}`) =>
+    p.ms.sink.waitFor((m: CapturedMessage) => m.mailFrom === '' && m.rcptTo.includes(to) && m.data.includes(`Subject: ${subject}`), 30_000);
+  const sinkSubjects = () => p.ms.sink.messages.map((m) => headerOf(m.data, 'Subject'));
+
+  // ---- 2 ---------------------------------------------------------------------------------------
+  describe('2. disabled means refused', () => {
+    it('a disabled mailbox in a catch-all domain: 550 5.2.1 at RCPT on every port; through a forward it bounces; the catch-all gets nothing', async () => {
+      const dis = await mailbox('dis');
+      const peer = await mailbox('peer');
+      const catcher = await mailbox('catcher');
+      await act(M.createForward, { s: `*@${tenant.domain}`, d: [catcher.address] });
+      await act(M.createForward, { s: `via@${tenant.domain}`, d: [dis.address] });
+      await settled(dis.id);
+      await settled(peer.id);
+      await act(M.setStatus, { id: dis.id, s: 'DISABLED' });
+
+      // MX: the address and its +tag form
+      for (const rcpt of [dis.address, `dis+tag@${tenant.domain}`, dis.address.toUpperCase()]) {
+        const r = await mx(rcpt, 'to a disabled mailbox');
+        expect(r, r.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 550 });
+        expect(r.text).toMatch(/^5\.2\.1 /);
+      }
+      // Submission from another mailbox of the panel: refused at RCPT too
+      const sub = await submit(peer.address, PW, dis.address, 'submitted to a disabled mailbox');
+      expect(sub, sub.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 550 });
+      expect(sub.text).toMatch(/^5\.2\.1 /);
+      // Logins of the disabled mailbox are refused as before
+      expect(await imapCanLogin(imap(dis.address))).toBe(false);
+      expect(await submit(dis.address, PW, `friend@${OUT}`, 'sent while disabled')).toMatchObject({ ok: false, stage: 'auth', code: 535 });
+
+      // Through a forward: accepted for via@ (an active forward), then bounced with 5.2.1 for dis@
+      const fw = await mx(`via@${tenant.domain}`, 'forwarded to a disabled mailbox');
+      expect(fw.ok, fw.transcript.join('\n')).toBe(true);
+      const dsn = await bounceFor('forwarded to a disabled mailbox');
+      expect(bodyOf(dsn.data)).toMatch(/5\.2\.1/);
+
+      // A control message shows the catch-all works — and that nothing before it reached it.
+      const ctl = await mx(`nobody-here@${tenant.domain}`, 'control for the catch-all');
+      expect(ctl.ok, ctl.transcript.join('\n')).toBe(true);
+      await inboxHas(catcher.address, 'control for the catch-all');
+      expect(await imapSubjects(imap(catcher.address))).toEqual(['control for the catch-all']);
+
+      // Enabled again: delivered to the mailbox itself, not to the catch-all.
+      await act(M.setStatus, { id: dis.id, s: 'ACTIVE' });
+      const back = await mx(dis.address, 'after re-enabling');
+      expect(back.ok, back.transcript.join('\n')).toBe(true);
+      await inboxHas(dis.address, 'after re-enabling');
+      expect(await imapSubjects(imap(dis.address))).toEqual(['after re-enabling']);
+    });
+
+    it('every address of a disabled domain: 550 5.2.1 at RCPT; a forward into it bounces and is never relayed out', async () => {
+      const d = (await act(M.createDomain, { n: 'off.example' })).domain;
+      const inOff = await mailbox('info', 'off.example');
+      await mailbox('catchall', 'off.example');
+      await act(M.createForward, { s: '*@off.example', d: ['catchall@off.example'] });
+      await act(M.createForward, { s: `to-off@${tenant.domain}`, d: ['someone@off.example', 'info@off.example'] });
+      await settled(inOff.id);
+      await act(M.updateDomain, { id: d.id, e: false }, p.adminToken);
+
+      for (const rcpt of ['info@off.example', 'random-1@off.example', 'catchall@off.example']) {
+        const r = await mx(rcpt, 'to a disabled domain');
+        expect(r, r.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 550 });
+        expect(r.text).toMatch(/^5\.2\.1 /);
+      }
+      const before = p.ms.sink.messages.length;
+      const fw = await mx(`to-off@${tenant.domain}`, 'forwarded into a disabled domain');
+      expect(fw.ok, fw.transcript.join('\n')).toBe(true);
+      const dsn = await bounceFor('forwarded into a disabled domain');
+      expect(bodyOf(dsn.data)).toMatch(/5\.2\.1/);
+      expect(bodyOf(dsn.data)).toContain('someone@off.example');
+      // Nothing but that bounce left the machine (no relay to someone@off.example).
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = p.ms.sink.messages.slice(before);
+      expect(after.filter((m) => m.rcptTo.some((r) => r.endsWith('@off.example')))).toHaveLength(0);
+
+      await act(M.updateDomain, { id: d.id, e: true }, p.adminToken);
+      const back = await mx('info@off.example', 'domain enabled again');
+      expect(back.ok, back.transcript.join('\n')).toBe(true);
+      await inboxHas('info@off.example', 'domain enabled again');
+      expect(await imapSubjects(imap('info@off.example'))).toEqual(['domain enabled again']);
+      expect(await imapSubjects(imap('catchall@off.example'))).toEqual([]);
+      expect(sinkSubjects()).not.toContain('forwarded into a disabled domain');
+    });
+  });
+});
