@@ -38,6 +38,11 @@ const schema = z.object({
   /** dovecot.conf of the Dovecot the panel drives: enables `doveadm -c` (quota usage) and sievec. */
   DOVECOT_CONFIG: z.string().regex(/^\//, 'must be an absolute path').optional(),
   DOVEADM_PATH: z.string().regex(/^\//, 'must be an absolute path').default('/usr/bin/doveadm'),
+  /** Postfix config directory of the Postfix in front of that Dovecot (postqueue/postsuper -c): a
+   *  deleted mailbox's queued mail is bounced or removed before its address can be used again. */
+  POSTFIX_CONFIG_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** Where postqueue, postsuper and postconf are. */
+  POSTFIX_COMMAND_DIR: z.string().regex(/^\//, 'must be an absolute path').default('/usr/sbin'),
   /** Pre-compile Sieve scripts with this sievec (default /usr/bin/sievec when DOVECOT_CONFIG is set
    *  and it exists); without it Dovecot compiles a script the first time it runs it. */
   SIEVEC_PATH: z.string().regex(/^\//, 'must be an absolute path').optional(),

@@ -75,8 +75,8 @@ export interface Mailstack {
     logDir: string;
   };
   /** The panel's settings that point its worker at this stack: where Maildirs live, whose files they
-   *  are, and the Dovecot configuration doveadm and sievec read. */
-  panelEnv: { MAIL_ROOT: string; MAIL_UID: string; MAIL_GID: string; DOVECOT_CONFIG: string };
+   *  are, the Dovecot configuration doveadm and sievec read, and the Postfix whose queue it cleans. */
+  panelEnv: { MAIL_ROOT: string; MAIL_UID: string; MAIL_GID: string; DOVECOT_CONFIG: string; POSTFIX_CONFIG_DIR: string };
   logs: { dovecot: string; postfix: string; sink: string };
   sink: CaptureSink;
   db: { role: string; password: string; host: string; port: number; dbname: string };
@@ -516,7 +516,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       settings,
       ports,
       paths: { configDir, dovecotConf, postfixConfigDir, mailRoot, logDir },
-      panelEnv: { MAIL_ROOT: mailRoot, MAIL_UID: String(settings.vmail.uid), MAIL_GID: String(settings.vmail.gid), DOVECOT_CONFIG: dovecotConf },
+      panelEnv: { MAIL_ROOT: mailRoot, MAIL_UID: String(settings.vmail.uid), MAIL_GID: String(settings.vmail.gid), DOVECOT_CONFIG: dovecotConf, POSTFIX_CONFIG_DIR: postfixConfigDir },
       logs,
       sink,
       db: { role, password, host: dbHost, port: dbPort, dbname },

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, waitFor, type Tenant } from '../../test/harness.js';
 import { bodyOf, headerOf, type CapturedMessage } from './capture-sink.js';
-import { makeMessage, smtpSend } from './clients.js';
+import { ImapSession, makeMessage, smtpSend } from './clients.js';
 import { imapCanLogin, imapSubjects } from './imap.js';
 import { startPanelOnMailstack, type PanelOnMailstack } from './panel.js';
 
@@ -20,6 +20,8 @@ const M = {
   createDomain: `mutation($n:String!){ r: createDomain(name:$n){ __typename ... on MutationCreateDomainSuccess { domain { id name } } ${ERR} } }`,
   updateDomain: `mutation($id:ID!,$e:Boolean!){ r: updateDomain(id:$id, enabled:$e){ __typename ... on MutationUpdateDomainSuccess { domain { enabled } } ${ERR} } }`,
   setStatus: `mutation($id:ID!,$s:MailboxStatus!){ r: setMailboxStatus(id:$id, status:$s){ __typename ... on MutationSetMailboxStatusSuccess { mailbox { status } } ${ERR} } }`,
+  password: `mutation($id:ID!,$p:String!){ r: changeMailboxPassword(id:$id, password:$p){ __typename ... on MutationChangeMailboxPasswordSuccess { mailbox { id provisioning } } ${ERR} } }`,
+  delete: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename ... on MutationDeleteMailboxSuccess { deletedId } ${ERR} } }`,
 };
 const NODE = `query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning provisioningError status } } }`;
 
@@ -60,6 +62,27 @@ describe.skipIf(!enabled)('mail truth at the edges (issue 12)', () => {
   const bounceFor = (subject: string, to = `sender@${OUT}`) =>
     p.ms.sink.waitFor((m: CapturedMessage) => m.mailFrom === '' && m.rcptTo.includes(to) && m.data.includes(`Subject: ${subject}`), 30_000);
   const sinkSubjects = () => p.ms.sink.messages.map((m) => headerOf(m.data, 'Subject'));
+  /** An IMAP session logged in with INBOX selected, as a mail client keeps one open. */
+  const openSession = async (user: string, pass = PW) => {
+    const s = await ImapSession.open(p.ms.ports.imap);
+    expect((await s.login(user, pass)).status).toBe('OK');
+    expect((await s.command('SELECT INBOX')).status).toBe('OK');
+    return s;
+  };
+  /** Milliseconds until the server ends the session (NOOP every 100 ms), or null if still open after `ms`. */
+  const endsWithin = async (s: ImapSession, ms: number): Promise<number | null> => {
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        const r = await s.command('NOOP');
+        if (r.status !== 'OK' || r.untagged.some((l) => l.startsWith('* BYE'))) return Date.now() - t0;
+      } catch {
+        return Date.now() - t0; // closed by the server
+      }
+      if (Date.now() - t0 > ms) return null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
   // ---- 2 ---------------------------------------------------------------------------------------
   describe('2. disabled means refused', () => {
@@ -139,6 +162,145 @@ describe.skipIf(!enabled)('mail truth at the edges (issue 12)', () => {
       expect(await imapSubjects(imap('info@off.example'))).toEqual(['domain enabled again']);
       expect(await imapSubjects(imap('catchall@off.example'))).toEqual([]);
       expect(sinkSubjects()).not.toContain('forwarded into a disabled domain');
+    });
+  });
+
+  // ---- 3 ---------------------------------------------------------------------------------------
+  describe('3. open sessions end on password change, disable and delete', () => {
+    it('a password change ends the open IMAP session within 5 s; the new password logs in, the old one not', async () => {
+      const m = await mailbox('kick-pw');
+      await settled(m.id);
+      const s = await openSession(m.address);
+      const other = await mailbox('kick-bystander');
+      await settled(other.id);
+      const bystander = await openSession(other.address);
+      try {
+        await act(M.password, { id: m.id, p: 'a-brand-new-pass-1' });
+        const took = await endsWithin(s, 5_000);
+        expect(took, 'the session was still open 5 s after the password change').not.toBeNull();
+        expect(took!).toBeLessThan(5_000);
+        expect((await settled(m.id)).provisioning).toBe('READY');
+        expect(await imapCanLogin(imap(m.address))).toBe(false);
+        expect(await imapCanLogin(imap(m.address, 'a-brand-new-pass-1'))).toBe(true);
+        // another mailbox's session is untouched
+        expect((await bystander.command('NOOP')).status).toBe('OK');
+      } finally {
+        s.close();
+        await bystander.logout();
+      }
+    });
+
+    it('a disable and a delete end the open IMAP session within 5 s', async () => {
+      const d = await mailbox('kick-disable');
+      const x = await mailbox('kick-delete');
+      await settled(d.id);
+      await settled(x.id);
+      const sd = await openSession(d.address);
+      const sx = await openSession(x.address);
+      try {
+        await act(M.setStatus, { id: d.id, s: 'DISABLED' });
+        const tookD = await endsWithin(sd, 5_000);
+        expect(tookD, 'still open 5 s after the disable').not.toBeNull();
+        expect((await settled(d.id)).provisioning).toBe('READY');
+
+        await act(M.delete, { id: x.id });
+        const tookX = await endsWithin(sx, 5_000);
+        expect(tookX, 'still open 5 s after the delete').not.toBeNull();
+        expect(await imapCanLogin(imap(x.address))).toBe(false);
+      } finally {
+        sd.close();
+        sx.close();
+      }
+    });
+
+    it('Dovecot unreachable: the mailbox says so (PENDING with the reason), and it completes once Dovecot is back', async () => {
+      const m = await mailbox('kick-outage');
+      await settled(m.id);
+      await p.ms.stopDaemon('dovecot');
+      try {
+        await act(M.password, { id: m.id, p: 'outage-pass-1234' });
+        const shown = await waitFor(async () => {
+          const n = (await p.ok(NODE, { id: m.id }, tenant.token)).node;
+          return n.provisioningError && n;
+        }, 'the failed try on the mailbox', 30_000);
+        expect(shown.provisioning).toBe('PENDING');
+        expect(shown.provisioningError).toMatch(/doveadm/);
+      } finally {
+        await p.ms.startDaemon('dovecot');
+      }
+      const done = await waitFor(async () => {
+        const n = (await p.ok(NODE, { id: m.id }, tenant.token)).node;
+        return n.provisioning === 'READY' && n;
+      }, 'READY after Dovecot is back', 90_000);
+      expect(done.provisioningError).toBeNull();
+      expect(await imapCanLogin(imap(m.address, 'outage-pass-1234'))).toBe(true);
+    });
+  });
+
+  // ---- 5 ---------------------------------------------------------------------------------------
+  describe('5. deletion is final for queued mail', () => {
+    const postqueue = async () => {
+      const r = await p.ms.run('/usr/sbin/postqueue', ['-c', p.ms.paths.postfixConfigDir, '-j']);
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { queue_name: string; queue_id: string; recipients: { address: string }[] });
+    };
+    const queuedFor = async (local: string) =>
+      (await postqueue()).filter((q) => q.recipients.some((r) => r.address.startsWith(`${local}@`) || r.address.startsWith(`${local}+`)));
+    const queueIdOf = (r: { text: string }) => /queued as ([0-9A-Za-z]+)/.exec(r.text)![1]!;
+
+    it('mail Postfix still holds for a deleted mailbox (deferred, on hold, +tag, several recipients) never reaches a re-created mailbox of the same address', async () => {
+      const gone = await mailbox('gone');
+      const stays = await mailbox('stays');
+      await settled(gone.id);
+      await settled(stays.id);
+
+      // Dovecot away: Postfix keeps the mail in its queue (deferred).
+      await p.ms.stopDaemon('dovecot');
+      let held: string;
+      try {
+        for (const [to, subject] of [
+          [gone.address, 'queued for the old mailbox'],
+          [[gone.address, stays.address], 'queued for two'],
+          [`gone+tag@${tenant.domain}`, 'queued with a tag'],
+          [gone.address, 'queued and held'],
+        ] as const) {
+          const r = await mx(to as string | string[], subject);
+          expect(r.ok, r.transcript.join('\n')).toBe(true);
+          if (subject === 'queued and held') held = queueIdOf(r);
+        }
+        await waitFor(async () => (await queuedFor('gone')).filter((q) => q.queue_name === 'deferred').length === 4, 'four deferred messages', 30_000);
+        await p.ms.run('/usr/sbin/postsuper', ['-c', p.ms.paths.postfixConfigDir, '-h', held!]);
+        expect((await queuedFor('gone')).map((q) => q.queue_name).sort()).toEqual(['deferred', 'deferred', 'deferred', 'hold']);
+      } finally {
+        await p.ms.startDaemon('dovecot');
+      }
+
+      // Delete, and re-create the address as soon as the panel lets us.
+      await act(M.delete, { id: gone.id });
+      await waitFor(async () => (await p.ok(NODE, { id: gone.id }, tenant.token)).node === null, 'the old mailbox gone', 60_000);
+      const again = await mailbox('gone');
+      await settled(again.id);
+
+      // Whatever is left anywhere in the queue is delivered now, held mail released.
+      await p.ms.run('/usr/sbin/postsuper', ['-c', p.ms.paths.postfixConfigDir, '-H', 'ALL']);
+      await p.ms.run('/usr/sbin/postqueue', ['-c', p.ms.paths.postfixConfigDir, '-f']);
+      await inboxHas(stays.address, 'queued for two');
+      await waitFor(async () => (await postqueue()).length === 0, 'an empty queue', 30_000);
+
+      expect(await imapSubjects(imap(again.address))).toEqual([]);
+      expect(await p.ms.listMaildir(again.address)).toEqual([]);
+      // The senders were told (bounced, 5.1.1), the other recipient got its copy.
+      for (const subject of ['queued for the old mailbox', 'queued for two', 'queued with a tag']) {
+        const dsn = await bounceFor(subject);
+        expect(bodyOf(dsn.data)).toMatch(/5\.1\.1/);
+      }
+      // The new mailbox works normally.
+      const fresh = await mx(again.address, 'for the new mailbox');
+      expect(fresh.ok, fresh.transcript.join('\n')).toBe(true);
+      await inboxHas(again.address, 'for the new mailbox');
+      expect(await imapSubjects(imap(again.address))).toEqual(['for the new mailbox']);
     });
   });
 });
