@@ -52,6 +52,9 @@ const schema = z.object({
     .trim()
     .refine((v) => v === 'off' || /^\S+(\s+\S+){4,5}$/.test(v), 'must be a cron expression (5 or 6 fields) or "off"')
     .default('*/5 * * * *'),
+  /** The server's largest message in bytes: Postfix's message_size_limit (messageSizeLimit in the
+   *  rendered configuration; keep both equal). A hosting package may set a lower one. */
+  MESSAGE_SIZE_LIMIT_BYTES: z.coerce.number().int().min(1024).max(2 ** 31 - 1).default(26214400),
   WEBMAIL_URL: z.string().url().default('http://localhost:8888/'),
   DEFAULT_QUOTA_MB: z.coerce.number().int().min(0).default(1024),
   GRAPHIQL: bool.optional(),

@@ -127,6 +127,8 @@ export async function smtpSend(opts: {
   data: string;
   auth?: { user: string; pass: string };
   helo?: string;
+  /** ESMTP parameters after MAIL FROM:<…>, e.g. "SIZE=2000000". */
+  mailParams?: string;
 }): Promise<SmtpResult> {
   const transcript: string[] = [];
   const s = await LineSocket.connect(opts.port, opts.host);
@@ -146,7 +148,7 @@ export async function smtpSend(opts: {
       r = await send(`AUTH PLAIN ${token}`, 'AUTH PLAIN <credentials>');
       if (r.code !== 235) return fail('auth', r);
     }
-    r = await send(`MAIL FROM:<${opts.from}>`);
+    r = await send(`MAIL FROM:<${opts.from}>${opts.mailParams ? ` ${opts.mailParams}` : ''}`);
     if (r.code !== 250) return fail('mail', r);
     for (const rcpt of opts.to) {
       r = await send(`RCPT TO:<${rcpt}>`);

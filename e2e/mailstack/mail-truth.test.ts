@@ -5,6 +5,9 @@
 // numbered describe blocks are the issue's numbered items.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, waitFor, type Tenant } from '../../test/harness.js';
+import { CounterStore } from '../../worker/src/policy/counter-store.js';
+import { startPolicyServer, type PolicyServer } from '../../worker/src/policy/server.js';
+import { pickFreePorts } from './harness.js';
 import { bodyOf, headerOf, type CapturedMessage } from './capture-sink.js';
 import { ImapSession, makeMessage, smtpSend } from './clients.js';
 import { imapCanLogin, imapSubjects } from './imap.js';
@@ -28,12 +31,20 @@ const NODE = `query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning provis
 describe.skipIf(!enabled)('mail truth at the edges (issue 12)', () => {
   let p: PanelOnMailstack;
   let tenant: Tenant;
+  let store: CounterStore;
+  let policy: PolicyServer;
 
   beforeAll(async () => {
-    p = await startPanelOnMailstack();
+    // The panel's policy service (as `npm run policy` runs it) answers the message size check at RCPT.
+    const [policyPort] = await pickFreePorts(1);
+    p = await startPanelOnMailstack({ mailstack: { policyService: `inet:127.0.0.1:${policyPort}` } });
+    store = new CounterStore(p.db.url);
+    policy = await startPolicyServer({ store, port: policyPort, cacheSeconds: 0 });
     tenant = await createTenant(p, { maxDomains: 10 }, 'truth');
   });
   afterAll(async () => {
+    await policy?.close();
+    await store?.close();
     await p?.stop();
   });
 
@@ -301,6 +312,62 @@ describe.skipIf(!enabled)('mail truth at the edges (issue 12)', () => {
       expect(fresh.ok, fresh.transcript.join('\n')).toBe(true);
       await inboxHas(again.address, 'for the new mailbox');
       expect(await imapSubjects(imap(again.address))).toEqual(['for the new mailbox']);
+    });
+  });
+
+  // ---- 7 ---------------------------------------------------------------------------------------
+  describe('7. maximum message size', () => {
+    const UPDATE_PKG = `mutation($id:ID!,$i:HostingPackageInput!){ r: updateHostingPackage(id:$id, input:$i){ __typename ... on MutationUpdateHostingPackageSuccess { hostingPackage { maxMessageSizeMb messageSizeLimitBytes } } ${ERR} } }`;
+    const SIZES = `query($id:ID!){ node(id:$id){ ... on Mailbox { quotaMb maxMessageSizeBytes } } }`;
+    const SERVER = 26214400; // the stack's message_size_limit (the renderer's default) = MESSAGE_SIZE_LIMIT_BYTES' default
+
+    it('a package limit is refused at RCPT from the SIZE= in MAIL FROM (MX and submission); the server limit at MAIL FROM and advertised in EHLO; GraphQL shows both', async () => {
+      const other = await createTenant(p, {}, 'roomy');
+      const big = await createMailbox(p, other.token, 'big', other.domain, PW, 0); // quota 0 = unlimited
+      const small = await mailbox('small');
+      await settled(small.id);
+
+      // Validation: above the server's limit, or negative, is a field error; nothing is saved.
+      for (const bad of [26, -1]) {
+        const r = (await p.ok(UPDATE_PKG, { id: tenant.packageId, i: { maxMessageSizeMb: bad } }, p.adminToken)).r;
+        expect(r.__typename).toBe('ValidationError');
+        expect(r.fieldErrors).toEqual([{ field: 'maxMessageSizeMb', code: 'INVALID' }]);
+      }
+      const set = await act(UPDATE_PKG, { id: tenant.packageId, i: { maxMessageSizeMb: 1 } }, p.adminToken);
+      expect(set.hostingPackage).toEqual({ maxMessageSizeMb: 1, messageSizeLimitBytes: 1048576 });
+      expect((await p.ok(SIZES, { id: small.id }, tenant.token)).node.maxMessageSizeBytes).toBe(1048576);
+      // "unlimited" quota does not mean unlimited message size
+      expect((await p.ok(SIZES, { id: big.id }, other.token)).node).toEqual({ quotaMb: 0, maxMessageSizeBytes: SERVER });
+
+      const body = 'x'.repeat(76) + '\r\n';
+      const twoMb = body.repeat(Math.ceil(2_000_000 / body.length));
+      const send = (to: string, size: number, opts: { port?: number; auth?: { user: string; pass: string }; from?: string } = {}) => {
+        const from = opts.from ?? `sender@${OUT}`;
+        return smtpSend({ port: opts.port ?? p.ms.ports.smtp, from, to: [to], auth: opts.auth, mailParams: `SIZE=${size}`, data: makeMessage({ from, to, subject: `size ${size} to ${to}`, body: twoMb }) });
+      };
+
+      const refused = await send(small.address, 2_000_000);
+      expect(refused.transcript, 'EHLO advertises the server limit').toContain(`S: 250-SIZE ${SERVER}`);
+      expect(refused, refused.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 552 });
+      expect(refused.text).toMatch(/^5\.3\.4 .*limit 1 MB/);
+
+      const fromInside = await send(small.address, 2_000_000, { port: p.ms.ports.submission, from: big.address, auth: { user: big.address, pass: PW } });
+      expect(fromInside, fromInside.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 552 });
+
+      const tooBigForServer = await send(big.address, SERVER + 1);
+      expect(tooBigForServer, tooBigForServer.transcript.join('\n')).toMatchObject({ ok: false, stage: 'mail', code: 552 });
+      expect(tooBigForServer.text).toMatch(/^5\.3\.4 /);
+
+      const fits = await send(big.address, 2_000_000);
+      expect(fits.ok, fits.transcript.join('\n')).toBe(true);
+      await inboxHas(big.address, `size 2000000 to ${big.address}`);
+
+      // Back to the server's limit (0): the same message is accepted for the small mailbox.
+      const reset = await act(UPDATE_PKG, { id: tenant.packageId, i: { maxMessageSizeMb: 0 } }, p.adminToken);
+      expect(reset.hostingPackage).toEqual({ maxMessageSizeMb: null, messageSizeLimitBytes: SERVER });
+      const now = await send(small.address, 2_000_000);
+      expect(now.ok, now.transcript.join('\n')).toBe(true);
+      await inboxHas(small.address, `size 2000000 to ${small.address}`);
     });
   });
 });

@@ -4,6 +4,7 @@ import { config } from '@mailpanel/core/env';
 import { FieldErrors, LimitExceededError, NotFoundError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
+import { effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { publish } from '@mailpanel/core/pubsub';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
 import { checkPassword, checkQuota, normalizeDomain, normalizeMailboxLocalPart, searchTerm } from '@mailpanel/core/validation';
@@ -74,6 +75,11 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       resolve: (m) => m.domain.customer,
     }),
     quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
+    maxMessageSizeBytes: t.int({
+      description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
+      select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
+      resolve: (m) => effectiveMessageSizeBytes(m.domain.customer.package.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
+    }),
     quota: t.field({
       type: MailboxQuota,
       select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true },

@@ -104,7 +104,7 @@ describe('renderMailstackConfig', () => {
     expect(sub).not.toBeNull();
     const opts = sub![1]!;
     expect(opts).toContain('-o smtpd_sasl_auth_enable=yes');
-    expect(opts).toContain('-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_recipient_restrictions=$panel_message_size_check,permit_sasl_authenticated,reject');
     expect(opts).toContain('-o smtpd_relay_restrictions=$panel_refused_recipients,permit_sasl_authenticated,reject');
     expect(opts).toContain('-o smtpd_sender_restrictions=reject_sender_login_mismatch');
     expect(master).toMatch(/^127\.0\.0\.1:10026 inet n - n - - smtpd\n(?: {2}-o .*\n)* {2}-o mynetworks=127\.0\.0\.1\/32$/m);
@@ -325,6 +325,15 @@ describe('renderMailstackConfig: email security (rspamd, policy service, spam fi
     expect(sub(render({ policyService: 'inet:127.0.0.1:10040' }))).toContain('  -o smtpd_end_of_data_restrictions=check_policy_service,inet:127.0.0.1:10040\n');
     // Only submission: the MX and re-injection ports do not count outbound mail.
     expect(render({ policyService: 'inet:127.0.0.1:10040' })['postfix/master.cf'].match(/check_policy_service/g)).toHaveLength(1);
+  });
+
+  it('checks each recipient against its package message size limit at RCPT (MX and submission), failing open to the server limit', () => {
+    const main = (o: Parameters<typeof render>[0] = {}) => kv(render(o)['postfix/main.cf']);
+    expect(main().get('panel_message_size_check')).toBe('');
+    expect(main({ policyService: 'inet:127.0.0.1:10040' }).get('panel_message_size_check')).toBe('check_policy_service { inet:127.0.0.1:10040, default_action=DUNNO }');
+    expect(main().get('smtpd_recipient_restrictions')).toMatch(/, \$panel_message_size_check$/);
+    expect(main().get('message_size_limit')).toBe('26214400');
+    expect(main({ messageSizeLimit: 10485760 }).get('message_size_limit')).toBe('10485760');
   });
 
   it.each([

@@ -91,9 +91,9 @@ export interface MailstackSettings {
   instanceName?: string;
   /** Postfix milter list, e.g. "inet:127.0.0.1:11332"; empty (default) = no milter. */
   milter?: string;
-  /** The panel's policy service for outbound rate limits (npm run policy), e.g.
-   *  "inet:127.0.0.1:10040", checked at the end of each message on the submission port; empty
-   *  (default) = none. */
+  /** The panel's policy service (npm run policy), e.g. "inet:127.0.0.1:10040": outbound rate limits,
+   *  checked at the end of each message on the submission port, and the hosting packages' message
+   *  size limits, checked at RCPT on the MX and submission ports; empty (default) = none. */
   policyService?: string;
   /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
   messageSizeLimit?: number;
@@ -298,6 +298,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     milter,
     // master.cf -o values cannot hold spaces: Postfix also splits restriction lists at commas.
     policyRestriction: policyService === '' ? '' : `check_policy_service,${policyService}`,
+    // main.cf only (spaces allowed); master.cf refers to it as $panel_message_size_check.
+    policySizeRestriction: policyService === '' ? '' : `check_policy_service { ${policyService}, default_action=DUNNO }`,
     configDir,
     postfixConfigDir: `${configDir}/postfix`,
     postfixQueueDir: queueDir,

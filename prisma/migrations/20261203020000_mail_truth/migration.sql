@@ -10,3 +10,8 @@ CREATE VIEW "mail_refused" AS
    WHERE m.status = 'DISABLED' AND m.provisioning <> 'DELETING'
   UNION ALL
   SELECT d.name AS key FROM domains d WHERE NOT d.enabled;
+
+-- Largest message a customer's mailboxes accept, in MB (NULL = the server's limit, Postfix's
+-- message_size_limit / MESSAGE_SIZE_LIMIT_BYTES). Enforced at RCPT by the policy service, from the
+-- SIZE= the client announced in MAIL FROM.
+ALTER TABLE "hosting_packages" ADD COLUMN "max_message_size_mb" INTEGER;
