@@ -75,7 +75,8 @@ describe('renderMailstackConfig', () => {
 
   it('wires Postfix to the views, Dovecot LMTP and Dovecot SASL', () => {
     const main = kv(render()['postfix/main.cf']);
-    expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf');
+    // a disabled domain stays ours (refused, never relayed; its class never changes on enable/disable)
+    expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf, pgsql:/srv/mail/etc/postfix/pgsql-refused-domains.cf');
     expect(main.get('virtual_mailbox_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
     // refused addresses end expansion first; then self-mapping before aliases: a catch-all must
     // never swallow an existing mailbox, nor a disabled one
@@ -126,6 +127,7 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-sender-login.cf')).toBe("SELECT email FROM mail_users WHERE email = '%s'");
     expect(q('postfix/pgsql-refused-recipients.cf')).toBe("SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
     expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
+    expect(q('postfix/pgsql-refused-domains.cf')).toBe("SELECT 1 FROM mail_refused WHERE key = '%s'");
     expect(q('postfix/pgsql-refused-transport.cf')).toBe("SELECT 'error:5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
