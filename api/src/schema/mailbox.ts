@@ -210,9 +210,10 @@ export async function assertAddressFree(tx: Tx, address: string, field: string) 
   if (forward) throw ValidationError.of(field, 'TAKEN', `${address} is already used by a forward`);
 }
 
-/** After a password change or a disable, in the same transaction: the worker ends the mailbox's open
- *  IMAP/POP3/ManageSieve sessions (provision-mailbox with endSessions). PENDING until it has. */
-async function endSessionsAfterCommit(tx: Tx, ctx: Context, mailboxId: string) {
+/** After a password change or a disable (of the mailbox or its domain), in the same transaction: the
+ *  worker ends the mailbox's open IMAP/POP3/ManageSieve sessions (provision-mailbox with
+ *  endSessions). PENDING until it has. */
+export async function endSessionsAfterCommit(tx: Tx, ctx: Context, mailboxId: string) {
   await tx.mailbox.update({ where: { id: mailboxId }, data: { provisioning: 'PENDING' } });
   await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId, endSessions: true });
 }

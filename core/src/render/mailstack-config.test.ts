@@ -76,21 +76,21 @@ describe('renderMailstackConfig', () => {
   it('wires Postfix to the views, Dovecot LMTP and Dovecot SASL', () => {
     const main = kv(render()['postfix/main.cf']);
     // a disabled domain stays ours (refused, never relayed; its class never changes on enable/disable)
-    expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf, pgsql:/srv/mail/etc/postfix/pgsql-refused-domains.cf');
-    expect(main.get('virtual_mailbox_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
+    expect(main.get('virtual_mailbox_domains')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-domains.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-domains.cf');
+    expect(main.get('virtual_mailbox_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
     // refused addresses end expansion first; then self-mapping before aliases: a catch-all must
     // never swallow an existing mailbox, nor a disabled one
     expect(main.get('virtual_alias_maps')).toBe(
-      'pgsql:/srv/mail/etc/postfix/pgsql-refused-aliases.cf, pgsql:/srv/mail/etc/postfix/pgsql-self.cf, pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
+      'proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-aliases.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-self.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
     );
-    expect(main.get('transport_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
+    expect(main.get('transport_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
     // the refusal comes first in the restrictions Postfix evaluates first
-    expect(main.get('panel_refused_recipients')).toBe('check_recipient_access pgsql:/srv/mail/etc/postfix/pgsql-refused-recipients.cf');
+    expect(main.get('panel_refused_recipients')).toBe('check_recipient_access proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-recipients.cf');
     expect(main.get('smtpd_relay_restrictions')).toMatch(/^\$panel_refused_recipients, /);
     expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:10024');
     expect(main.get('smtpd_sasl_type')).toBe('dovecot');
     expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
-    expect(main.get('smtpd_sender_login_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
+    expect(main.get('smtpd_sender_login_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
     expect(main.get('queue_directory')).toBe('/srv/mail/postfix/spool');
     expect(main.get('data_directory')).toBe('/srv/mail/postfix/data');
