@@ -99,6 +99,19 @@ describe('mailboxes', async () => {
     expect(await t.login(m.address, 'second-pass-2')).toBeTruthy();
   });
 
+  it('a password change or a disable without a mail stack: the job that ends open sessions has none to end and says READY', async () => {
+    const m = await createMailbox(t, tenant.token, 'no-stack', tenant.domain, 'first-pass-1');
+    const state = (id: string) => t.ok(`query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning provisioningError } } }`, { id }, tenant.token);
+    await waitFor(async () => (await state(m.id)).node.provisioning === 'READY', 'READY after create');
+    const ch = await t.ok(`mutation($id:ID!){ changeMailboxPassword(id:$id, password:"second-pass-2"){ ... on MutationChangeMailboxPasswordSuccess { mailbox { provisioning } } } }`, { id: m.id }, tenant.token);
+    expect(ch.changeMailboxPassword.mailbox.provisioning).toBe('PENDING');
+    await waitFor(async () => (await state(m.id)).node.provisioning === 'READY', 'READY after the password change');
+    const off = await t.ok(`mutation($id:ID!){ setMailboxStatus(id:$id, status:DISABLED){ ... on MutationSetMailboxStatusSuccess { mailbox { provisioning } } } }`, { id: m.id }, tenant.token);
+    expect(off.setMailboxStatus.mailbox.provisioning).toBe('PENDING');
+    const done = await waitFor(async () => (await state(m.id)).node.provisioning === 'READY' && (await state(m.id)).node, 'READY after the disable');
+    expect(done.provisioningError).toBeNull();
+  });
+
   it('a mailbox owner changes its own password and autoresponder', async () => {
     const m = await createMailbox(t, tenant.token, 'self', tenant.domain, 'self-pass-111');
     const own = await t.login(m.address, 'self-pass-111');

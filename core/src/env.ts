@@ -38,6 +38,11 @@ const schema = z.object({
   /** dovecot.conf of the Dovecot the panel drives: enables `doveadm -c` (quota usage) and sievec. */
   DOVECOT_CONFIG: z.string().regex(/^\//, 'must be an absolute path').optional(),
   DOVEADM_PATH: z.string().regex(/^\//, 'must be an absolute path').default('/usr/bin/doveadm'),
+  /** Postfix config directory of the Postfix in front of that Dovecot (postqueue/postsuper -c): a
+   *  deleted mailbox's queued mail is bounced or removed before its address can be used again. */
+  POSTFIX_CONFIG_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** Where postqueue, postsuper and postconf are. */
+  POSTFIX_COMMAND_DIR: z.string().regex(/^\//, 'must be an absolute path').default('/usr/sbin'),
   /** Pre-compile Sieve scripts with this sievec (default /usr/bin/sievec when DOVECOT_CONFIG is set
    *  and it exists); without it Dovecot compiles a script the first time it runs it. */
   SIEVEC_PATH: z.string().regex(/^\//, 'must be an absolute path').optional(),
@@ -47,6 +52,9 @@ const schema = z.object({
     .trim()
     .refine((v) => v === 'off' || /^\S+(\s+\S+){4,5}$/.test(v), 'must be a cron expression (5 or 6 fields) or "off"')
     .default('*/5 * * * *'),
+  /** The server's largest message in bytes: Postfix's message_size_limit (messageSizeLimit in the
+   *  rendered configuration; keep both equal). A hosting package may set a lower one. */
+  MESSAGE_SIZE_LIMIT_BYTES: z.coerce.number().int().min(1024).max(2 ** 31 - 1).default(26214400),
   WEBMAIL_URL: z.string().url().default('http://localhost:8888/'),
   DEFAULT_QUOTA_MB: z.coerce.number().int().min(0).default(1024),
   GRAPHIQL: bool.optional(),

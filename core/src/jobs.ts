@@ -7,7 +7,8 @@ import type { Tx } from './db.js';
 import { config } from './env.js';
 
 export const JOBS = {
-  'provision-mailbox': z.object({ mailboxId: z.string().uuid() }),
+  /** endSessions: also end the mailbox's open IMAP/POP3/ManageSieve sessions (password change, disable). */
+  'provision-mailbox': z.object({ mailboxId: z.string().uuid(), endSessions: z.boolean().optional() }),
   'delete-mailbox': z.object({ mailboxId: z.string().uuid() }),
   /** One mailbox (recalculateQuota), or every mailbox when mailboxId is absent (the schedule). */
   'quota-refresh': z.object({ mailboxId: z.string().uuid().optional() }),

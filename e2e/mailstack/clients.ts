@@ -129,6 +129,8 @@ export async function smtpSend(opts: {
   helo?: string;
   /** Ask for SMTPUTF8 (RFC 6531) with MAIL FROM: needed for non-ASCII addresses or headers. */
   smtputf8?: boolean;
+  /** ESMTP parameters after MAIL FROM:<…>, e.g. "SIZE=2000000". */
+  mailParams?: string;
 }): Promise<SmtpResult> {
   const transcript: string[] = [];
   const s = await LineSocket.connect(opts.port, opts.host);
@@ -148,7 +150,8 @@ export async function smtpSend(opts: {
       r = await send(`AUTH PLAIN ${token}`, 'AUTH PLAIN <credentials>');
       if (r.code !== 235) return fail('auth', r);
     }
-    r = await send(`MAIL FROM:<${opts.from}>${opts.smtputf8 ? ' SMTPUTF8' : ''}`);
+    const params = [opts.smtputf8 ? 'SMTPUTF8' : '', opts.mailParams ?? ''].filter(Boolean).join(' ');
+    r = await send(`MAIL FROM:<${opts.from}>${params ? ` ${params}` : ''}`);
     if (r.code !== 250) return fail('mail', r);
     for (const rcpt of opts.to) {
       r = await send(`RCPT TO:<${rcpt}>`);

@@ -7,7 +7,8 @@
 //   await ms.stop();                                     // always (also stops on a failed start)
 //
 // Needs root (chown to vmail/postfix, daemons that drop privileges) and the packages from
-// deploy/install-debian.sh. Everything lives in a fresh temporary folder (kept when the
+// deploy/install-debian.sh. Everything lives in a fresh temporary folder, mailstack-<run id>-*
+// (MAILSTACK_RUN_ID from run.sh: its leftover check counts only its own run's daemons; kept when the
 // environment has MAILSTACK_KEEP=1, for reading the logs); daemons are stopped by their own stop
 // commands and then by pid, never by name.
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -46,6 +47,9 @@ export interface StartMailstackOptions {
   keepDir?: boolean;
   /** Parent of the temporary folder. Default os.tmpdir(). */
   tmpParent?: string;
+  /** The run this stack belongs to: its folder is mailstack-<runId>-*, which is how run.sh tells its
+   *  own leftover daemons from another run's. Default MAILSTACK_RUN_ID, else "adhoc". */
+  runId?: string;
   /** How long to wait for the daemons' ports. Default 30 s. */
   startTimeoutMs?: number;
   vmailUid?: number;
@@ -71,8 +75,8 @@ export interface Mailstack {
     logDir: string;
   };
   /** The panel's settings that point its worker at this stack: where Maildirs live, whose files they
-   *  are, and the Dovecot configuration doveadm and sievec read. */
-  panelEnv: { MAIL_ROOT: string; MAIL_UID: string; MAIL_GID: string; DOVECOT_CONFIG: string };
+   *  are, the Dovecot configuration doveadm and sievec read, and the Postfix whose queue it cleans. */
+  panelEnv: { MAIL_ROOT: string; MAIL_UID: string; MAIL_GID: string; DOVECOT_CONFIG: string; POSTFIX_CONFIG_DIR: string };
   logs: { dovecot: string; postfix: string; sink: string };
   sink: CaptureSink;
   db: { role: string; password: string; host: string; port: number; dbname: string };
@@ -274,7 +278,9 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
   }
 
   const keep = opts.keepDir ?? process.env.MAILSTACK_KEEP === '1';
-  const dir = await mkdtemp(path.join(opts.tmpParent ?? os.tmpdir(), 'mailstack-'));
+  const runId = opts.runId ?? process.env.MAILSTACK_RUN_ID ?? 'adhoc';
+  if (!/^[a-z0-9]{1,40}$/i.test(runId)) throw new Error(`run id must be 1..40 letters and digits (got ${JSON.stringify(runId)})`);
+  const dir = await mkdtemp(path.join(opts.tmpParent ?? os.tmpdir(), `mailstack-${runId}-`));
   // mkdtemp makes 0700: vmail, postfix and dovecot must be able to traverse it.
   await chmod(dir, 0o755);
 
@@ -380,7 +386,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       vmail: { uid, gid },
       hostname: opts.hostname ?? 'mx.mailstack.test',
       postmasterAddress: opts.postmasterAddress ?? 'postmaster@mailstack.test',
-      instanceName: `ms-${path.basename(dir).replace(/^mailstack-/, '').toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 32),
+      instanceName: `ms-${path.basename(dir).slice(`mailstack-${runId}-`.length).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 32),
       milter: opts.milter ?? '',
       policyService: opts.policyService ?? '',
       flags: { testProfile: opts.testProfile ?? true },
@@ -510,7 +516,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       settings,
       ports,
       paths: { configDir, dovecotConf, postfixConfigDir, mailRoot, logDir },
-      panelEnv: { MAIL_ROOT: mailRoot, MAIL_UID: String(settings.vmail.uid), MAIL_GID: String(settings.vmail.gid), DOVECOT_CONFIG: dovecotConf },
+      panelEnv: { MAIL_ROOT: mailRoot, MAIL_UID: String(settings.vmail.uid), MAIL_GID: String(settings.vmail.gid), DOVECOT_CONFIG: dovecotConf, POSTFIX_CONFIG_DIR: postfixConfigDir },
       logs,
       sink,
       db: { role, password, host: dbHost, port: dbPort, dbname },

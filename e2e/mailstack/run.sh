@@ -20,29 +20,34 @@ if needs_install; then
   bash deploy/install-debian.sh
 fi
 
-# Daemons of this suite: a Dovecot started with a config in a mailstack-* folder, or a Postfix
-# process whose MAIL_CONFIG points there (pids only; nothing is killed here).
+# This run's id: every mail stack the suite's tests start lives in a temporary folder named
+# mailstack-<run id>-* (harness.ts reads MAILSTACK_RUN_ID), so the leftover check below counts only
+# the daemons this run started, never those of another run going on at the same time.
+MAILSTACK_RUN_ID="r$(date +%s)$$$RANDOM"
+export MAILSTACK_RUN_ID
+
+# Daemons of this run: a Dovecot started with a config in this run's folders, or a Postfix process
+# whose MAIL_CONFIG points there (pids only; nothing is killed here).
 suite_daemons() {
   local d
   for d in /proc/[0-9]*; do
-    if tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -q '/mailstack-[^/ ]*/etc/dovecot/' ||
-      tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -q '^MAIL_CONFIG=.*/mailstack-'; then
+    if tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -q "/mailstack-${MAILSTACK_RUN_ID}-[^/ ]*/etc/dovecot/" ||
+      tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -q "^MAIL_CONFIG=.*/mailstack-${MAILSTACK_RUN_ID}-"; then
       echo "${d#/proc/}"
     fi
   done | sort
 }
-before="$(suite_daemons)"
 started=$SECONDS
 set +e
 npx vitest run --config e2e/mailstack/vitest.config.ts "$@"
 rc=$?
 set -e
 echo "mail-stack suite: ${SECONDS}s wall time (started ${started}s into the script)"
-# Every daemon the suite started must be gone, whatever the tests did.
+# Every daemon this run started must be gone, whatever the tests did.
 sleep 1
-left="$(comm -13 <(printf '%s\n' "$before") <(suite_daemons) | grep . || true)"
+left="$(suite_daemons | grep . || true)"
 if [ -n "$left" ]; then
-  echo "mail-stack suite: daemons still running after the tests:" >&2
+  echo "mail-stack suite: daemons of run ${MAILSTACK_RUN_ID} still running after the tests:" >&2
   ps -o pid,ppid,args -p "$(echo "$left" | paste -sd,)" >&2 || true
   exit 1
 fi

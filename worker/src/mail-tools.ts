@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '@mailpanel/core/env';
 import type { Owner } from './maildir.js';
+import type { Postfix } from './postfix-queue.js';
 import type { Doveadm } from './quota.js';
 import type { SieveCompiler } from './sieve.js';
 
@@ -21,4 +22,9 @@ export function doveadmOf(cfg: Config): Doveadm | null {
 export function sieveCompilerOf(cfg: Config): SieveCompiler | null {
   const sievec = cfg.SIEVEC_PATH ?? (cfg.DOVECOT_CONFIG && existsSync(DEFAULT_SIEVEC) ? DEFAULT_SIEVEC : undefined);
   return sievec ? { sievec, dovecotConfig: cfg.DOVECOT_CONFIG } : null;
+}
+
+/** The Postfix whose queue the worker cleans when a mailbox is deleted, when configured. */
+export function postfixOf(cfg: Config): Postfix | null {
+  return cfg.POSTFIX_CONFIG_DIR ? { configDir: cfg.POSTFIX_CONFIG_DIR, commandDir: cfg.POSTFIX_COMMAND_DIR } : null;
 }

@@ -104,7 +104,7 @@ export interface Doveadm {
 /** doveadm's exit code for "user doesn't exist" (EX_NOUSER). */
 const EX_NOUSER = 67;
 
-function runDoveadm(d: Doveadm, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runDoveadm(d: Doveadm, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(d.doveadm, ['-c', d.dovecotConfig, ...args], { timeout: 120_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve({ code: 0, stdout, stderr });
@@ -115,7 +115,7 @@ function runDoveadm(d: Doveadm, args: string[]): Promise<{ code: number; stdout:
   });
 }
 
-function doveadmError(args: string[], r: { code: number; stderr: string }): Error {
+export function doveadmError(args: string[], r: { code: number; stderr: string }): Error {
   const detail = r.stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 400);
   return new Error(`doveadm ${args.join(' ')} exited ${r.code}: ${detail}`);
 }

@@ -9,6 +9,7 @@ import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../m
 import { MUTATION_ERRORS } from './errors.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
+import { endSessionsAfterCommit } from './mailbox.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
@@ -110,6 +111,11 @@ builder.mutationFields((t) => ({
           data.customerId = c.id;
         }
         const domain = await tx.domain.update({ ...selection(query), where: { id: current.id }, data });
+        if (current.enabled && data.enabled === false) {
+          // Its mailboxes can no longer log in: their open sessions end too.
+          const mailboxes = await tx.mailbox.findMany({ where: { domainId: current.id, provisioning: { not: 'DELETING' } }, select: { id: true } });
+          for (const m of mailboxes) await endSessionsAfterCommit(tx, ctx, m.id);
+        }
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
         await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
         return domain;

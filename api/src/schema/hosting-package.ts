@@ -1,5 +1,7 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
+import { config } from '@mailpanel/core/env';
+import { checkMessageSizeMb, effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
@@ -20,6 +22,12 @@ builder.prismaNode('HostingPackage', {
     maxEmailsPerHour: t.exposeInt('maxEmailsPerHour', { description: 'Outbound e-mails per hour for the whole customer; 0 = unlimited' }),
     maxEmailsPerHourMailbox: t.exposeInt('maxEmailsPerHourMailbox', { description: 'Outbound e-mails per hour per mailbox; 0 = unlimited' }),
     maxEmailsPerHourDomain: t.exposeInt('maxEmailsPerHourDomain', { description: 'Outbound e-mails per hour per domain; 0 = unlimited' }),
+    maxMessageSizeMb: t.exposeInt('maxMessageSizeMb', { nullable: true, description: "Largest message its mailboxes accept, in MB; null = the server's limit" }),
+    messageSizeLimitBytes: t.int({
+      description: "The largest message its mailboxes accept, in bytes: the package's limit, or the server's (never unlimited, whatever the quota)",
+      select: { maxMessageSizeMb: true },
+      resolve: (p) => effectiveMessageSizeBytes(p.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
+    }),
     customerCount: t.relationCount('customers'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -32,14 +40,15 @@ const HostingPackageInput = builder.inputType('HostingPackageInput', {
   fields: (t) => ({
     name: t.string({ required: false }),
     ...Object.fromEntries(LIMIT_FIELDS.map((f) => [f, t.int({ required: false })])),
+    maxMessageSizeMb: t.int({ required: false, description: "Largest message in MB, at most the server's limit; 0 = the server's limit" }),
   }) as never,
 });
 
-type PackageInput = { name?: string | null } & Partial<Record<(typeof LIMIT_FIELDS)[number], number | null>>;
+type PackageInput = { name?: string | null; maxMessageSizeMb?: number | null } & Partial<Record<(typeof LIMIT_FIELDS)[number], number | null>>;
 
 function validatePackage(input: PackageInput, creating: boolean) {
   const errors = new FieldErrors();
-  const data: Record<string, string | number> = {};
+  const data: Record<string, string | number | null> = {};
   if (input.name != null || creating) data.name = checkText(errors, 'name', (input.name ?? '').trim(), { max: LIMITS.name, min: 1, singleLine: true, label: 'Name' });
   for (const f of LIMIT_FIELDS) {
     const v = input[f];
@@ -47,6 +56,7 @@ function validatePackage(input: PackageInput, creating: boolean) {
     if (!Number.isInteger(v) || v < 0 || v > 1_000_000_000) errors.add(f, 'INVALID', 'Must be a whole number, 0 (unlimited) or more');
     else data[f] = v;
   }
+  if (input.maxMessageSizeMb != null) data.maxMessageSizeMb = checkMessageSizeMb(errors, 'maxMessageSizeMb', input.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES);
   errors.throwIfAny();
   return data;
 }

@@ -4,6 +4,7 @@ import { config } from '@mailpanel/core/env';
 import { FieldErrors, LimitExceededError, NotFoundError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
+import { effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { publish } from '@mailpanel/core/pubsub';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
 import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
@@ -79,6 +80,11 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       resolve: (m) => m.domain.customer,
     }),
     quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
+    maxMessageSizeBytes: t.int({
+      description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
+      select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
+      resolve: (m) => effectiveMessageSizeBytes(m.domain.customer.package.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
+    }),
     quota: t.field({
       type: MailboxQuota,
       select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true },
@@ -209,6 +215,14 @@ export async function assertAddressFree(tx: Tx, address: string, field: string) 
   if (forward) throw ValidationError.of(field, 'TAKEN', `${address} is already used by a forward`);
 }
 
+/** After a password change or a disable (of the mailbox or its domain), in the same transaction: the
+ *  worker ends the mailbox's open IMAP/POP3/ManageSieve sessions (provision-mailbox with
+ *  endSessions). PENDING until it has. */
+export async function endSessionsAfterCommit(tx: Tx, ctx: Context, mailboxId: string) {
+  await tx.mailbox.update({ where: { id: mailboxId }, data: { provisioning: 'PENDING' } });
+  await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId, endSessions: true });
+}
+
 builder.mutationFields((t) => ({
   createMailbox: t.field({
     type: Mailbox,
@@ -280,6 +294,7 @@ builder.mutationFields((t) => ({
           data.quotaMb = args.quotaMb;
         }
         if (args.status && args.status !== current.status) data.status = args.status;
+        if (data.status === 'DISABLED') await endSessionsAfterCommit(tx, ctx, current.id);
         const mailbox = await tx.mailbox.update({ where: { id: current.id }, data });
         // The limit is part of what mailboxQuota streams (delivered when the transaction commits).
         if (data.quotaMb !== undefined) await publish(tx, 'mailbox:' + current.id, { id: current.id });
@@ -296,6 +311,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) =>
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
+        if (args.status === 'DISABLED') await endSessionsAfterCommit(tx, ctx, current.id);
         const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { status: args.status } });
         await audit(tx, ctx, {
           action: args.status === 'ACTIVE' ? 'mailbox.enable' : 'mailbox.disable',
@@ -317,8 +333,9 @@ builder.mutationFields((t) => ({
       const passwordHash = await hashPassword(args.password);
       return transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
+        await endSessionsAfterCommit(tx, ctx, current.id);
         const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { passwordHash } });
-        // Sessions opened with the old password end (except the owner's own current one keeps its access token until expiry).
+        // Panel sessions opened with the old password end (except the owner's own current one keeps its access token until expiry).
         await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
         await audit(tx, ctx, { action: 'mailbox.password', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
         return mailbox;

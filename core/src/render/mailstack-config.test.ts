@@ -75,18 +75,24 @@ describe('renderMailstackConfig', () => {
 
   it('wires Postfix to the views, Dovecot LMTP and Dovecot SASL', () => {
     const main = kv(render()['postfix/main.cf']);
-    expect(main.get('virtual_mailbox_domains')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-domains.cf');
-    expect(main.get('virtual_mailbox_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
-    // self-mapping before aliases: a catch-all must never swallow an existing mailbox
+    // a disabled domain stays ours (refused, never relayed; its class never changes on enable/disable)
+    expect(main.get('virtual_mailbox_domains')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-domains.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-domains.cf');
+    expect(main.get('virtual_mailbox_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-mailboxes.cf');
+    // refused addresses end expansion first; then self-mapping before aliases: a catch-all must
+    // never swallow an existing mailbox, nor a disabled one
     expect(main.get('virtual_alias_maps')).toBe(
-      'pgsql:/srv/mail/etc/postfix/pgsql-self.cf, pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
+      'proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-aliases.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-self.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
     );
+    expect(main.get('transport_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
+    // the refusal comes first in the restrictions Postfix evaluates first
+    expect(main.get('panel_refused_recipients')).toBe('check_recipient_access proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-recipients.cf');
+    expect(main.get('smtpd_relay_restrictions')).toMatch(/^\$panel_refused_recipients, /);
     expect(main.get('virtual_transport')).toBe('lmtp:inet:127.0.0.1:10024');
     expect(main.get('smtpd_sasl_type')).toBe('dovecot');
     expect(main.get('smtpd_sasl_path')).toBe('inet:127.0.0.1:10030');
-    expect(main.get('smtpd_sender_login_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
+    expect(main.get('smtpd_sender_login_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
     // IDN: envelopes rewritten from the U-label to the A-label; SMTPUTF8 off in cleanup only (Dovecot 2.3 LMTP).
-    expect(main.get('canonical_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
+    expect(main.get('canonical_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
     expect(main.get('canonical_classes')).toBe('envelope_sender, envelope_recipient');
     expect(render()['postfix/main.cf']).toContain('\nsmtputf8_enable = ${ {$process_name} == {cleanup} ? {no} : {yes} }\n');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
@@ -103,8 +109,8 @@ describe('renderMailstackConfig', () => {
     expect(sub).not.toBeNull();
     const opts = sub![1]!;
     expect(opts).toContain('-o smtpd_sasl_auth_enable=yes');
-    expect(opts).toContain('-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject');
-    expect(opts).toContain('-o smtpd_relay_restrictions=permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_recipient_restrictions=$panel_message_size_check,permit_sasl_authenticated,reject');
+    expect(opts).toContain('-o smtpd_relay_restrictions=$panel_refused_recipients,permit_sasl_authenticated,reject');
     expect(opts).toContain('-o smtpd_sender_restrictions=reject_sender_login_mismatch');
     expect(master).toMatch(/^127\.0\.0\.1:10026 inet n - n - - smtpd\n(?: {2}-o .*\n)* {2}-o mynetworks=127\.0\.0\.1\/32$/m);
     // nothing chrooted (the maps and Dovecot sockets are reached from outside any chroot)
@@ -126,6 +132,10 @@ describe('renderMailstackConfig', () => {
     );
     expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
+    expect(q('postfix/pgsql-refused-recipients.cf')).toBe("SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
+    expect(q('postfix/pgsql-refused-domains.cf')).toBe("SELECT 1 FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-refused-transport.cf')).toBe("SELECT 'error:5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
       expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');
@@ -329,6 +339,15 @@ describe('renderMailstackConfig: email security (rspamd, policy service, spam fi
     expect(render({ policyService: 'inet:127.0.0.1:10040' })['postfix/master.cf'].match(/check_policy_service/g)).toHaveLength(1);
   });
 
+  it('checks each recipient against its package message size limit at RCPT (MX and submission), failing open to the server limit', () => {
+    const main = (o: Parameters<typeof render>[0] = {}) => kv(render(o)['postfix/main.cf']);
+    expect(main().get('panel_message_size_check')).toBe('');
+    expect(main({ policyService: 'inet:127.0.0.1:10040' }).get('panel_message_size_check')).toBe('check_policy_service { inet:127.0.0.1:10040, default_action=DUNNO }');
+    expect(main().get('smtpd_recipient_restrictions')).toMatch(/, \$panel_message_size_check$/);
+    expect(main().get('message_size_limit')).toBe('26214400');
+    expect(main({ messageSizeLimit: 10485760 }).get('message_size_limit')).toBe('10485760');
+  });
+
   it.each([
     ['a space (a second restriction)', 'inet:127.0.0.1:10040 permit'],
     ['a comma (a second restriction)', 'inet:127.0.0.1:10040,permit'],
@@ -357,7 +376,7 @@ describe('renderReadonlyRoleSql', () => {
       `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
     );
     expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
-    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases TO "mail_reader";');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused TO "mail_reader";');
     const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
     expect(grants).toHaveLength(2);
     expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);

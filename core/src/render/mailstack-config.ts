@@ -91,9 +91,9 @@ export interface MailstackSettings {
   instanceName?: string;
   /** Postfix milter list, e.g. "inet:127.0.0.1:11332"; empty (default) = no milter. */
   milter?: string;
-  /** The panel's policy service for outbound rate limits (npm run policy), e.g.
-   *  "inet:127.0.0.1:10040", checked at the end of each message on the submission port; empty
-   *  (default) = none. */
+  /** The panel's policy service (npm run policy), e.g. "inet:127.0.0.1:10040": outbound rate limits,
+   *  checked at the end of each message on the submission port, and the hosting packages' message
+   *  size limits, checked at RCPT on the MX and submission ports; empty (default) = none. */
   policyService?: string;
   /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
   messageSizeLimit?: number;
@@ -118,6 +118,10 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-aliases.cf',
   'postfix/pgsql-sender-login.cf',
   'postfix/pgsql-idn-canonical.cf',
+  'postfix/pgsql-refused-recipients.cf',
+  'postfix/pgsql-refused-aliases.cf',
+  'postfix/pgsql-refused-transport.cf',
+  'postfix/pgsql-refused-domains.cf',
   'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
@@ -296,6 +300,8 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     milter,
     // master.cf -o values cannot hold spaces: Postfix also splits restriction lists at commas.
     policyRestriction: policyService === '' ? '' : `check_policy_service,${policyService}`,
+    // main.cf only (spaces allowed); master.cf refers to it as $panel_message_size_check.
+    policySizeRestriction: policyService === '' ? '' : `check_policy_service { ${policyService}, default_action=DUNNO }`,
     configDir,
     postfixConfigDir: `${configDir}/postfix`,
     postfixQueueDir: queueDir,
@@ -361,7 +367,7 @@ export function renderMailstackConfig(
 // --- read-only database role -----------------------------------------------------------------
 
 /** The views Postfix and Dovecot read; the read-only role may SELECT these and nothing else. */
-export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases'] as const;
+export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases', 'mail_refused'] as const;
 
 /** "ident" with embedded quotes doubled. */
 export function quoteIdent(name: string): string {
@@ -378,7 +384,7 @@ export function quoteLiteral(value: string): string {
 /**
  * SQL (several statements, run as a superuser or the views' owner in the mail database) that
  * creates or updates `role` as a LOGIN role with `password`, read-only by default, allowed to
- * SELECT the three mail views only. Idempotent. The role name must be a plain lower-case
+ * SELECT the mail views (MAIL_VIEWS) only. Idempotent. The role name must be a plain lower-case
  * identifier (it also lands in the config files); the password is quoted as a literal, but use
  * one that validPassword accepts if it goes into renderMailstackConfig.
  */

@@ -7,6 +7,7 @@ export const MailboxFields = graphql(`
     address
     localPart
     quotaMb
+    maxMessageSizeBytes
     status
     provisioning
     provisioningError

@@ -108,6 +108,21 @@ export class CounterStore {
     this.pool.on('error', () => {});
   }
 
+  /** The package's message size limit (MB) of the customer owning each domain; a domain without
+   *  one (the server's limit applies) or unknown to the panel is absent from the map. */
+  async lookupMessageSizeLimitsMb(domains: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (domains.length === 0) return out;
+    const r = await this.pool.query<{ name: string; mb: number }>(
+      `SELECT d.name, p.max_message_size_mb AS mb
+         FROM domains d JOIN customers c ON c.id = d.customer_id JOIN hosting_packages p ON p.id = c.package_id
+        WHERE d.name = ANY($1::text[]) AND p.max_message_size_mb IS NOT NULL`,
+      [domains],
+    );
+    for (const row of r.rows) out.set(row.name, row.mb);
+    return out;
+  }
+
   /** The senders for these logins; a login that is not an active mailbox is absent from the map. */
   async lookupSenders(addresses: readonly string[]): Promise<Map<string, Sender>> {
     const out = new Map<string, Sender>();

@@ -3,6 +3,12 @@
 // an authenticated sender's message is counted against its mailbox, domain and customer limits and
 // answered `action=DUNNO` (go on) or `action=DEFER_IF_PERMIT 4.7.1 …` (try later).
 //
+// It also answers the per-recipient message size check at RCPT (smtpd_recipient_restrictions, MX
+// and submission): the SIZE= a client announced in MAIL FROM above the recipient's hosting package
+// limit is refused with 552 5.3.4 before DATA. A domain without a package limit, an unknown domain
+// or a failed lookup is DUNNO: Postfix's own message_size_limit (the server's) still applies, so this
+// check fails open to the server's limit (the restriction is configured with default_action=DUNNO).
+//
 // Throughput without giving up exactness: requests that arrive while the database is busy are
 // decided together in the next batch (CounterStore.consume: usually one statement), with up to `lanes`
 // batches in flight, so a request that arrives just after a batch started goes into the next one at
@@ -20,6 +26,7 @@ import net from 'node:net';
 import { log } from '@mailpanel/core/logger';
 import { CounterStore } from './counter-store.js';
 import { formatResponse, PolicyProtocolError, PolicyRequestParser, policyQuery, type PolicyRequest } from './protocol.js';
+import { messageSizeRefusal } from '@mailpanel/core/message-size';
 import { deferMessage, type BatchItem, type Decision, type Sender } from '@mailpanel/core/rate-limit';
 
 export const DUNNO = 'DUNNO';
@@ -152,9 +159,34 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
       schedule();
     });
 
+  // --- message size limits per recipient domain (read at most every cacheMs) ---
+  const sizeLimits = new Map<string, { mb: number | null; expires: number }>();
+  const sizeLimitMb = async (domain: string): Promise<number | null> => {
+    const hit = sizeLimits.get(domain);
+    if (hit && hit.expires > Date.now()) return hit.mb;
+    const mb = (await store.lookupMessageSizeLimitsMb([domain])).get(domain) ?? null;
+    if (sizeLimits.size > 10_000) sizeLimits.clear();
+    sizeLimits.set(domain, { mb, expires: Date.now() + cacheMs });
+    return mb;
+  };
+  const decideSize = async (req: PolicyRequest): Promise<string> => {
+    const size = Number(req.get('size') ?? '0');
+    const recipient = (req.get('recipient') ?? '').toLowerCase();
+    const domain = recipient.slice(recipient.lastIndexOf('@') + 1);
+    if (!(size > 0) || !recipient.includes('@') || domain === '') return DUNNO;
+    try {
+      const mb = await sizeLimitMb(domain);
+      return (mb !== null && messageSizeRefusal(size, mb * 1024 * 1024)) || DUNNO;
+    } catch (err) {
+      log.warn('policy: cannot read the message size limit; the server limit applies', { err });
+      return DUNNO;
+    }
+  };
+
   const decide = async (req: PolicyRequest): Promise<string> => {
     const q = policyQuery(req);
     if ((req.get('request') ?? '') !== 'smtpd_access_policy') return DUNNO;
+    if (q.state === 'RCPT') return decideSize(req);
     if (q.state !== 'END-OF-MESSAGE' || q.saslUsername === '') return DUNNO;
     try {
       const sender = await lookup(q.saslUsername);
