@@ -9,6 +9,7 @@ import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../m
 import { MUTATION_ERRORS } from './errors.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
+import { lockForwardRouting, refuseLoops } from '../forward-loops.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
@@ -102,7 +103,15 @@ builder.mutationFields((t) => ({
           if (!c) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
           data.customerId = c.id;
         }
+        // Enabling brings the domain's forwards back to the mail server: refused when one of them
+        // would then loop (api/src/forward-loops.ts).
+        const enabling = data.enabled === true && !current.enabled;
+        if (enabling) await lockForwardRouting(tx);
         const domain = await tx.domain.update({ ...selection(query), where: { id: current.id }, data });
+        if (enabling) {
+          const sources = (await tx.forward.findMany({ where: { domainId: current.id }, select: { source: true } })).map((f) => f.source);
+          await refuseLoops(tx, ctx.viewer, sources, 'enabled');
+        }
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
         await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
         return domain;
