@@ -115,9 +115,8 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-domains.cf')).toBe("SELECT 1 FROM mail_domains WHERE domain = '%s'");
     expect(q('postfix/pgsql-mailboxes.cf')).toContain("FROM mail_users WHERE email = '%s'");
     expect(q('postfix/pgsql-self.cf')).toMatch(/^SELECT email FROM mail_users WHERE email = '%s'/);
-    expect(q('postfix/pgsql-aliases.cf')).toBe(
-      "SELECT destination FROM mail_aliases WHERE source = '%s' OR (left('%s', 1) = '@' AND source = '*%s')",
-    );
+    // mail_alias_lookup reads mail_aliases and mail_users only (migration 20261203010000_forward_loops).
+    expect(q('postfix/pgsql-aliases.cf')).toBe("SELECT mail_alias_lookup('%s')");
     expect(q('postfix/pgsql-sender-login.cf')).toBe("SELECT email FROM mail_users WHERE email = '%s'");
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
