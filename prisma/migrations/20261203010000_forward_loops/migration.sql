@@ -25,21 +25,37 @@ CREATE FUNCTION "mail_alias_route"(address text) RETURNS text LANGUAGE sql STABL
                '*' || substring(address FROM '@[^@]*$') AS catch_all) k
 $$;
 
--- True when mail for the forward `start` comes back to it. Each forward reachable from `start` is
--- visited once (UNION drops repeats), so this ends on any graph and costs a few index probes per
--- reachable forward — never a scan, never Postfix's thousand rounds. A destination equal to its own
--- source is no loop: Postfix lets an address expand into itself once.
-CREATE FUNCTION "mail_alias_loops"(start text) RETURNS boolean LANGUAGE sql STABLE AS $$
-  WITH RECURSIVE reach(node) AS (
-      SELECT r.node FROM mail_aliases a CROSS JOIN LATERAL (SELECT mail_alias_route(a.destination) AS node) r
-       WHERE a.source = start AND a.destination <> a.source AND r.node IS NOT NULL
-    UNION
-      SELECT r.node FROM reach JOIN mail_aliases a ON a.source = reach.node
-       CROSS JOIN LATERAL (SELECT mail_alias_route(a.destination) AS node) r
-       WHERE a.destination <> a.source AND r.node IS NOT NULL
-  )
-  SELECT EXISTS (SELECT 1 FROM reach WHERE node = start)
-$$;
+-- True when mail for the forward `start` comes back to it: a breadth-first walk over the forwards
+-- reachable from it, each visited once, so it ends on any graph. One statement per forward visited,
+-- each an equality probe of the unique index on forwards.source (a plain recursive CTE let the
+-- planner join the whole view instead: 15 s at 50,000 forwards). A destination equal to its own
+-- source is no loop: Postfix lets an address expand into itself once. Safety bound: a forward that
+-- reaches more than 1000 others counts as a loop (Postfix would defer it at
+-- virtual_alias_expansion_limit anyway); the bound keeps a lookup's cost capped.
+CREATE FUNCTION "mail_alias_loops"(start text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  seen text[] := ARRAY[start];
+  frontier text[] := ARRAY[start];
+  next_frontier text[];
+  node text;
+  target text;
+BEGIN
+  WHILE cardinality(frontier) > 0 LOOP
+    next_frontier := '{}';
+    FOREACH node IN ARRAY frontier LOOP
+      FOR target IN SELECT mail_alias_route(a.destination) FROM mail_aliases a WHERE a.source = node AND a.destination <> node LOOP
+        IF target = start THEN RETURN true; END IF;
+        IF target IS NOT NULL AND NOT target = ANY(seen) THEN
+          seen := seen || target;
+          next_frontier := next_frontier || target;
+        END IF;
+      END LOOP;
+    END LOOP;
+    IF cardinality(seen) > 1000 THEN RETURN true; END IF;
+    frontier := next_frontier;
+  END LOOP;
+  RETURN false;
+END $$;
 
 -- What pgsql-aliases.cf returns for a Postfix lookup key: "local@domain", or "@domain" for the
 -- catch-all. The forward's destinations, or the one bounce address when the forward lies on a loop.
