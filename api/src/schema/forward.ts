@@ -104,6 +104,14 @@ builder.queryFields((t) => ({
     description: 'Every forwarding loop the mail server currently sees. An admin sees all; a customer those through its own domains.',
     authScopes: { panelUser: true },
     resolve: async (_root, _args, ctx) => {
+      // A customer's screen asks this on every visit: first the mail server's own per-address check
+      // on its forwards (a few index probes each), and the whole graph only when one of them loops.
+      const v = ctx.viewer;
+      if (v.kind === 'user' && v.role !== 'ADMIN') {
+        const looping = await db().$queryRaw<unknown[]>`SELECT 1 FROM forwards f JOIN domains d ON d.id = f.domain_id
+          WHERE d.customer_id = ${v.customerId}::uuid AND d.enabled AND mail_alias_loops(f.source) LIMIT 1`;
+        if (looping.length === 0) return [];
+      }
       const visible = await loopVisibility(db(), ctx.viewer);
       const loops = findLoops(await loadRoutingTable(db())).filter((hops) => hops.some((h) => visible(h.source)));
       return loops.map((hops): LoopShape => ({ path: describeLoop(hops, visible), sources: hops.map((h) => h.source) }));
