@@ -59,8 +59,13 @@ export async function loopVisibility(tx: Db, viewer: Viewer): Promise<(address: 
 /**
  * After the transaction's write: refuse it (the ValidationError rolls everything back) when mail to
  * one of `sources` now comes back to it. Call lockForwardRouting before the write.
+ * The mail server's own check (mail_alias_loops: the same rule, a few index probes per forward
+ * reachable from the source, seeing this transaction's write) answers the common "no loop" at once;
+ * only a suspected loop loads the whole table, and the graph there decides and names it.
  */
 export async function refuseLoops(tx: Tx, viewer: Viewer, sources: readonly string[], field: string): Promise<void> {
+  const suspected = await tx.$queryRaw<unknown[]>`SELECT 1 FROM unnest(${[...sources]}::text[]) s WHERE mail_alias_loops(s) LIMIT 1`;
+  if (suspected.length === 0) return;
   const table = await loadRoutingTable(tx);
   let loop: Hop[] | null = null;
   for (const source of sources) if ((loop = loopThrough(table, source))) break;
