@@ -21,6 +21,7 @@ describe('hostile strings in every mutation', async () => {
   const t = await startTestApp();
   const tenant = await createTenant(t);
   const mailbox = await createMailbox(t, tenant.token, 'fuzz', tenant.domain);
+  const forwardId: string = (await t.ok(`mutation($s:String!){ r: createForward(source:$s, destinations:["a@b.example"]){ ... on MutationCreateForwardSuccess { forward { id } } } }`, { s: `fuzzed@${tenant.domain}` }, tenant.token)).r.forward.id;
   const A = () => t.adminToken;
   const C = () => tenant.token;
   const pkg = tenant.packageId;
@@ -72,6 +73,7 @@ describe('hostile strings in every mutation', async () => {
     },
     cancelMigration: { doc: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     retryMigration: { doc: `mutation($id:ID!,$p:String!){ r: retryMigration(id:$id, password:$p){ __typename } }`, vars: () => ({ id: 'x', p: 'secret' }), strings: ['id', 'p'], token: C },
+    updateForward: { doc: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename } }`, vars: () => ({ id: forwardId, d: ['a@b.example'] }), strings: ['id', 'd'], token: C },
     deleteForward: { doc: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     // Email security (no worker runs here: keys stay PENDING, nothing reaches rspamd or DNS).
     enableDkim: { doc: `mutation($d:ID!,$s:String){ r: enableDkim(domainId:$d, selector:$s){ __typename } }`, vars: () => ({ d: tenant.domainId, s: unique() }), strings: ['d', 's'], token: C },

@@ -69,6 +69,7 @@ describe('audit trail', async () => {
     ['createForward', 'forward.create', async () => {
       ids.forward = (await http(`mutation{ createForward(source:"fw@${tenant.domain}", destinations:["x@y.example"]){ ... on MutationCreateForwardSuccess { forward { id } } } }`, {}, tenant.token)).createForward.forward.id;
     }],
+    ['updateForward', 'forward.update', () => http(`mutation($id:ID!){ updateForward(id:$id, destinations:["z@y.example"]){ __typename } }`, { id: ids.forward }, tenant.token)],
     ['deleteForward', 'forward.delete', () => http(`mutation($id:ID!){ deleteForward(id:$id){ __typename } }`, { id: ids.forward }, tenant.token)],
     // IMAP migrations (the source is a closed loopback port: the calls answer at once).
     ['testImapConnection', 'migration.test', () => http(`mutation{ testImapConnection(source:{host:"127.0.0.1", port:9, security:NONE, username:"u", password:"p"}){ __typename } }`, {}, tenant.token)],

@@ -26,6 +26,7 @@ const Q = {
   viewer: `{ viewer { kind label readOnly user { id email } customer { id } mailbox { id address } } }`,
   mailboxes: `query($f:MailboxFilter){ mailboxes(first:200, filter:$f){ totalCount edges { node { id address } } } }`,
   forwards: `query($f:ForwardFilter){ forwards(first:200, filter:$f){ totalCount edges { node { id source } } } }`,
+  forwardLoops: `{ forwardLoops { path forwards { id } } }`,
   domains: `query($f:DomainFilter){ domains(first:200, filter:$f){ totalCount edges { node { id name } } } }`,
   customers: `{ customers(first:200){ totalCount edges { node { id name } } } }`,
   hostingPackages: `{ hostingPackages(first:200){ totalCount edges { node { id name } } } }`,
@@ -45,6 +46,7 @@ const M = {
   recalculateQuota: `mutation($id:ID!){ r: recalculateQuota(mailboxId:$id){ __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ${ERR} } }`,
   deleteMailbox: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename ... on MutationDeleteMailboxSuccess { deletedId } ${ERR} } }`,
   createForward: `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ... on MutationCreateForwardSuccess { forward { id source destinations customer { id } } } ${ERR} } }`,
+  updateForward: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename ... on MutationUpdateForwardSuccess { forward { id destinations } } ${ERR} } }`,
   deleteForward: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename ... on MutationDeleteForwardSuccess { deletedId } ${ERR} } }`,
   createDomain: `mutation($n:String!,$c:ID){ r: createDomain(name:$n, customerId:$c){ __typename ... on MutationCreateDomainSuccess { domain { id name customer { id } } } ${ERR} } }`,
   updateDomain: `mutation($id:ID!,$e:Boolean){ r: updateDomain(id:$id, enabled:$e){ __typename ... on MutationUpdateDomainSuccess { domain { id enabled } } ${ERR} } }`,
@@ -393,6 +395,21 @@ describe('authorization matrix', async () => {
         })),
         readOnlyToken: allowed(() => ({}), listOf('mailboxes', [mA1.id, mA2.id])),
         fullToken: allowed(() => ({}), listOf('mailboxes', [mA1.id, mA2.id])),
+      },
+    },
+    {
+      // Loops themselves, and what each tenant may read of one, are api/test/forward-loops.test.ts.
+      field: 'forwardLoops',
+      kind: 'query',
+      doc: Q.forwardLoops,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), (d) => expect(d.forwardLoops).toEqual([])),
+        customerA: allowed(() => ({}), (d) => expect(d.forwardLoops).toEqual([])),
+        customerB: allowed(() => ({}), (d) => expect(d.forwardLoops).toEqual([])),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: allowed(() => ({}), (d) => expect(d.forwardLoops).toEqual([])),
+        fullToken: allowed(() => ({}), (d) => expect(d.forwardLoops).toEqual([])),
       },
     },
     {
@@ -761,6 +778,22 @@ describe('authorization matrix', async () => {
           expect(d.r.forward).toMatchObject({ source: `fwd-fulltoken@${A.domain}`, customer: { id: A.customerId } });
           created.forward.fullToken = d.r.forward.id;
         }),
+      },
+    },
+    {
+      field: 'updateForward',
+      kind: 'mutation',
+      doc: M.updateForward,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: fA.id, d: ['anonymous@elsewhere.test'] })),
+        admin: allowed(() => ({ id: fA.id, d: ['admin@elsewhere.test'] }), (d) => expect(d.r.forward).toEqual({ id: fA.id, destinations: ['admin@elsewhere.test'] })),
+        customerA: allowed(() => ({ id: fA.id, d: ['ext@elsewhere.test'] }), (d) => expect(d.r.forward).toEqual({ id: fA.id, destinations: ['ext@elsewhere.test'] })),
+        customerB: notFound('Forward', () => ({ id: fA.id, d: ['intruder@elsewhere.test'] }), async () => {
+          expect((await adminNode(fA.id, 'on Forward { destinations }')).destinations).toEqual(['ext@elsewhere.test']);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: fA.id, d: ['owner@elsewhere.test'] })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: fA.id, d: ['readonly@elsewhere.test'] })),
+        fullToken: allowed(() => ({ id: fA.id, d: ['ext@elsewhere.test'] }), (d) => expect(d.r.forward.destinations).toEqual(['ext@elsewhere.test'])),
       },
     },
     {

@@ -10,6 +10,7 @@ import { MUTATION_ERRORS } from './errors.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
 import { endSessionsAfterCommit } from './mailbox.js';
+import { lockForwardRouting, refuseLoops } from '../forward-loops.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
@@ -110,11 +111,19 @@ builder.mutationFields((t) => ({
           if (!c) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
           data.customerId = c.id;
         }
+        // Enabling brings the domain's forwards back to the mail server: refused when one of them
+        // would then loop (api/src/forward-loops.ts).
+        const enabling = data.enabled === true && !current.enabled;
+        if (enabling) await lockForwardRouting(tx);
         const domain = await tx.domain.update({ ...selection(query), where: { id: current.id }, data });
         if (current.enabled && data.enabled === false) {
           // Its mailboxes can no longer log in: their open sessions end too.
           const mailboxes = await tx.mailbox.findMany({ where: { domainId: current.id, provisioning: { not: 'DELETING' } }, select: { id: true } });
           for (const m of mailboxes) await endSessionsAfterCommit(tx, ctx, m.id);
+        }
+        if (enabling) {
+          const sources = (await tx.forward.findMany({ where: { domainId: current.id }, select: { source: true } })).map((f) => f.source);
+          await refuseLoops(tx, ctx.viewer, sources, 'enabled');
         }
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
         await audit(tx, ctx, { action: 'domain.update', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });

@@ -10,6 +10,8 @@ import { MUTATION_ERRORS } from './errors.js';
 import { assertAddressFree, orderBy } from './mailbox.js';
 import { SortDirection } from './scalars.js';
 import { Customer } from './customer.js';
+import { loadRoutingTable, lockForwardRouting, loopVisibility, refuseLoops } from '../forward-loops.js';
+import { describeLoop, findLoops } from '@mailpanel/core/forward-routing';
 
 export const Forward = builder.prismaNode('Forward', {
   id: { field: 'id' },
@@ -67,10 +69,60 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** destinations as typed (a list, or one comma-separated string) → normalised, de-duplicated. */
+function parseDestinations(errors: FieldErrors, input: string[], source: string): string[] {
+  const list = splitDestinations(input);
+  const destinations: string[] = [];
+  if (list.length === 0) errors.add('destinations', 'REQUIRED', 'Give at least one destination address');
+  if (list.length > LIMITS.destinations) errors.add('destinations', 'TOO_MANY', `At most ${LIMITS.destinations} destinations`);
+  for (const d of list.slice(0, LIMITS.destinations)) {
+    const addr = normalizeAddress(d);
+    if (!addr) errors.add('destinations', 'INVALID', `${d.slice(0, 100)} is not a valid e-mail address`);
+    else if (addr === source) errors.add('destinations', 'SELF_LOOP', 'A forward cannot point to itself');
+    else if (!destinations.includes(addr)) destinations.push(addr);
+  }
+  return destinations;
+}
+
+type LoopShape = { path: string; sources: string[] };
+const ForwardLoop = builder.objectRef<LoopShape>('ForwardLoop').implement({
+  description: 'Forwards that send mail round in a circle (saved before loops were refused, or made by deleting a mailbox or forward). The mail server bounces such mail with 5.4.6.',
+  fields: (t) => ({
+    path: t.exposeString('path', { description: 'The way the mail goes round, e.g. "a@x → b@y → a@x"; addresses of other customers read "…"' }),
+    forwards: t.prismaField({
+      type: ['Forward'],
+      description: 'The forwards of the loop that you may see and edit',
+      resolve: (query, loop, _args, ctx) =>
+        db().forward.findMany({ ...query, where: { source: { in: loop.sources }, ...tenantWhere.forward(ctx.viewer) }, orderBy: { source: 'asc' } }),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  forwardLoops: t.field({
+    type: [ForwardLoop],
+    description: 'Every forwarding loop the mail server currently sees. An admin sees all; a customer those through its own domains.',
+    authScopes: { panelUser: true },
+    resolve: async (_root, _args, ctx) => {
+      // A customer's screen asks this on every visit: first the mail server's own per-address check
+      // on its forwards (a few index probes each), and the whole graph only when one of them loops.
+      const v = ctx.viewer;
+      if (v.kind === 'user' && v.role !== 'ADMIN') {
+        const looping = await db().$queryRaw<unknown[]>`SELECT 1 FROM forwards f JOIN domains d ON d.id = f.domain_id
+          WHERE d.customer_id = ${v.customerId}::uuid AND d.enabled AND mail_alias_loops(f.source) LIMIT 1`;
+        if (looping.length === 0) return [];
+      }
+      const visible = await loopVisibility(db(), ctx.viewer);
+      const loops = findLoops(await loadRoutingTable(db())).filter((hops) => hops.some((h) => visible(h.source)));
+      return loops.map((hops): LoopShape => ({ path: describeLoop(hops, visible), sources: hops.map((h) => h.source) }));
+    },
+  }),
+}));
+
 builder.mutationFields((t) => ({
   createForward: t.field({
     type: Forward,
-    description: 'source is local@domain, or *@domain for the catch-all. destinations: a list, or one comma-separated string.',
+    description: 'source is local@domain, or *@domain for the catch-all. destinations: a list, or one comma-separated string. Refused (destinations FORWARD_LOOP) when mail would come back to it.',
     authScopes: { $all: { panelUser: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'forward' } },
     args: {
@@ -85,21 +137,13 @@ builder.mutationFields((t) => ({
       const localPart = at > 0 ? (raw.slice(0, at) === '*' ? '*' : normalizeMailboxLocalPart(raw.slice(0, at))) : null;
       if (!domainName || !localPart) errors.add('source', 'INVALID', 'Use name@domain, or *@domain for a catch-all');
       const source = `${localPart}@${domainName}`;
-      const list = splitDestinations(args.destinations);
-      const destinations: string[] = [];
-      if (list.length === 0) errors.add('destinations', 'REQUIRED', 'Give at least one destination address');
-      if (list.length > LIMITS.destinations) errors.add('destinations', 'TOO_MANY', `At most ${LIMITS.destinations} destinations`);
-      for (const d of list.slice(0, LIMITS.destinations)) {
-        const addr = normalizeAddress(d);
-        if (!addr) errors.add('destinations', 'INVALID', `${d.slice(0, 100)} is not a valid e-mail address`);
-        else if (addr === source) errors.add('destinations', 'SELF_LOOP', 'A forward cannot point to itself');
-        else if (!destinations.includes(addr)) destinations.push(addr);
-      }
+      const destinations = parseDestinations(errors, args.destinations, source);
       errors.throwIfAny();
       return transaction(async (tx) => {
         const domain = await tx.domain.findFirst({ where: { name: domainName!, ...tenantWhere.domain(ctx.viewer) }, include: { customer: { include: { package: true } } } });
         if (!domain) throw ValidationError.of('source', 'NOT_FOUND', `Domain ${domainName} not found`);
         await lockCustomer(tx, domain.customerId);
+        await lockForwardRouting(tx);
         if (localPart === '*') {
           if (await tx.forward.findUnique({ where: { source } }))
             throw ValidationError.of('source', 'TAKEN', `${domain.name} already has a catch-all`);
@@ -108,12 +152,41 @@ builder.mutationFields((t) => ({
         if (max > 0 && (await tx.forward.count({ where: { domain: { customerId: domain.customerId } } })) >= max)
           throw new LimitExceededError('maxForwards', max, `Your package allows ${max} forwards`);
         const forward = await tx.forward.create({ data: { domainId: domain.id, localPart: localPart!, source, destinations } });
+        await refuseLoops(tx, ctx.viewer, [source], 'destinations');
         await audit(tx, ctx, { action: 'forward.create', targetType: 'Forward', targetId: forward.id, targetLabel: source, customerId: domain.customerId, details: { destinations } });
         return forward;
       });
     },
   }),
 
+  updateForward: t.field({
+    type: Forward,
+    description: 'Replace the destinations of a forward or catch-all. Refused (destinations FORWARD_LOOP) when mail would come back to it.',
+    authScopes: { $all: { panelUser: true, write: true } },
+    errors: { types: MUTATION_ERRORS, dataField: { name: 'forward' } },
+    args: {
+      id: t.arg.id({ required: true }),
+      destinations: t.arg.stringList({ required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      transaction(async (tx) => {
+        const current = notFoundUnless(
+          await tx.forward.findFirst({ where: { id: idOf(String(args.id), 'Forward'), ...tenantWhere.forward(ctx.viewer) }, include: { domain: true } }),
+          'Forward',
+        );
+        const errors = new FieldErrors();
+        const destinations = parseDestinations(errors, args.destinations, current.source);
+        errors.throwIfAny();
+        await lockForwardRouting(tx);
+        const forward = await tx.forward.update({ where: { id: current.id }, data: { destinations } });
+        await refuseLoops(tx, ctx.viewer, [current.source], 'destinations');
+        await audit(tx, ctx, {
+          action: 'forward.update', targetType: 'Forward', targetId: current.id, targetLabel: current.source, customerId: current.domain.customerId,
+          details: { destinations, previous: current.destinations },
+        });
+        return forward;
+      }),
+  }),
   deleteForward: t.field({
     type: 'ID',
     authScopes: { $all: { panelUser: true, write: true } },

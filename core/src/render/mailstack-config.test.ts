@@ -83,7 +83,7 @@ describe('renderMailstackConfig', () => {
     expect(main.get('virtual_alias_maps')).toBe(
       'proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-aliases.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-self.cf, proxy:pgsql:/srv/mail/etc/postfix/pgsql-aliases.cf',
     );
-    expect(main.get('transport_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
+    expect(main.get('transport_maps')).toBe('inline:{ {forward-loop.invalid = error:5.4.6 mail forwarding loop} }, proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-transport.cf');
     // the refusal comes first in the restrictions Postfix evaluates first
     expect(main.get('panel_refused_recipients')).toBe('check_recipient_access proxy:pgsql:/srv/mail/etc/postfix/pgsql-refused-recipients.cf');
     expect(main.get('smtpd_relay_restrictions')).toMatch(/^\$panel_refused_recipients, /);
@@ -127,9 +127,8 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-domains.cf')).toBe(`SELECT 1 FROM mail_domains WHERE domain = '%s' OR domain_unicode = ${utf8('s')}`);
     expect(q('postfix/pgsql-mailboxes.cf')).toContain(`FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-self.cf')).toMatch(/^SELECT email FROM mail_users WHERE email = '%s'/);
-    expect(q('postfix/pgsql-aliases.cf')).toBe(
-      "SELECT destination FROM mail_aliases WHERE source = '%s' OR (left('%s', 1) = '@' AND source = '*%s')",
-    );
+    // mail_alias_lookup reads mail_aliases and mail_users only (migration 20261203010000_forward_loops).
+    expect(q('postfix/pgsql-aliases.cf')).toBe("SELECT mail_alias_lookup('%s')");
     expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
     expect(q('postfix/pgsql-refused-recipients.cf')).toBe("SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
