@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { getIntrospectionQuery } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createMailbox, createTenant, startTestApp } from '../../test/harness.js';
@@ -53,6 +55,62 @@ describe('hostile queries', async () => {
     } finally {
       await client.dispose();
     }
+  });
+
+  it('a fragment-doubling document of 30 levels (2^30 spreads) is refused within 50 ms, anonymously, and /healthz answers meanwhile', async () => {
+    let doc = 'query { viewer { ...F0 } }';
+    for (let i = 0; i < 30; i++) doc += ` fragment F${i} on Viewer { kind ...F${i + 1} ...F${i + 1} }`;
+    doc += ' fragment F30 on Viewer { kind }';
+    const post = () =>
+      fetch(`${t.app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: doc }), signal: AbortSignal.timeout(5000) });
+    const healthz = () => fetch(`${t.app.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    // The server must stay responsive: a health check sent together with the document is answered.
+    const [refused, health] = await Promise.all([post(), healthz()]);
+    expect(health.status).toBe(200);
+    expect((await refused.json()).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    // Timed on a warm server; the best of a few runs, so that another process's load cannot fail it.
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      const r = await post();
+      expect((await r.json()).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COSTLY');
+      times.push(performance.now() - start);
+    }
+    expect(Math.min(...times)).toBeLessThan(50);
+  });
+
+  it('a variable default counts like a passed variable', async () => {
+    const doc = `query($f:Int = 200){ mailboxes(first:$f) { edges { node { domain { customer { domains(first:$f) { edges { node { name } } } } } } } } }`;
+    expect((await t.gql(doc, {}, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    expect((await t.gql(doc, { f: 200 }, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    expect((await t.gql(doc, { f: 2 }, t.adminToken)).errors).toBeUndefined();
+  });
+
+  it('the length of nodes(ids:) counts: 12,000 ids are refused, 10 are answered', async () => {
+    const doc = `query($ids:[ID!]!){ nodes(ids:$ids) { id ... on Mailbox { address quota { usedMb limitMb } } } }`;
+    const ids = (n: number) => Array.from({ length: n }, () => Buffer.from(`Mailbox:${randomUUID()}`).toString('base64'));
+    expect((await t.gql(doc, { ids: ids(12_000) }, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    const literal = `{ nodes(ids:[${ids(12_000).map((i) => JSON.stringify(i)).join(',')}]) { id ... on Mailbox { address quota { usedMb limitMb } } } }`;
+    expect((await t.gql(literal, {}, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
+    const few = await t.gql(doc, { ids: ids(10) }, t.adminToken);
+    expect(few.errors).toBeUndefined();
+    expect(few.data.nodes).toEqual(Array(10).fill(null));
+  });
+
+  it('the standard introspection query is answered (graphql-js default, every option, GraphiQL\'s typeDepth 9); deeper introspection is not', async () => {
+    const all = { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true };
+    for (const query of [getIntrospectionQuery(), getIntrospectionQuery(all), getIntrospectionQuery({ ...all, typeDepth: 9 })]) {
+      const r = await t.gql(query, {});
+      expect(r.errors).toBeUndefined();
+      expect(r.data.__schema.types.some((ty: { name: string }) => ty.name === 'Mailbox')).toBe(true);
+    }
+    // Only the ofType chain is free: introspection that fans out is still refused before it runs
+    // (by graphql-js' own introspection-depth rule, or by ours).
+    let fan = 'name';
+    for (let i = 0; i < 6; i++) fan = `fields { type { ${fan} } }`;
+    const deep = await t.gql(`{ __schema { types { ${fan} } } }`, {});
+    expect(deep.data).toBeUndefined();
+    expect(['QUERY_TOO_DEEP', 'GRAPHQL_VALIDATION_FAILED']).toContain(deep.errors?.[0]?.extensions?.code);
   });
 
   it('costs through fragments count too', async () => {
