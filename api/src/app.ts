@@ -22,6 +22,7 @@ import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
 import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
+import { readBodyWithin } from './request-body.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** WebSocket close code when the access token presented (or its expiry) ends the connection. */
@@ -123,9 +124,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     if (draining) res.setHeader('connection', 'close');
     const path = (req.url ?? '/').split('?')[0];
     if (path === GRAPHQL_PATH) {
-      if (Number(req.headers['content-length'] ?? 0) > config().MAX_REQUEST_BYTES)
-        return void res.writeHead(413, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Request body too large"}]}');
-      return yoga(req, res, { req });
+      if (req.method === 'GET' || req.method === 'HEAD') return yoga(req, res, { req });
+      void readBodyWithin(req, res, config().MAX_REQUEST_BYTES).then((body) => {
+        if (!body) return;
+        // yoga (@whatwg-node/server) takes an already-read body from req.body instead of the stream.
+        (req as IncomingMessage & { body?: Buffer }).body = body;
+        return yoga(req, res, { req });
+      });
+      return;
     }
     if (path === '/healthz') {
       if (draining) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"draining":true}');
@@ -144,7 +150,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   // asking the same thing as the same viewer share one subscription (SubscriptionFanOut in pubsub.ts):
   // one execution per event, one result sent to each; every socket still has its own expiry. No
   // per-message deflate: a zlib context per socket costs more than it saves on these small messages.
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false });
+  // maxPayload: a WebSocket message is held to the same limit as an HTTP body (ws closes the socket
+  // with 1009 before the message is handed to graphql-ws).
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false, maxPayload: config().MAX_REQUEST_BYTES });
   const timers = new Set<NodeJS.Timeout>();
   const apiTokenSockets = watchApiTokenSockets(config().API_TOKEN_RECHECK_SECONDS, WS_CLOSE_UNAUTHORIZED);
   type Envelop = ReturnType<typeof yoga.getEnveloped>;
@@ -208,6 +216,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     },
     wsServer,
   );
+  // A socket error is the client's doing (a message over maxPayload, a malformed frame, a reset): ws
+  // has already closed the socket (1009, 1002…). graphql-ws would print it to stderr with
+  // console.error and close again with 1011; it is logged at debug level instead, so no client can
+  // write error lines into the server's log.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err) => log.debug('WebSocket closed after a client error', { detail: String(err.message).slice(0, 100) }));
+  });
 
   const app: App = {
     server,

@@ -1,9 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { getIntrospectionQuery } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createMailbox, createTenant, startTestApp } from '../../test/harness.js';
+import { createMailbox, createTenant, startTestApp, waitFor } from '../../test/harness.js';
+
+/** Error-level output while fn runs: the logger's error lines on stderr, and console.error (which libraries use). */
+async function errorOutputOf(fn: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  const consoleError = console.error;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (String(chunk).includes('"level":"error"')) lines.push(String(chunk));
+    return write.call(process.stderr, chunk, ...rest);
+  }) as typeof process.stderr.write;
+  console.error = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+    console.error = consoleError;
+  }
+  return lines;
+}
 
 describe('hostile queries', async () => {
   const t = await startTestApp({ listen: true });
@@ -140,5 +160,59 @@ describe('hostile queries', async () => {
       body: JSON.stringify({ query: `{ viewer { kind } }`, variables: { pad: 'x'.repeat(2_000_000) } }),
     });
     expect(big.status).toBe(413);
+  });
+
+  it('a chunked body (no Content-Length) is limited by the bytes read: 2 MB → 413, and the server goes on', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${t.app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write(`{"query":"{ viewer { kind } }","variables":{"pad":"`);
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 2_000_000) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end('"}}');
+      };
+      // The server answers and closes mid-body; the rest of the body has nowhere to go.
+      req.on('error', () => {});
+      pump();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).errors[0]).toMatchObject({ message: 'Request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } });
+    // A small chunked body is read and answered as usual.
+    const small = await fetch(`${t.app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Blob([JSON.stringify({ query: '{ __typename }' })]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await small.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('a 5 MB graphql-ws message is refused (socket closed with 1009) and never executed', async () => {
+    const ws = new WebSocket(t.app.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+    const received: string[] = [];
+    ws.on('message', (m) => received.push(String(m)));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await waitFor(async () => received.some((m) => m.includes('connection_ack')), 'connection_ack');
+    const errors = await errorOutputOf(async () => {
+      const closed = new Promise<number>((r) => {
+        ws.once('close', (code) => r(code));
+        setTimeout(() => r(-1), 5000); // still open: the message was taken
+      });
+      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ viewer { kind } }', variables: { pad: 'x'.repeat(5_000_000) } } }));
+      expect(await closed).toBe(1009);
+    });
+    // A client's oversized message is not a server fault: nothing at error level.
+    expect(errors).toEqual([]);
+    expect(received.filter((m) => m.includes('"next"'))).toEqual([]);
   });
 });
