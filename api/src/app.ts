@@ -8,6 +8,7 @@ import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { PgBoss } from 'pg-boss';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { PothosValidationError } from '@pothos/core';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { config } from '@mailpanel/core/env';
@@ -23,8 +24,11 @@ import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
 import { readBodyWithin } from './request-body.js';
+import { useCursorCheck } from './cursor-check.js';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Codes of expected failures thrown outside a typed result (e.g. a malformed id in node(id:)). */
+const APP_ERROR_CODES: Record<string, string> = { NotFoundError: 'NOT_FOUND', ValidationError: 'BAD_USER_INPUT' };
 /** WebSocket close code when the access token presented (or its expiry) ends the connection. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
 
@@ -76,6 +80,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         defaultPageSize: 50,
         maxPageSize: config().MAX_PAGE_SIZE,
       }),
+      useCursorCheck(),
     ],
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
@@ -96,7 +101,11 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original instanceof AppError)
-          return new GraphQLError(original.message, { extensions: { code: original.name } });
+          return new GraphQLError(original.message, { extensions: { code: APP_ERROR_CODES[original.name] ?? original.name } });
+        // Pothos refusing an argument (a cursor, an id) it could not read: the client's mistake. Its
+        // message may quote the whole argument; a few characters are enough.
+        if (original instanceof PothosValidationError)
+          return new GraphQLError(original.message.length > 60 ? `${original.message.slice(0, 60)}…` : original.message, { extensions: { code: 'BAD_USER_INPUT' } });
         if (isDatabaseUnavailable(original))
           return new GraphQLError('The service is briefly unavailable; retry shortly', {
             extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },

@@ -17,7 +17,7 @@
 //   `__schema`/`__type` adds no depth. That chain is how the standard introspection query
 //   (getIntrospectionQuery(), GraphiQL's with typeDepth 9) spells out wrapped types; each link is one
 //   object, so it costs a field per link and cannot fan out.
-import { GraphQLError, Kind, valueFromASTUntyped, type ArgumentNode, type ExecutionArgs, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
+import { GraphQLError, Kind, valueFromASTUntyped, type ArgumentNode, type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -101,7 +101,7 @@ function measureOperation(op: OperationDefinitionNode, fragments: Map<string, Fr
 }
 
 /** The operation's variables as it runs: the request's values, else the defaults written in the document. */
-function variablesOf(op: OperationDefinitionNode, given: Vars | null | undefined): Vars {
+export function variablesOf(op: OperationDefinitionNode, given: Vars | null | undefined): Vars {
   const vars: Vars = {};
   for (const def of op.variableDefinitions ?? []) {
     const name = def.variable.name.value;
@@ -111,16 +111,18 @@ function variablesOf(op: OperationDefinitionNode, given: Vars | null | undefined
   return vars;
 }
 
+/** The operation a request runs: the named one, or the only one. */
+export function operationOf(doc: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  const operations = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+}
+
 /** The refusal of the operation that would run, or null when it is within the limits. */
 export function limitError(args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues'>, limits: QueryLimits): GraphQLError | null {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  const operations: OperationDefinitionNode[] = [];
-  for (const def of args.document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    else if (def.kind === Kind.OPERATION_DEFINITION) operations.push(def);
-  }
-  const op = args.operationName ? operations.find((o) => o.name?.value === args.operationName) : operations[0];
+  const op = operationOf(args.document, args.operationName);
   if (!op) return null; // graphql-js answers "Unknown operation" itself
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of args.document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   const { depth, cost } = measureOperation(op, fragments, variablesOf(op, args.variableValues), limits);
   if (depth > limits.maxDepth)
     return new GraphQLError(`Query is nested ${depth} levels deep; the limit is ${limits.maxDepth}`, { nodes: [op], extensions: { code: 'QUERY_TOO_DEEP' } });

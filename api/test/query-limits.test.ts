@@ -4,26 +4,7 @@ import { request } from 'node:http';
 import { getIntrospectionQuery } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createMailbox, createTenant, startTestApp, waitFor } from '../../test/harness.js';
-
-/** Error-level output while fn runs: the logger's error lines on stderr, and console.error (which libraries use). */
-async function errorOutputOf(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const write = process.stderr.write;
-  const consoleError = console.error;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (String(chunk).includes('"level":"error"')) lines.push(String(chunk));
-    return write.call(process.stderr, chunk, ...rest);
-  }) as typeof process.stderr.write;
-  console.error = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
-  try {
-    await fn();
-  } finally {
-    process.stderr.write = write;
-    console.error = consoleError;
-  }
-  return lines;
-}
+import { createMailbox, createTenant, errorOutputOf, startTestApp, waitFor } from '../../test/harness.js';
 
 describe('hostile queries', async () => {
   const t = await startTestApp({ listen: true });
