@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { PgBoss } from 'pg-boss';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
 import { WebSocketServer } from 'ws';
@@ -25,6 +24,7 @@ import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
 import { readBodyWithin } from './request-body.js';
 import { useCursorCheck } from './cursor-check.js';
+import { GRAPHIQL_ASSETS_PATH, renderGraphiQLPage, serveGraphiQLAsset } from './graphiql.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Codes of expected failures thrown outside a typed result (e.g. a malformed id in node(id:)). */
@@ -85,9 +85,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
     graphqlEndpoint: GRAPHQL_PATH,
-    // GraphiQL with its assets bundled (no CDN), so it works on an offline host.
+    // GraphiQL: a small page linking its bundled assets (graphiql.ts), served cacheable and compressed.
     graphiql: config().graphiql ? { subscriptionsProtocol: 'WS', title: 'Mail panel API' } : false,
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLPage,
     landingPage: false,
     logging: {
       debug: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
@@ -142,6 +142,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       });
       return;
     }
+    if (path.startsWith(GRAPHIQL_ASSETS_PATH) && config().graphiql && serveGraphiQLAsset(req, res, path)) return;
     if (path === '/healthz') {
       if (draining) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"draining":true}');
       db().$queryRaw`SELECT 1`.then(
