@@ -80,6 +80,19 @@ describe('hostile queries', async () => {
     expect(Math.min(...times)).toBeLessThan(50);
   });
 
+  it('a document of ~1 MB of fields is refused by the parser (token limit) before validation, anonymously', async () => {
+    // Validating 90,000 fields would keep graphql-js busy for seconds; the parser stops at the limit.
+    const query = `{ ${'__typename '.repeat(90_000)} }`;
+    const [r, health] = await Promise.all([
+      fetch(`${t.app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: AbortSignal.timeout(5000) }),
+      fetch(`${t.app.url}/healthz`, { signal: AbortSignal.timeout(5000) }),
+    ]);
+    const body = await r.json();
+    expect(health.status).toBe(200);
+    expect(body.errors?.[0]?.message).toMatch(/10000 tokens/);
+    expect(body.data).toBeUndefined();
+  });
+
   it('a variable default counts like a passed variable', async () => {
     const doc = `query($f:Int = 200){ mailboxes(first:$f) { edges { node { domain { customer { domains(first:$f) { edges { node { name } } } } } } } } }`;
     expect((await t.gql(doc, {}, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
@@ -91,7 +104,9 @@ describe('hostile queries', async () => {
     const doc = `query($ids:[ID!]!){ nodes(ids:$ids) { id ... on Mailbox { address quota { usedMb limitMb } } } }`;
     const ids = (n: number) => Array.from({ length: n }, () => Buffer.from(`Mailbox:${randomUUID()}`).toString('base64'));
     expect((await t.gql(doc, { ids: ids(12_000) }, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
-    const literal = `{ nodes(ids:[${ids(12_000).map((i) => JSON.stringify(i)).join(',')}]) { id ... on Mailbox { address quota { usedMb limitMb } } } }`;
+    // Written into the document: 2,500 ids (within the token limit) of a larger selection (22 fields each).
+    const literal = `{ nodes(ids:[${ids(2_500).map((i) => JSON.stringify(i)).join(',')}]) { id ... on Mailbox { address localPart status provisioning webmailUrl createdAt updatedAt quotaMb
+      quota { usedMb limitMb usedBytes messages percent updatedAt } domain { id name enabled createdAt } autoresponderActive } } }`;
     expect((await t.gql(literal, {}, t.adminToken)).errors?.[0]).toMatchObject({ extensions: { code: 'QUERY_TOO_COSTLY' } });
     const few = await t.gql(doc, { ids: ids(10) }, t.adminToken);
     expect(few.errors).toBeUndefined();
