@@ -132,3 +132,22 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Error-level output while fn runs: the logger's error lines on stderr, and console.error (which libraries use). */
+export async function errorOutputOf(fn: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  const consoleError = console.error;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (String(chunk).includes('"level":"error"')) lines.push(String(chunk));
+    return write.call(process.stderr, chunk, ...rest);
+  }) as typeof process.stderr.write;
+  console.error = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+    console.error = consoleError;
+  }
+  return lines;
+}

@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { PgBoss } from 'pg-boss';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { PothosValidationError } from '@pothos/core';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { config } from '@mailpanel/core/env';
@@ -23,8 +23,13 @@ import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
 import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
+import { readBodyWithin } from './request-body.js';
+import { useCursorCheck } from './cursor-check.js';
+import { GRAPHIQL_ASSETS_PATH, renderGraphiQLPage, serveGraphiQLAsset } from './graphiql.js';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Codes of expected failures thrown outside a typed result (e.g. a malformed id in node(id:)). */
+const APP_ERROR_CODES: Record<string, string> = { NotFoundError: 'NOT_FOUND', ValidationError: 'BAD_USER_INPUT' };
 /** WebSocket close code when the access token presented (or its expiry) ends the connection. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
 
@@ -76,13 +81,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         defaultPageSize: 50,
         maxPageSize: config().MAX_PAGE_SIZE,
       }),
+      useCursorCheck(),
     ],
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
     graphqlEndpoint: GRAPHQL_PATH,
-    // GraphiQL with its assets bundled (no CDN), so it works on an offline host.
+    // GraphiQL: a small page linking its bundled assets (graphiql.ts), served cacheable and compressed.
     graphiql: config().graphiql ? { subscriptionsProtocol: 'WS', title: 'Mail panel API' } : false,
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLPage,
     landingPage: false,
     logging: {
       debug: (...a: unknown[]) => log.debug('yoga', { detail: a.map(String).join(' ') }),
@@ -96,7 +102,11 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original instanceof AppError)
-          return new GraphQLError(original.message, { extensions: { code: original.name } });
+          return new GraphQLError(original.message, { extensions: { code: APP_ERROR_CODES[original.name] ?? original.name } });
+        // Pothos refusing an argument (a cursor, an id) it could not read: the client's mistake. Its
+        // message may quote the whole argument; a few characters are enough.
+        if (original instanceof PothosValidationError)
+          return new GraphQLError(original.message.length > 60 ? `${original.message.slice(0, 60)}…` : original.message, { extensions: { code: 'BAD_USER_INPUT' } });
         if (isDatabaseUnavailable(original))
           return new GraphQLError('The service is briefly unavailable; retry shortly', {
             extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
@@ -124,10 +134,16 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     if (draining) res.setHeader('connection', 'close');
     const path = (req.url ?? '/').split('?')[0];
     if (path === GRAPHQL_PATH) {
-      if (Number(req.headers['content-length'] ?? 0) > config().MAX_REQUEST_BYTES)
-        return void res.writeHead(413, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Request body too large"}]}');
-      return yoga(req, res, { req });
+      if (req.method === 'GET' || req.method === 'HEAD') return yoga(req, res, { req });
+      void readBodyWithin(req, res, config().MAX_REQUEST_BYTES).then((body) => {
+        if (!body) return;
+        // yoga (@whatwg-node/server) takes an already-read body from req.body instead of the stream.
+        (req as IncomingMessage & { body?: Buffer }).body = body;
+        return yoga(req, res, { req });
+      });
+      return;
     }
+    if (path.startsWith(GRAPHIQL_ASSETS_PATH) && config().graphiql && serveGraphiQLAsset(req, res, path)) return;
     if (path === '/healthz') {
       if (draining) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"draining":true}');
       db().$queryRaw`SELECT 1`.then(
@@ -145,7 +161,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   // asking the same thing as the same viewer share one subscription (SubscriptionFanOut in pubsub.ts):
   // one execution per event, one result sent to each; every socket still has its own expiry. No
   // per-message deflate: a zlib context per socket costs more than it saves on these small messages.
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false });
+  // maxPayload: a WebSocket message is held to the same limit as an HTTP body (ws closes the socket
+  // with 1009 before the message is handed to graphql-ws).
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, perMessageDeflate: false, maxPayload: config().MAX_REQUEST_BYTES });
   const timers = new Set<NodeJS.Timeout>();
   const apiTokenSockets = watchApiTokenSockets(config().API_TOKEN_RECHECK_SECONDS, WS_CLOSE_UNAUTHORIZED);
   type Envelop = ReturnType<typeof yoga.getEnveloped>;
@@ -209,6 +227,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     },
     wsServer,
   );
+  // A socket error is the client's doing (a message over maxPayload, a malformed frame, a reset): ws
+  // has already closed the socket (1009, 1002…). graphql-ws would print it to stderr with
+  // console.error and close again with 1011; it is logged at debug level instead, so no client can
+  // write error lines into the server's log.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err) => log.debug('WebSocket closed after a client error', { detail: String(err.message).slice(0, 100) }));
+  });
 
   const app: App = {
     server,

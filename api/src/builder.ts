@@ -10,6 +10,8 @@ import { db } from '@mailpanel/core/db';
 import type PrismaTypes from '@mailpanel/core/generated/pothos-types';
 import { getDatamodel } from '@mailpanel/core/generated/pothos-types';
 import type { Context } from './context.js';
+import { decodeId } from './global-id.js';
+import { NotFoundError } from '@mailpanel/core/errors';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -55,6 +57,13 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // Every node's id (node, nodes): malformed, non-UUID or of no known type → a typed error before
+    // any query (global-id.ts).
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeId(globalID);
+      if (!builder.configStore.hasConfig(decoded.typename)) throw new NotFoundError('Node');
+      return decoded;
+    },
   },
   errors: { defaultTypes: [] },
 });

@@ -1,9 +1,9 @@
 // Small shared pieces of every mutation: run the work in one transaction (rows, audit event and job
 // commit together), take the tenant's lock so limit checks cannot race, decode Relay ids, and load a
 // row through its tenant filter so another tenant's id reads as not found.
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { db, Prisma, type Tx } from '@mailpanel/core/db';
 import { NotFoundError, ValidationError } from '@mailpanel/core/errors';
+import { decodeId } from './global-id.js';
 
 export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db().$transaction(fn, { maxWait: 10_000, timeout: 30_000 }).catch((err) => {
@@ -16,13 +16,11 @@ export async function lockCustomer(tx: Tx, customerId: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`customer:${customerId}`}))`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Decode a Relay global id of the given type; a malformed or foreign id reads as not found. */
 export function idOf(globalId: string, typename: string): string {
   try {
-    const { typename: t, id } = decodeGlobalID(globalId);
-    if (t === typename && UUID.test(id)) return id;
+    const { typename: t, id } = decodeId(globalId);
+    if (t === typename) return id;
   } catch {
     /* fall through */
   }

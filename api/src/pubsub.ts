@@ -1,4 +1,5 @@
-import { createPubSub } from 'graphql-yoga';
+import { createPubSub, Repeater } from 'graphql-yoga';
+import { NotFoundError } from '@mailpanel/core/errors';
 import type { ExecutionResult } from 'graphql';
 import type { PgEventTarget } from '@mailpanel/core/pubsub';
 
@@ -27,6 +28,38 @@ export function loadOncePerEvent<T>(payload: object, key: unknown, load: () => P
   let p = loads.get(k) as Promise<T> | undefined;
   if (!p) loads.set(k, (p = load()));
   return p;
+}
+
+// --- the end of a subscription -----------------------------------------------------------------
+//
+// A subscription watches one row the viewer may see. When the row is deleted or leaves the viewer's
+// sight (another tenant now owns it), the subscription completes cleanly at the next event instead
+// of failing to load the row; the last state the viewer was allowed to see was the last one sent.
+
+/**
+ * The events while the watched row stays visible: the stream completes at the first event after
+ * which visible() is false. A Repeater (not an async generator), so that unsubscribing ends it at
+ * once even while it waits for an event.
+ */
+export function whileVisible<E extends object>(events: AsyncIterable<E> & { return?(): unknown }, visible: (event: E) => Promise<boolean>): AsyncIterable<E> {
+  return new Repeater<E>(async (push, stop) => {
+    void stop.then(() => events.return?.());
+    try {
+      for await (const event of events) {
+        if (!(await visible(event))) break;
+        await push(event);
+      }
+    } finally {
+      stop();
+    }
+  });
+}
+
+/** A subscription resolver's row: gone between the visibility check and the load is a typed not-found, never an internal error. */
+export async function visibleRow<T>(row: Promise<T | null>, entity: string): Promise<T> {
+  const found = await row;
+  if (!found) throw new NotFoundError(entity);
+  return found;
 }
 
 // --- shared subscriptions ----------------------------------------------------------------------

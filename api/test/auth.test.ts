@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ADMIN, createMailbox, createTenant, startTestApp, success, waitFor } from '../../test/harness.js';
@@ -82,6 +82,29 @@ describe('authentication', async () => {
     expect(r.errors?.[0]).toMatchObject({ message: 'Access token expired', extensions: { code: 'UNAUTHENTICATED' } });
     const forged = expired.slice(0, -4) + 'AAAA';
     expect((await t.gql(`{ mailboxes { totalCount } }`, {}, forged)).errors?.[0]).toMatchObject({ message: 'Access token is invalid' });
+  });
+
+  it('a token without exp, signed with the real secret, is refused over HTTP and WebSocket', async () => {
+    const sub = decodeJwt(t.adminToken).sub!;
+    const forever = await new SignJWT({ kind: 'user', role: 'ADMIN', cid: null, label: ADMIN.email })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuer('mailpanel')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(process.env.JWT_SECRET!));
+    for (let i = 0; i < 2; i++) {
+      const r = await t.gql(`{ mailboxes { totalCount } }`, {}, forever);
+      expect(r.data).toBeNull();
+      expect(r.errors?.[0]).toMatchObject({ message: 'Access token is invalid', extensions: { code: 'UNAUTHENTICATED' } });
+    }
+    // The same claims with an exp are accepted: what is refused is the missing expiry.
+    expect((await t.gql(`{ mailboxes { totalCount } }`, {}, await signed({ sub, exp: Math.floor(Date.now() / 1000) + 60 }))).data?.mailboxes).toBeTruthy();
+    const closed = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(t.app.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${forever}` } })));
+      ws.on('close', (code) => resolve(code));
+    });
+    expect(closed).toBe(4401);
   });
 
   it('a token accepted before stops being accepted the second it expires (verified tokens are remembered, their expiry is not)', async () => {

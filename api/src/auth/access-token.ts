@@ -49,7 +49,13 @@ export async function verifyAccessToken(token: string): Promise<{ viewer: Viewer
     throw new ExpiredTokenError('Access token expired');
   }
   try {
-    const { payload } = await jwtVerify<Claims>(token, await verifyKey(config().jwtSecret), { issuer: 'mailpanel', algorithms: ['HS256'] });
+    // A token without exp would never expire (jose only checks exp when present), and one without sub
+    // names nobody: neither is a token this API issues, so neither is accepted.
+    const { payload } = await jwtVerify<Claims>(token, await verifyKey(config().jwtSecret), {
+      issuer: 'mailpanel',
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'sub'],
+    });
     const viewer: Viewer =
       payload.kind === 'user'
         ? { kind: 'user', userId: payload.sub!, role: payload.role, customerId: payload.cid, label: payload.label, access: 'SESSION' }

@@ -12,7 +12,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
-import { loadOncePerEvent } from '../pubsub.js';
+import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { SortDirection } from './scalars.js';
@@ -370,6 +370,8 @@ builder.mutationFields((t) => ({
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
         await tx.mailbox.update({ where: { id: current.id }, data: { provisioning: 'DELETING' } });
+        // mailboxChanged subscribers see DELETING (on commit); the worker's event after the row is gone ends them.
+        await publish(tx, 'mailbox:' + current.id, { id: current.id });
         await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
         await enqueue(ctx.boss, tx, 'delete-mailbox', { mailboxId: current.id });
         await audit(tx, ctx, { action: 'mailbox.delete', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
@@ -420,18 +422,23 @@ builder.subscriptionFields((t) => ({
 
   mailboxChanged: t.prismaField({
     type: 'Mailbox',
-    description: 'Emits the mailbox whenever its provisioning state or quota usage changes.',
+    description:
+      'Emits the mailbox whenever its provisioning state or quota usage changes. Deleting it sends its DELETING state; the subscription completes once the mailbox is gone or no longer visible to the viewer.',
     authScopes: { authenticated: true },
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
       const id = idOf(String(args.id), 'Mailbox');
-      const visible = await db().mailbox.count({ where: { id, ...tenantWhere.mailbox(ctx.viewer) } });
-      if (!visible) throw new NotFoundError('Mailbox');
-      return ctx.pubsub.subscribe('mailbox', id);
+      const where = { id, ...tenantWhere.mailbox(ctx.viewer) };
+      const events = ctx.pubsub.subscribe('mailbox', id);
+      if (!(await db().mailbox.count({ where }))) {
+        await events.return?.();
+        throw new NotFoundError('Mailbox');
+      }
+      return whileVisible(events, (payload) => loadOncePerEvent(payload, ['visible', where], async () => (await db().mailbox.count({ where })) > 0));
     },
     resolve: async (query, payload, _args, ctx) => {
       const where = { id: (payload as unknown as { id: string }).id, ...tenantWhere.mailbox(ctx.viewer) };
-      return loadOncePerEvent(payload as object, [query, where], () => db().mailbox.findFirstOrThrow({ ...query, where }));
+      return loadOncePerEvent(payload as object, [query, where], () => visibleRow(db().mailbox.findFirst({ ...query, where }), 'Mailbox'));
     },
   }),
 }));

@@ -27,7 +27,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
-import { loadOncePerEvent } from '../pubsub.js';
+import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
@@ -542,11 +542,13 @@ builder.subscriptionFields((t) => ({
         await events.return?.();
         throw new NotFoundError('Migration');
       }
-      return throttledMigrationEvents(events, { id: row.id, status: row.status }) as never;
+      const where = { id, ...tenantWhere.migration(ctx.viewer) };
+      const visible = (e: object) => loadOncePerEvent(e, ['visible', where], async () => (await db().migration.count({ where })) > 0);
+      return whileVisible(throttledMigrationEvents(events, { id: row.id, status: row.status }), visible) as never;
     },
     resolve: async (query, payload, _args, ctx) => {
       const where = { id: (payload as unknown as { id: string }).id, ...tenantWhere.migration(ctx.viewer) };
-      return loadOncePerEvent(payload as object, [query, where], () => db().migration.findFirstOrThrow({ ...query, where }));
+      return loadOncePerEvent(payload as object, [query, where], () => visibleRow(db().migration.findFirst({ ...query, where }), 'Migration'));
     },
   }),
 }));
