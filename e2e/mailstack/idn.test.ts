@@ -119,4 +119,30 @@ describe.skipIf(!enabled)('internationalised domains on the real Postfix + Dovec
     const wrong = await smtpSend({ port: p.ms.ports.submission, from: `info@${U}`, to: ['partner@outside.test'], smtputf8: true, auth: { user: `info@${U}`, pass: 'wrong-password' }, data: makeMessage({ from: `info@${U}`, to: 'partner@outside.test', subject: 'x' }) });
     expect(wrong.stage).toBe('auth');
   });
+
+  it('a disabled mailbox, and every address of a disabled domain, written with the U-label: 550 5.2.1 at RCPT as with the A-label', async () => {
+    const off = await createMailbox(p, tenant.token, 'off', U, PW);
+    await waitFor(() => imapCanLogin(imap(`off@${A}`)), 'IMAP login of off@', 10_000);
+    // The domain has a catch-all (test above): a disabled mailbox's mail must not fall through to it.
+    const st = await p.ok(`mutation($id:ID!){ r: setMailboxStatus(id:$id, status:DISABLED){ __typename ${ERR} } }`, { id: off.id }, tenant.token);
+    expect(st.r.__typename).toBe('MutationSetMailboxStatusSuccess');
+    for (const rcpt of [`off@${U}`, `off+tag@${U}`, `off@${A}`]) {
+      const r = await mx(rcpt, 'to a disabled mailbox');
+      expect(r, r.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 550 });
+      expect(r.text).toMatch(/^5\.2\.1 /);
+    }
+
+    const K = 'köln.test';
+    const d = (await p.ok(`mutation($n:String!){ r: createDomain(name:$n){ __typename ... on MutationCreateDomainSuccess { domain { id asciiName } } ${ERR} } }`, { n: K }, tenant.token)).r;
+    await createMailbox(p, tenant.token, 'info', K, PW);
+    const ok = await mx(`info@${K}`, 'while enabled');
+    expect(ok.ok, ok.transcript.join('\n')).toBe(true);
+    const dis = await p.ok(`mutation($id:ID!){ r: updateDomain(id:$id, enabled:false){ __typename ${ERR} } }`, { id: d.domain.id }, p.adminToken);
+    expect(dis.r.__typename).toBe('MutationUpdateDomainSuccess');
+    for (const rcpt of [`info@${K}`, `anyone@${K}`, `info@${d.domain.asciiName}`]) {
+      const r = await mx(rcpt, 'to a disabled domain');
+      expect(r, r.transcript.join('\n')).toMatchObject({ ok: false, stage: 'rcpt', code: 550 });
+      expect(r.text).toMatch(/^5\.2\.1 /);
+    }
+  });
 });

@@ -131,9 +131,9 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-aliases.cf')).toBe("SELECT mail_alias_lookup('%s')");
     expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
-    expect(q('postfix/pgsql-refused-recipients.cf')).toBe("SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-refused-recipients.cf')).toBe(`SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key IN ('%s', '%d') OR (domain_unicode = ${utf8('d')} AND (local_part IS NULL OR local_part = '%u')) LIMIT 1`);
     expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
-    expect(q('postfix/pgsql-refused-domains.cf')).toBe("SELECT 1 FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-refused-domains.cf')).toBe(`SELECT 1 FROM mail_refused WHERE local_part IS NULL AND (key = '%s' OR domain_unicode = ${utf8('s')}) LIMIT 1`);
     expect(q('postfix/pgsql-refused-transport.cf')).toBe("SELECT 'error:5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
