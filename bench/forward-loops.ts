@@ -60,7 +60,7 @@ try {
   const load = await time(() => loadRoutingTable(prisma()));
   const table: RoutingTable = load.value;
   const all = await time(() => findLoops(table));
-  const withNew: RoutingTable = { forwards: new Map(table.forwards).set('new@d0.bench', ['f0@d0.bench', 'f5@d5.bench']), mailboxes: table.mailboxes };
+  const withNew: RoutingTable = { forwards: new Map(table.forwards).set('new@d0.bench', ['f0@d0.bench', 'f5@d5.bench']), mailboxes: table.mailboxes, refused: table.refused };
   const one = await time(() => loopThrough(withNew, 'new@d0.bench'), 21);
   lines.push(`Forwarding-loop checks (${counts.f} forwards, ${counts.m} mailboxes on ${DOMAINS} domains; median of 5 runs, loopThrough of 21; ${machine()})`, '');
   lines.push('| step | time ms | result |', '|---|---|---|');

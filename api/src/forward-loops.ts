@@ -2,8 +2,9 @@
 // every mutation that adds routing (a forward created or edited, a domain enabled) runs inside its
 // transaction. The graph rules themselves are core/src/forward-routing.ts.
 //
-// Removals (deleting a forward or a mailbox, disabling a mailbox) are never refused, although they
-// can expose a loop (the address then falls to a catch-all): stopping mail must always work. What
+// Removals (deleting a forward or a mailbox) are never refused, although they can expose a loop (the
+// address then falls to a catch-all): stopping mail must always work. A disabled mailbox exposes
+// none: Postfix refuses its address (mail_refused), so mail ends there. What
 // they expose is bounced by the mail server (5.4.6, mail_alias_lookup) and listed by forwardLoops.
 import { Prisma, type Tx } from '@mailpanel/core/db';
 import { ValidationError } from '@mailpanel/core/errors';
@@ -14,25 +15,31 @@ import { tenantWhere } from './tenancy.js';
 type Db = Pick<Tx, '$queryRaw' | 'domain'>;
 
 /**
- * One query: the forwards of enabled domains, and which of their destinations (or those without
- * +tag) are mailboxes — taken from the mail_users view itself, so "a mailbox" means exactly what
- * Postfix delivers to. Inside a transaction it sees the transaction's own writes.
+ * One query: the forwards of enabled domains, which of their destinations (or those without +tag)
+ * are mailboxes — taken from the mail_users view itself, so "a mailbox" means exactly what Postfix
+ * delivers to — and which of them (or their domains) Postfix refuses (the mail_refused view).
+ * Inside a transaction it sees the transaction's own writes.
  */
 export async function loadRoutingTable(tx: Db): Promise<RoutingTable> {
-  const rows = await tx.$queryRaw<{ source: string | null; destinations: string[] | null; mailbox: string | null }[]>(Prisma.sql`
+  const rows = await tx.$queryRaw<{ source: string | null; destinations: string[] | null; mailbox: string | null; refused: string | null }[]>(Prisma.sql`
     WITH f AS (SELECT fw.source, fw.destinations FROM forwards fw JOIN domains d ON d.id = fw.domain_id WHERE d.enabled),
-         t AS (SELECT DISTINCT unnest(destinations) AS a FROM f)
-    SELECT source, destinations, NULL::text AS mailbox FROM f
+         t AS (SELECT DISTINCT unnest(destinations) AS a FROM f),
+         k AS (SELECT a FROM t UNION SELECT regexp_replace(a, '^([^+@]+)\\+[^@]*(@[^@]*)$', '\\1\\2') FROM t)
+    SELECT source, destinations, NULL::text AS mailbox, NULL::text AS refused FROM f
     UNION ALL
-    SELECT NULL, NULL, u.email FROM mail_users u
-     WHERE u.email IN (SELECT a FROM t UNION SELECT regexp_replace(a, '^([^+@]+)\\+[^@]*(@[^@]*)$', '\\1\\2') FROM t)`);
+    SELECT NULL, NULL, u.email, NULL FROM mail_users u WHERE u.email IN (SELECT a FROM k)
+    UNION ALL
+    SELECT NULL, NULL, NULL, r.key FROM mail_refused r
+     WHERE r.key IN (SELECT a FROM k UNION SELECT substring(a FROM '@(.*)$') FROM t)`);
   const forwards = new Map<string, string[]>();
   const mailboxes = new Set<string>();
+  const refused = new Set<string>();
   for (const r of rows) {
     if (r.source) forwards.set(r.source, r.destinations ?? []);
     else if (r.mailbox) mailboxes.add(r.mailbox);
+    else if (r.refused) refused.add(r.refused);
   }
-  return { forwards, mailboxes };
+  return { forwards, mailboxes, refused };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeLoop, findLoops, loopThrough, routeOf, withoutExtension, type RoutingTable } from './forward-routing.js';
 
-function table(forwards: Record<string, string[]>, mailboxes: string[] = []): RoutingTable {
-  return { forwards: new Map(Object.entries(forwards)), mailboxes: new Set(mailboxes) };
+function table(forwards: Record<string, string[]>, mailboxes: string[] = [], refused: string[] = []): RoutingTable {
+  return { forwards: new Map(Object.entries(forwards)), mailboxes: new Set(mailboxes), refused: new Set(refused) };
 }
 const loopText = (t: RoutingTable, source: string) => {
   const hops = loopThrough(t, source);
@@ -62,10 +62,20 @@ describe('loopThrough: the loops Postfix would defer forever', () => {
     expect(loopThrough(table({ '*@a.test': ['real@a.test'] }, ['real@a.test']), '*@a.test')).toBeNull();
     expect(loopThrough(table({ '*@a.test': ['f@a.test'], 'f@a.test': ['out@far.test'] }), '*@a.test')).toBeNull();
   });
-  it('a deleted or disabled mailbox (gone from the table) turns its address into a catch-all target', () => {
+  it('a deleted mailbox (gone from the table) turns its address into a catch-all target', () => {
     const forwards = { '*@a.test': ['f@b.test'], 'f@b.test': ['m@a.test'] };
     expect(loopThrough(table(forwards, ['m@a.test']), 'f@b.test')).toBeNull();
     expect(loopText(table(forwards, []), 'f@b.test')).toBe('f@b.test → m@a.test → *@a.test → f@b.test');
+  });
+  it('a disabled mailbox or domain (refused: bounced) ends the route, even with its +tag, before any catch-all or forward', () => {
+    const forwards = { '*@a.test': ['f@b.test'], 'f@b.test': ['m@a.test', 'm+tag@a.test'] };
+    expect(loopThrough(table(forwards, [], ['m@a.test']), 'f@b.test')).toBeNull();
+    expect(routeOf(table({ 'm@a.test': ['x@far.test'] }, [], ['m@a.test']), 'm@a.test')).toBeNull();
+    // every address of a disabled domain
+    expect(loopThrough(table({ '*@a.test': ['f@b.test'], 'f@b.test': ['anyone@a.test'] }, [], ['a.test']), 'f@b.test')).toBeNull();
+    expect(loopText(table({ '*@a.test': ['f@b.test'], 'f@b.test': ['anyone@a.test'] }, [], ['c.test']), 'f@b.test')).toBe(
+      'f@b.test → anyone@a.test → *@a.test → f@b.test',
+    );
   });
   it('an address expanding into itself ends there (Postfix allows it once); outside and unknown addresses end', () => {
     expect(loopThrough(table({ 'a@x.test': ['a@x.test', 'b@x.test'], 'b@x.test': ['out@far.test'] }), 'a@x.test')).toBeNull();

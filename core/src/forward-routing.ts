@@ -3,9 +3,10 @@
 //
 // Nodes are forward sources (`local@domain`, or `*@domain` for a catch-all). Mail to an address is
 // handled by the first of these that exists, exactly the order Postfix's virtual_alias_maps lookups
-// take with pgsql-self.cf before pgsql-aliases.cf:
+// take with pgsql-refused-aliases.cf, then pgsql-self.cf, then pgsql-aliases.cf:
+//   0. a refused address (a disabled mailbox, any address of a disabled domain: bounced, ends),
 //   1. a forward whose source is the address,       2. a mailbox with that address (delivered: ends),
-//   3. the same two without the `+tag` extension (recipient_delimiter "+" folds x+tag@d to x@d),
+//   3. the same three without the `+tag` extension (recipient_delimiter "+" folds x+tag@d to x@d),
 //   4. the domain's catch-all `*@domain`,           5. nothing: it ends here (an outside address, or
 //      an unknown one that Postfix refuses).
 // A destination equal to its own source ends too: Postfix lets an address expand into itself once.
@@ -18,6 +19,13 @@ export interface RoutingTable {
   forwards: ReadonlyMap<string, readonly string[]>;
   /** Addresses Postfix delivers to a mailbox (the mail_users view: active, domain enabled, not being deleted). */
   mailboxes: ReadonlySet<string>;
+  /** Keys of the mail_refused view: disabled mailboxes' addresses and disabled domains' names. Mail
+   *  to them is bounced (5.2.1), so it ends there and never falls to a catch-all. */
+  refused: ReadonlySet<string>;
+}
+
+function isRefused(table: RoutingTable, address: string, withDomain: boolean): boolean {
+  return table.refused.has(address) || (withDomain && table.refused.has(address.slice(address.lastIndexOf('@') + 1)));
 }
 
 /** `x+tag@d` → `x@d`; null when the address has no extension. A leading `+` is not an extension. */
@@ -29,10 +37,12 @@ export function withoutExtension(address: string): string | null {
 
 /** The forward source that takes mail sent to `address`, or null when the mail ends there. */
 export function routeOf(table: RoutingTable, address: string): string | null {
+  if (isRefused(table, address, true)) return null;
   if (table.forwards.has(address)) return address;
   if (table.mailboxes.has(address)) return null;
   const bare = withoutExtension(address);
   if (bare) {
+    if (isRefused(table, bare, false)) return null;
     if (table.forwards.has(bare)) return bare;
     if (table.mailboxes.has(bare)) return null;
   }
