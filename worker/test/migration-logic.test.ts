@@ -1,9 +1,9 @@
 // The copier's pure logic: folder mapping, dedupe keys, checkpoints, error classes, Maildir names,
 // modified UTF-7 and the IMAP response reader. No daemon, no database.
 import { describe, expect, it } from 'vitest';
-import { planFolders, relativeSegments, roleOfName, sanitizeSegment, type SourceFolder } from '../src/migration/folder-mapping.js';
-import { KeyCounter, dedupeKey, headerBlock, normalizeMessageId, parseHeaders } from '../src/migration/dedupe.js';
-import { UidCheckpoint, planFolderRun, rateAndEta } from '../src/migration/checkpoint.js';
+import { planFolders, relativeSegments, roleOfName, sanitizeSegment, type SourceFolder } from '@mailpanel/core/migration/folder-mapping';
+import { KeyCounter, dedupeKey, headerBlock, normalizeMessageId, parseHeaders } from '@mailpanel/core/migration/dedupe';
+import { UidCheckpoint, planFolderRun, rateAndEta } from '@mailpanel/core/migration/checkpoint';
 import {
   MigrationError,
   SourceAuthenticationError,
@@ -14,7 +14,7 @@ import {
   TargetOverQuotaError,
   classifyError,
   scrub,
-} from '../src/migration/errors.js';
+} from '@mailpanel/core/migration/errors';
 import { decodeMutf7, encodeMutf7 } from '../src/migration/mutf7.js';
 import {
   flagsToInfo,
@@ -30,9 +30,9 @@ import {
   uniqueFileName,
 } from '../src/migration/maildir-format.js';
 import { ResponseReader, appendableFlags, fetchItems, formatInternalDate, parseInternalDate, quoteString, responseCode, tokenize } from '../src/migration/imap-protocol.js';
-import { uidSet } from '../src/migration/source-imap.js';
+import { uidSet } from '@mailpanel/core/migration/source-imap';
 import { imapcName } from '../src/migration/doveadm-import.js';
-import { isPrivateAddress, validHostSyntax } from '../src/migration/source-address.js';
+import { isPrivateAddress, validHostSyntax } from '@mailpanel/core/migration/source-address';
 
 const f = (path: string, delimiter: string | null = '/', flags: string[] = [], specialUse: string | null = null): SourceFolder => ({ path, delimiter, flags, specialUse });
 const map = (plans: ReturnType<typeof planFolders>) => Object.fromEntries(plans.map((p) => [p.sourcePath, p.targetName]));

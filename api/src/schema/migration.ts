@@ -11,7 +11,7 @@ import {
   MigrationSecurity,
   MigrationStatus,
 } from '@mailpanel/core/generated/prisma/enums';
-import { rateAndEta } from '@mailpanel/worker/migration/checkpoint';
+import { rateAndEta } from '@mailpanel/core/migration/checkpoint';
 import {
   MigrationError,
   SourceAuthenticationError,
@@ -19,9 +19,9 @@ import {
   SourceTlsError,
   SourceUnreachableError,
   TargetOverQuotaError,
-} from '@mailpanel/worker/migration/errors';
-import { preflight } from '@mailpanel/worker/migration/preflight';
-import { sourceAddressProblem, validHostSyntax } from '@mailpanel/worker/migration/source-address';
+} from '@mailpanel/core/migration/errors';
+import { preflight } from '@mailpanel/core/migration/preflight';
+import { sourceAddressProblem, validHostSyntax } from '@mailpanel/core/migration/source-address';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { SourceSettings } from './source-imap.js';
+import type { SourceSettings } from '@mailpanel/core/migration/source-imap';
 
 /** Kills "$@" when stdin reaches EOF (the parent died or closed it); exits with its status. */
 const WATCHDOG = 'exec 3<&0; "$@" <&- & c=$!; ( while read -r _ <&3; do :; done; kill -TERM "$c" 2>/dev/null ) & w=$!; wait "$c"; r=$?; kill "$w" 2>/dev/null; exit $r';

@@ -8,7 +8,7 @@
 //   with backoff by the job queue.
 // - Messages never carry secrets: they are written here from templates; server text that is quoted
 //   is cut short and has every known secret (the source password) removed.
-import { AppError } from '@mailpanel/core/errors';
+import { AppError } from '../errors.js';
 
 export const MIGRATION_ERROR_CODES = [
   'AUTH_FAILED',
