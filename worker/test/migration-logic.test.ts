@@ -8,6 +8,7 @@ import {
   MigrationError,
   SourceAuthenticationError,
   SourceServerError,
+  SourceTimeoutError,
   SourceTlsError,
   SourceUnreachableError,
   TargetError,
@@ -47,33 +48,45 @@ describe('folder mapping', () => {
       f('Pourriel', '.', ['\\Junk']),
       f('Alt', '.', [], '\\Archive'),
     ]);
-    expect(map(plans)).toEqual({ INBOX: 'INBOX', 'Sent Messages': 'Sent', 'Deleted Messages': 'Trash', Brouillons: 'Drafts', Pourriel: 'Junk', Alt: 'Archive' });
+    // The panel has no \\Archive folder: "Alt" keeps its name.
+    expect(map(plans)).toEqual({ INBOX: 'INBOX', 'Sent Messages': 'Sent', 'Deleted Messages': 'Trash', Brouillons: 'Drafts', Pourriel: 'Junk', Alt: 'Alt' });
+    expect(map(planFolders([f('Archiv', '/', [], '\\Archive')], { target: [{ name: 'Archive', specialUse: '\\Archive' }] }))).toEqual({ Archiv: 'Archive' });
     expect(plans.find((p) => p.sourcePath === 'Sent Messages')!.specialUse).toBe('\\Sent');
   });
 
   it('uses the target folder that has the role, when the target names it differently', () => {
     const plans = planFolders([f('Sent', '/', [], '\\Sent'), f('Spam')], { target: [{ name: 'Gesendet', specialUse: '\\Sent' }, { name: 'Unerwünscht', specialUse: '\\Junk' }] });
-    expect(map(plans)).toEqual({ Sent: 'Gesendet', Spam: 'Unerwünscht' });
+    // The source flags roles, so "Spam" (no flag) is just a folder.
+    expect(map(plans)).toEqual({ Sent: 'Gesendet', Spam: 'Spam' });
+    expect(map(planFolders([f('Spam')], { target: [{ name: 'Unerwünscht', specialUse: '\\Junk' }] }))).toEqual({ Spam: 'Unerwünscht' });
   });
 
   it('recognises role folders by well-known names when the server announces no SPECIAL-USE', () => {
-    expect(map(planFolders([f('Sent Items'), f('Gelöschte Elemente'), f('Entwürfe'), f('Junk E-mail'), f('Spam'), f('[Gmail]/Sent Mail')]))).toEqual({
+    expect(map(planFolders([f('Sent Items'), f('Gelöschte Elemente'), f('Entwürfe'), f('Junk E-mail'), f('Spam'), f('[Gmail]/Sent Mail'), f('Archiv')]))).toEqual({
       'Sent Items': 'Sent',
       'Gelöschte Elemente': 'Trash',
       Entwürfe: 'Drafts',
       'Junk E-mail': 'Junk',
-      Spam: 'Junk',
-      '[Gmail]/Sent Mail': 'Sent',
+      // One folder per role: the second junk and sent folders keep their names.
+      Spam: 'Spam',
+      '[Gmail]/Sent Mail': '[Gmail]/Sent Mail',
+      Archiv: 'Archiv',
     });
     // Only at the top level: a project folder called "Sent" is just a folder.
     expect(roleOfName(['Projects', 'Sent'])).toBeNull();
     expect(map(planFolders([f('Projects/Sent'), f('Bulk')]))).toEqual({ 'Projects/Sent': 'Projects/Sent', Bulk: 'Bulk' });
   });
 
-  it('an attribute beats a name: "Sent" without \\Sent is not the sent folder when another one has the attribute', () => {
-    const plans = planFolders([f('Sent Messages', '.', [], '\\Sent'), f('Sent', '.')]);
-    // Both land in Sent (merged; deduplication keeps one copy of each message).
-    expect(map(plans)).toEqual({ 'Sent Messages': 'Sent', Sent: 'Sent' });
+  it('on a source that flags roles, names make no role, and two folders are never merged', () => {
+    const plans = planFolders([f('Sent Messages', '.', [], '\\Sent'), f('Sent', '.'), f('Entwürfe', '.'), f('Drafts-alt', '.', [], '\\Drafts')]);
+    expect(map(plans)).toEqual({ 'Sent Messages': 'Sent', Sent: 'Sent (2)', Entwürfe: 'Entwürfe', 'Drafts-alt': 'Drafts' });
+    expect(new Set(plans.map((p) => p.targetName)).size).toBe(plans.length);
+  });
+
+  it('per-folder overrides win, without merging', () => {
+    const plans = planFolders([f('INBOX'), f('Alt', '.'), f('Sent Messages', '.', [], '\\Sent')], { overrides: { Alt: 'Archive/Old', 'Sent Messages': 'Gesendet alt' } });
+    expect(map(plans)).toEqual({ INBOX: 'INBOX', Alt: 'Archive/Old', 'Sent Messages': 'Gesendet alt' });
+    expect(map(planFolders([f('A', '.'), f('B', '.')], { overrides: { B: 'A' } }))).toEqual({ A: 'A', B: 'B' });
   });
 
   it('converts the source separator and strips the personal namespace prefix (Courier/Cyrus "INBOX.")', () => {
@@ -100,9 +113,11 @@ describe('folder mapping', () => {
     expect(plans[0]!.skipReason).toMatch(/virtual/i);
   });
 
-  it('makes names safe: no separator or dot inside a segment, no empty segments, no control characters', () => {
+  it('keeps names exactly ("." and spaces inside a name included); only a "/" inside a segment, control characters and empty segments change', () => {
     expect(sanitizeSegment('a/b')).toBe('a_b');
-    expect(sanitizeSegment('v1.2')).toBe('v1_2');
+    expect(sanitizeSegment('v1.2')).toBe('v1.2');
+    expect(sanitizeSegment(' Leerzeichen ')).toBe(' Leerzeichen ');
+    expect(map(planFolders([f('Kunden/v1.2 final', '/')]))).toEqual({ 'Kunden/v1.2 final': 'Kunden/v1.2 final' });
     expect(sanitizeSegment('')).toBe('_');
     expect(sanitizeSegment('x\u0001y')).toBe('xy');
     expect(map(planFolders([f('Kunden.A/B GmbH', '.'), f('Reisen..2024', '.')]))).toEqual({ 'Kunden.A/B GmbH': 'Kunden/A_B GmbH', 'Reisen..2024': 'Reisen/_/2024' });
@@ -113,11 +128,14 @@ describe('folder mapping', () => {
     expect(plans.map((p) => p.targetName)).toEqual(['INBOX', 'Trash', 'Alpha', 'INBOX/Sub', 'Zeta']);
   });
 
-  it('imapc names: same separator as the target, or converted; never with a namespace prefix', () => {
-    expect(imapcName('Archive.2024', '.', '')).toBe('Archive/2024');
-    expect(imapcName('Archive/2024', '/', '')).toBe('Archive/2024');
-    expect(imapcName('INBOX.Archive', '.', 'INBOX.')).toBeNull();
-    expect(imapcName('A/B.C', '.', '')).toBeNull();
+  it('doveadm import names: the source name as imapc lists it, only when doveadm lands it in the planned folder', () => {
+    // A "."-separated source: imapc lists "Archive.2024"; doveadm creates "Archive/2024" in the target.
+    expect(imapcName('Archive.2024', '.', '', 'Archive/2024')).toBe('Archive.2024');
+    expect(imapcName('Archive.2024.Q1', '.', '', 'Archive/2024/Q1')).toBe('Archive.2024.Q1');
+    expect(imapcName('Archive/2024', '/', '', 'Archive/2024')).toBe('Archive/2024');
+    expect(imapcName('Sent Messages', '.', '', 'Sent')).toBeNull();
+    expect(imapcName('INBOX.Archive', '.', 'INBOX.', 'Archive')).toBeNull();
+    expect(imapcName('A/B.C', '.', '', 'A/B/C')).toBeNull();
   });
 });
 
@@ -244,8 +262,14 @@ describe('error classes', () => {
     expect(classifyError(err({ code: 'ENOTFOUND' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: true });
     expect(classifyError(err({ code: 'ECONNREFUSED' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: false });
     expect(classifyError(err({ code: 'ECONNREFUSED' }), ctx)).toBeInstanceOf(SourceUnreachableError);
-    expect(classifyError(err({ code: 'CONNECT_TIMEOUT' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: false });
+    expect(classifyError(err({ code: 'CONNECT_TIMEOUT' }), ctx)).toMatchObject({ code: 'CONNECT_TIMEOUT', permanent: false });
     expect(classifyError(err({ code: 'EHOSTUNREACH' }), ctx).message).toMatch(/imap\.example\.test:993/);
+  });
+
+  it('a server that never greets is a greeting timeout (transient), not a TLS failure, whatever imapflow’s message says', () => {
+    const silent = classifyError(err({ code: 'GREETING_TIMEOUT' }, 'Failed to receive greeting from server in required time. Maybe should use TLS?'), { ...ctx, security: 'NONE' });
+    expect(silent).toMatchObject({ code: 'GREETING_TIMEOUT', permanent: false });
+    expect(silent).toBeInstanceOf(SourceTimeoutError);
   });
 
   it('lost connections and server refusals are transient', () => {

@@ -1,17 +1,21 @@
 // Where each source folder goes in the target mailbox. Pure: the same listing always gives the same
 // plan, so a resumed or re-run migration writes into the same folders.
 //
-// Invariants:
-// - INBOX maps to INBOX; a special-use folder (\Sent, \Drafts, \Trash, \Junk, \Archive — from the
-//   server's SPECIAL-USE attributes, or failing that from well-known names in several languages) maps
-//   to the target folder with that role, whatever either side calls it. Its subfolders follow it.
-// - Every other folder keeps its name: the source's personal-namespace prefix ("INBOX." on Courier
-//   and Cyrus) is removed and its hierarchy separator replaced by the target's "/".
+// Invariants ("the folder tree as it was"):
+// - INBOX maps to INBOX. Every other folder keeps its name exactly (Unicode, spaces, "." inside a
+//   name): only the source's personal-namespace prefix ("INBOX." on Courier and Cyrus) is removed and
+//   its hierarchy separator replaced by the target's "/". The only changes: a "/" inside a segment
+//   (impossible in the target) becomes "_", control characters are dropped, an empty segment is "_".
+// - A folder maps to a target special-use folder (\Sent, \Drafts, \Trash, \Junk, \Archive) only
+//   when the source flags it so (SPECIAL-USE or XLIST) — or, on a source that flags nothing at all, by
+//   a well-known name in several languages — and only when the target has a folder with that role
+//   (otherwise it keeps its name). Its subfolders follow it.
+// - Never are two source folders merged into one: one source folder per role, and a name the plan
+//   already gave away is not given again (the later folder keeps its own name, or gets " (2)").
+// - Overrides (chosen per folder at start) win over everything, but obey the same no-merge rule.
 // - Virtual folders (\All, \Flagged, \Important: Gmail's views of mail that lives elsewhere) are
 //   listed but not copied, or every message would arrive twice. \Noselect containers are not
 //   folders of their own; their children create them.
-// - Names are made safe for the target: no empty segments, no separator or "." inside a segment
-//   (Dovecot's Maildir++ layout uses "." on disk), no control characters.
 
 export const TARGET_SEPARATOR = '/';
 
@@ -23,6 +27,16 @@ export interface SourceFolder {
   delimiter: string | null;
   flags: string[];
   specialUse?: string | null;
+}
+
+export interface PlanOptions {
+  personalPrefix?: string;
+  /** The target's folders with their special-use; default: the panel's (Sent, Drafts, Trash, Junk). */
+  target?: TargetFolder[];
+  /** The source announces roles (SPECIAL-USE or XLIST): names alone then never make a role folder. */
+  sourceFlagsRoles?: boolean;
+  /** Source path → target name, chosen by a person. */
+  overrides?: Record<string, string>;
 }
 
 export interface TargetFolder {
@@ -49,7 +63,6 @@ const ROLE_ATTR: Record<Role, string> = {
   archive: '\\Archive',
 };
 const ATTR_ROLE = new Map(Object.entries(ROLE_ATTR).map(([r, a]) => [a.toLowerCase(), r as Role]));
-const DEFAULT_TARGET: Record<Exclude<Role, 'inbox'>, string> = { sent: 'Sent', drafts: 'Drafts', trash: 'Trash', junk: 'Junk', archive: 'Archive' };
 const VIRTUAL = new Set(['\\all', '\\flagged', '\\important']);
 
 /** Well-known names of role folders on servers that do not announce SPECIAL-USE (lower case). */
@@ -89,8 +102,8 @@ export function roleOfName(segments: string[]): Role | null {
 
 export function sanitizeSegment(segment: string): string {
   // eslint-disable-next-line no-control-regex
-  const s = segment.replace(/[\x00-\x1f\x7f]/g, '').replace(/[/.]/g, '_').trim();
-  return s === '' ? '_' : s;
+  const s = segment.replace(/[\x00-\x1f\x7f]/g, '').replace(/\//g, '_');
+  return s.trim() === '' ? '_' : s;
 }
 
 /** The source path split into segments below the personal namespace prefix. */
@@ -109,66 +122,87 @@ function isInbox(path: string, segments: string[]): boolean {
   return path.toUpperCase() === 'INBOX' || (segments.length === 1 && segments[0]!.toUpperCase() === 'INBOX');
 }
 
-export function planFolders(source: SourceFolder[], opts: { personalPrefix?: string; target?: TargetFolder[] } = {}): FolderPlan[] {
+/** The panel's own role folders (deploy/templates/dovecot): no \Archive. */
+export const STANDARD_TARGET: TargetFolder[] = [
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+];
+
+/** Whether a target name is one a person may choose: "/"-separated, no empty segment, no control characters. */
+export function validTargetName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return name.length > 0 && name.length <= 512 && !/[\x00-\x1f\x7f]/.test(name) && name.split(TARGET_SEPARATOR).every((s) => s.trim() !== '');
+}
+
+export function planFolders(source: SourceFolder[], opts: PlanOptions = {}): FolderPlan[] {
   const prefix = opts.personalPrefix ?? '';
   const targetByRole = new Map<Role, string>();
-  for (const t of opts.target ?? []) {
+  for (const t of opts.target ?? STANDARD_TARGET) {
     const role = roleOfAttribute(t.specialUse);
     if (role && role !== 'inbox' && !targetByRole.has(role)) targetByRole.set(role, t.name);
   }
-  const roleTarget = (role: Role) => (role === 'inbox' ? 'INBOX' : targetByRole.get(role) ?? DEFAULT_TARGET[role]);
 
-  // First pass: the role of every top-level folder (by attribute, then by name), so that children
-  // of a renamed role folder follow it ("Sent Items/2019" → "Sent/2019").
   const entries = source.map((f) => {
     const segments = relativeSegments(f.path, f.delimiter, prefix);
     const flags = f.flags.map((x) => x.toLowerCase());
     const attr = f.specialUse ?? f.flags.find((x) => ATTR_ROLE.has(x.toLowerCase()) || VIRTUAL.has(x.toLowerCase())) ?? null;
     return { f, segments, flags, attr };
   });
-  const rolesByPath = new Map<string, Role>();
-  // Attribute roles win over name roles. Several source folders may land in the same target folder
-  // ("Sent" and "Sent Items"): their mail is merged, and deduplication keeps it single.
+  const flagged = opts.sourceFlagsRoles ?? entries.some((e) => roleOfAttribute(e.attr) !== null && roleOfAttribute(e.attr) !== 'inbox');
+  const ownName = (segments: string[]) =>
+    (segments[0]?.toUpperCase() === 'INBOX' && segments.length > 1 ? ['INBOX', ...segments.slice(1)] : segments)
+      .map((s, i) => (i === 0 && s.toUpperCase() === 'INBOX' ? 'INBOX' : sanitizeSegment(s)))
+      .join(TARGET_SEPARATOR);
+
+  // Roles: by attribute on a source that flags them, else by well-known name; the first folder of a
+  // role takes it (listing order), and only when the target has a folder with that role.
+  const roleTarget = new Map<string, string>();
+  const taken = new Set<Role>();
   for (const e of entries) {
-    if (isInbox(e.f.path, e.segments)) rolesByPath.set(e.f.path, 'inbox');
-    else {
-      const role = roleOfAttribute(e.attr);
-      if (role && role !== 'inbox') {
-        rolesByPath.set(e.f.path, role);
-      }
+    if (isInbox(e.f.path, e.segments)) {
+      roleTarget.set(e.f.path, 'INBOX');
+      continue;
     }
-  }
-  for (const e of entries) {
-    if (rolesByPath.has(e.f.path) || e.attr) continue;
-    const role = roleOfName(e.segments);
-    if (role) rolesByPath.set(e.f.path, role);
+    const role = flagged ? roleOfAttribute(e.attr) : e.attr ? null : roleOfName(e.segments);
+    if (!role || role === 'inbox' || taken.has(role) || !targetByRole.has(role)) continue;
+    taken.add(role);
+    roleTarget.set(e.f.path, targetByRole.get(role)!);
   }
 
+  const used = new Set<string>();
+  const key = (name: string) => (name.toUpperCase() === 'INBOX' ? 'INBOX' : name);
+  const claim = (wanted: string, fallback: string): string => {
+    for (const candidate of [wanted, fallback]) if (!used.has(key(candidate))) return candidate;
+    for (let n = 2; ; n++) if (!used.has(key(`${fallback} (${n})`))) return `${fallback} (${n})`;
+  };
+
   const plans: FolderPlan[] = [];
-  for (const e of entries) {
+  // INBOX and role folders first, so that they win the names they map to.
+  const order = [...entries].sort((a, b) => Number(!roleTarget.has(a.f.path)) - Number(!roleTarget.has(b.f.path)));
+  for (const e of order) {
     if (e.flags.includes('\\noselect') || e.flags.includes('\\nonexistent')) continue;
+    const own = ownName(e.segments);
     const attrLower = e.attr?.toLowerCase() ?? '';
     if (VIRTUAL.has(attrLower)) {
-      plans.push({ sourcePath: e.f.path, targetName: e.segments.map(sanitizeSegment).join(TARGET_SEPARATOR), specialUse: e.attr, copy: false, skipReason: 'A virtual folder: its messages are copied from the folders they live in' });
+      plans.push({ sourcePath: e.f.path, targetName: own, specialUse: e.attr, copy: false, skipReason: 'A virtual folder: its messages are copied from the folders they live in' });
       continue;
     }
-    const own = rolesByPath.get(e.f.path);
-    if (own) {
-      plans.push({ sourcePath: e.f.path, targetName: roleTarget(own), specialUse: ROLE_ATTR[own], copy: true });
-      continue;
+    const override = opts.overrides?.[e.f.path];
+    let wanted = override ?? roleTarget.get(e.f.path) ?? null;
+    if (wanted === null) {
+      // A descendant of a role folder follows the role folder's target name.
+      for (let depth = e.segments.length - 1; depth >= 1 && wanted === null; depth--) {
+        const ancestor = entries.find((a) => a.segments.length === depth && a.segments.every((s, i) => s === e.segments[i]));
+        const target = ancestor && roleTarget.get(ancestor.f.path);
+        if (target && target !== 'INBOX') wanted = [target, ...e.segments.slice(depth).map(sanitizeSegment)].join(TARGET_SEPARATOR);
+      }
     }
-    // A descendant of a role folder follows the role folder's target name.
-    let target: string | null = null;
-    for (let depth = e.segments.length - 1; depth >= 1 && target === null; depth--) {
-      const ancestor = entries.find((a) => a.segments.length === depth && a.segments.every((s, i) => s === e.segments[i]));
-      const role = ancestor && rolesByPath.get(ancestor.f.path);
-      if (role) target = [roleTarget(role), ...e.segments.slice(depth).map(sanitizeSegment)].join(TARGET_SEPARATOR);
-    }
-    if (target === null) {
-      const segs = e.segments[0]?.toUpperCase() === 'INBOX' && e.segments.length > 1 ? ['INBOX', ...e.segments.slice(1)] : e.segments;
-      target = segs.map((s, i) => (i === 0 && s.toUpperCase() === 'INBOX' ? 'INBOX' : sanitizeSegment(s))).join(TARGET_SEPARATOR);
-    }
-    plans.push({ sourcePath: e.f.path, targetName: target, specialUse: null, copy: true });
+    const name = claim(wanted ?? own, own);
+    used.add(key(name));
+    const role = roleTarget.has(e.f.path) && name === roleTarget.get(e.f.path) && name !== 'INBOX' ? roleOfAttribute(e.attr) ?? roleOfName(e.segments) : null;
+    plans.push({ sourcePath: e.f.path, targetName: name, specialUse: role ? ROLE_ATTR[role] : null, copy: true });
   }
   // INBOX first, then role folders, then the rest by name: a stable order for folder rows.
   const rank = (p: FolderPlan) => (p.targetName === 'INBOX' ? 0 : p.specialUse && p.copy ? 1 : 2);
