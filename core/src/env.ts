@@ -75,6 +75,10 @@ const schema = z.object({
   MIGRATION_FAST_PATH: bool.default(true),
   /** A running migration whose worker has not renewed its lease for this long is resumed elsewhere. */
   MIGRATION_LEASE_SECONDS: z.coerce.number().int().min(3).default(60),
+  /** Retries of a migration after a transient failure (connection lost, timeouts) before it is FAILED. */
+  MIGRATION_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
+  /** Pause before the first retry; each further one waits twice as long (10 s → 5 min 20 s by default). */
+  MIGRATION_RETRY_DELAY_SECONDS: z.coerce.number().min(0).default(10),
   /** Allow migration sources on loopback/private addresses. Default: allowed except in production. */
   MIGRATION_ALLOW_PRIVATE_SOURCES: bool.optional(),
   // Email security (docs/email-security.md): DKIM key files and rspamd maps the worker writes, the DNS

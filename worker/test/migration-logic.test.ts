@@ -328,6 +328,9 @@ describe('Maildir format', () => {
     expect(folderDirName('Archive/2024')).toBe('.Archive.2024');
     expect(folderDirName('Projekte/Über')).toBe('.Projekte.&ANw-ber');
     expect(folderNameOfDir('.Projekte.&ANw-ber')).toBe('Projekte/Über');
+    // "." inside a name, as Dovecot's listescape plugin stores it.
+    expect(folderDirName('Kunden/Projekt v1.2')).toBe('.Kunden.Projekt v1\\2e2');
+    expect(folderNameOfDir('.Kunden.Projekt v1\\2e2')).toBe('Kunden/Projekt v1.2');
     expect(folderNameOfDir('cur')).toBeNull();
     expect(folderNameOfDir('..')).toBeNull();
   });
