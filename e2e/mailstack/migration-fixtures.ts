@@ -160,4 +160,4 @@ export const CANCEL = `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename
 export const NODE = `query($id:ID!){ node(id:$id){ ... on Migration { ${MIGRATION_FIELDS} } } }`;
 export const TEST_CONNECTION = `mutation($s:ImapSourceInput!,$m:ID){ r: testImapConnection(source:$s, mailboxId:$m){ __typename
   ... on MutationTestImapConnectionSuccess { result { totalMessages totalBytes tls fitsQuota quotaFreeBytes folders { name targetName specialUse messages sizeBytes copied } } }
-  ... on SourceAuthenticationError { code } ... on SourceTlsError { code } ... on SourceUnreachableError { code } ... on SourceServerError { code } ${ERR} } }`;
+  ... on SourceAuthenticationError { code } ... on SourceTlsError { code } ... on SourceUnreachableError { code } ... on SourceTimeoutError { code } ... on SourceServerError { code } ${ERR} } }`;

@@ -17,6 +17,7 @@ import {
   scrub,
 } from '@mailpanel/core/migration/errors';
 import { decodeMutf7, encodeMutf7 } from '../src/migration/mutf7.js';
+import { maxAttempts, retryDelaySeconds, schedule } from '@mailpanel/core/migration/retry-schedule';
 import {
   flagsToInfo,
   folderDirName,
@@ -136,6 +137,18 @@ describe('folder mapping', () => {
     expect(imapcName('Sent Messages', '.', '', 'Sent')).toBeNull();
     expect(imapcName('INBOX.Archive', '.', 'INBOX.', 'Archive')).toBeNull();
     expect(imapcName('A/B.C', '.', '', 'A/B/C')).toBeNull();
+  });
+});
+
+describe('retry schedule', () => {
+  it('as documented: 6 retries after 10 s doubling (7 attempts, about 10½ minutes), then none', () => {
+    const p = { retries: 6, baseSeconds: 10 };
+    expect(schedule(p)).toEqual([10, 20, 40, 80, 160, 320]);
+    expect(maxAttempts(p)).toBe(7);
+    expect(retryDelaySeconds(p, 7)).toBeNull();
+    expect(retryDelaySeconds(p, 1)).toBe(10);
+    // The attempts a run was started with count, not today's setting.
+    expect(retryDelaySeconds(p, 3, 3)).toBeNull();
   });
 });
 

@@ -42,6 +42,8 @@ import { PartialAppendError, type OutgoingMessage, type Target } from './target.
 const BATCH_MESSAGES = 250;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const FLUSH_MS = 500;
+/** A doveadm import chunk is sized to take about this long: progress moves well within 2 s. */
+const CHUNK_MS = 600;
 
 export type RunOutcome = 'finished' | 'not-mine' | 'retry';
 
@@ -486,7 +488,7 @@ async function copyFolder(a: CopyFolderArgs): Promise<void> {
 }
 
 /**
- * The fast path, in chunks of UIDs sized to take about a second each: every chunk is one doveadm
+ * The fast path, in chunks of UIDs sized to take about CHUNK_MS each: every chunk is one doveadm
  * import and one committed transaction, after which the counters and the checkpoint move (live
  * progress) — so a failure or a killed worker leaves at most one chunk unconfirmed. False when a
  * chunk failed: the caller continues natively from the checkpoint.
@@ -512,7 +514,7 @@ async function fastImport(a: CopyFolderArgs, f: FolderState, folder: string, max
     f.lastUid = BigInt(to);
     await state.flush(true);
     const ms = Math.max(1, Date.now() - t0);
-    chunk = Math.max(50, Math.min(5000, Math.round((chunk * 1000) / ms)));
+    chunk = Math.max(50, Math.min(5000, Math.round((chunk * CHUNK_MS) / ms)));
     from = to + 1;
   }
   return true;
@@ -611,6 +613,9 @@ async function nativePass(a: CopyFolderArgs, f: FolderState, fromUid: number): P
       await push();
     } catch (e) {
       producerError = e;
+      // The messages that arrived whole before the session dropped are good: store them too, so
+      // every session makes progress however often the source cuts it.
+      await push().catch(() => {});
     } finally {
       producerDone = true;
       signal();
