@@ -175,8 +175,14 @@ describe('IMAP migration', () => {
       { m: second.id, s: { host: '127.0.0.1', port: closedPort, security: 'NONE', username: SOURCE_USER, password: SOURCE_PASSWORD } },
     );
     expect(r.__typename).toBe('MutationStartMigrationSuccess');
-    await visit(admin, `/migrations/${r.migration!.id}`);
-    await expectText(admin.getByTestId('migration-attempt'), /Attempt 1 of 7 · next retry at/, 30_000);
+    const pageErrors: string[] = [];
+    admin.on('pageerror', (e) => pageErrors.push(e.message));
+    admin.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    await visit(admin, '/migrations');
+    await admin.locator(`tr[data-migration="${r.migration!.id}"]`).getByRole('link').click();
+    await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d/, 30_000).catch((e) => {
+      throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}`);
+    });
     await expectText(admin.getByTestId('migration-overall'), /Last error:.*refused the connection/);
     await screenshot(admin, '24-migration-waiting-to-retry');
     await admin.getByRole('button', { name: 'Cancel migration' }).click();

@@ -42,8 +42,12 @@ import { PartialAppendError, type OutgoingMessage, type Target } from './target.
 const BATCH_MESSAGES = 250;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const FLUSH_MS = 500;
-/** A doveadm import chunk is sized to take about this long: progress moves well within 2 s. */
-const CHUNK_MS = 600;
+/**
+ * A doveadm import chunk is sized to take about this long: progress moves within 2 s, while each
+ * doveadm start (config, imapc login, index, commit: a few hundred ms on a busy machine) stays a
+ * small part of a chunk.
+ */
+const CHUNK_MS = 1200;
 
 export type RunOutcome = 'finished' | 'not-mine' | 'retry';
 
@@ -307,6 +311,7 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
     state.check();
 
     // SUCCEEDED means verified: every copied folder, source against target.
+    const verifyStarted = Date.now();
     await db().migration.update({ where: { id: migrationId }, data: { phase: 'VERIFYING' } });
     await notify(migrationId, 'RUNNING');
     const fresh = new Map((await db().migrationFolder.findMany({ where: { migrationId } })).map((r) => [r.sourceName, r]));
@@ -314,6 +319,7 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
     state.check();
     state.stopHeartbeat();
     await db().migration.update({ where: { id: migrationId }, data: { verifiedAt: new Date(), verifyMissing: verdict.missing, verifyExtra: verdict.extra, verifyRepaired: verdict.repaired } });
+    log.info('migration: verified', { migrationId, seconds: (Date.now() - verifyStarted) / 1000, missing: verdict.missing, extra: verdict.extra, repaired: verdict.repaired });
     if (verdict.missing > 0) {
       const list = verdict.failed.map((f) => `${f.targetName} (${f.missing} of ${f.source} missing)`).join(', ');
       await finish(migrationId, leaseId, 'FAILED', state.counters, new MigrationError('VERIFY_FAILED', `Verification found ${verdict.missing} message(s) missing after a repair attempt: ${list}.`, true));
@@ -497,7 +503,7 @@ async function fastImport(a: CopyFolderArgs, f: FolderState, folder: string, max
   const { state, target, plan } = a;
   const c = cfgDovecot();
   let inTarget = 0;
-  let chunk = 200;
+  let chunk = 500;
   for (let from = Number(f.lastUid) + 1; from <= maxUid; ) {
     const to = Math.min(maxUid, from + chunk - 1);
     const t0 = Date.now();
@@ -514,7 +520,7 @@ async function fastImport(a: CopyFolderArgs, f: FolderState, folder: string, max
     f.lastUid = BigInt(to);
     await state.flush(true);
     const ms = Math.max(1, Date.now() - t0);
-    chunk = Math.max(50, Math.min(5000, Math.round((chunk * CHUNK_MS) / ms)));
+    chunk = Math.max(100, Math.min(10000, Math.round((chunk * CHUNK_MS) / ms)));
     from = to + 1;
   }
   return true;
