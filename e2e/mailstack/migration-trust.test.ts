@@ -207,7 +207,7 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
     expect(changes.length).toBeGreaterThan(3);
     await expectSameAsSource(mb.address);
     expect([...leaks]).toEqual([]);
-  });
+  }, 300_000);
 
   it('a source that drops every session (after N commands, and mid-FETCH): reconnects and resumes; each message exactly once, verified', async () => {
     const proxy = await startDroppingProxy({ targetPort: src.port, cutAfterCommands: 25, cutAfterServerBytes: 3_000_000 });
@@ -222,7 +222,7 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
       await expectSameAsSource(mb.address);
     }
     expect([...leaks]).toEqual([]);
-  });
+  }, 600_000);
 
   it('doveadm import that stops part way (half a chunk committed, then an error): the native copier goes on without a duplicate', async () => {
     // The real doveadm, made to stop part way: an import of more than 10 UIDs imports the first half,
@@ -253,7 +253,7 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
     expect(m.messagesCopied + m.messagesSkipped).toBe(Object.values(expected).reduce((n, v) => n + v.length, 0));
     await expectSameAsSource(mb.address);
     expect([...leaks]).toEqual([]);
-  });
+  }, 300_000);
 
   it('worker SIGKILLed in the middle of a doveadm import: its import dies with it, another worker resumes; exactly once, verified', async () => {
     await restartWorker({ MIGRATION_FAST_PATH: 'true' });
@@ -285,7 +285,7 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
     expect(m.attempt.attempt).toBeGreaterThanOrEqual(2);
     await expectSameAsSource(mb.address);
     expect([...leaks]).toEqual([]);
-  });
+  }, 300_000);
 
   it('truthful errors: a server that never greets is GREETING_TIMEOUT; a closed port retries on the documented schedule showing attempt n of m, next retry and last error, then FAILED', async () => {
     const silent = net.createServer((s) => s.on('error', () => {}));
@@ -354,5 +354,5 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
       expect(counts(got)).toEqual(counts(want));
       expect(got).toEqual(want);
     }
-  });
+  }, 300_000);
 });
