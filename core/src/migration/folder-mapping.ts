@@ -31,7 +31,7 @@ export interface SourceFolder {
 
 export interface PlanOptions {
   personalPrefix?: string;
-  /** The target's folders with their special-use; default: the panel's (Sent, Drafts, Trash, Junk). */
+  /** The target's folders with their special-use; the panel's Sent, Drafts, Trash, Junk are assumed besides. */
   target?: TargetFolder[];
   /** The source announces roles (SPECIAL-USE or XLIST): names alone then never make a role folder. */
   sourceFlagsRoles?: boolean;
@@ -139,7 +139,9 @@ export function validTargetName(name: string): boolean {
 export function planFolders(source: SourceFolder[], opts: PlanOptions = {}): FolderPlan[] {
   const prefix = opts.personalPrefix ?? '';
   const targetByRole = new Map<Role, string>();
-  for (const t of opts.target ?? STANDARD_TARGET) {
+  // The target's own role folders first; the panel's standard ones (which provisioning and Dovecot's
+  // auto = subscribe create) when the target does not list them yet.
+  for (const t of [...(opts.target ?? []), ...STANDARD_TARGET]) {
     const role = roleOfAttribute(t.specialUse);
     if (role && role !== 'inbox' && !targetByRole.has(role)) targetByRole.set(role, t.name);
   }

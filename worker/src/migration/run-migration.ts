@@ -231,12 +231,15 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
     // and skips the folders it already finished.
     const resumed = attempt > 1;
     if (resumed) {
+      // From the folder rows: each is written with its checkpoint, so they are exact where the run's
+      // own (throttled) counters may lag a little behind a crash.
+      const sum = (k: 'messagesCopied' | 'messagesSkipped' | 'messagesFailed') => m.folders.reduce((n, f) => n + f[k], 0);
       Object.assign(state.counters, {
-        foldersDone: m.foldersDone,
-        messagesCopied: m.messagesCopied,
-        messagesSkipped: m.messagesSkipped,
-        messagesFailed: m.messagesFailed,
-        bytesCopied: m.bytesCopied,
+        foldersDone: m.folders.filter((f) => f.status === 'DONE' || f.status === 'SKIPPED').length,
+        messagesCopied: sum('messagesCopied'),
+        messagesSkipped: sum('messagesSkipped'),
+        messagesFailed: sum('messagesFailed'),
+        bytesCopied: m.folders.reduce((n, f) => n + f.bytesCopied, 0n),
       });
     }
     if (!m.sourcePasswordEnc) throw new MigrationError('INTERNAL', 'The source password is no longer stored; retry the migration and enter it again.', true);
