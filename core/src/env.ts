@@ -71,8 +71,9 @@ const schema = z.object({
   API_TOKEN_RECHECK_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
   /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
   MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
-  /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). */
-  MIGRATION_FAST_PATH: bool.default(true),
+  /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). Off: the
+   *  native copier measured faster (docs/migration.md, "Benchmark"). */
+  MIGRATION_FAST_PATH: bool.default(false),
   /** A running migration whose worker has not renewed its lease for this long is resumed elsewhere. */
   MIGRATION_LEASE_SECONDS: z.coerce.number().int().min(3).default(60),
   /** Retries of a migration after a transient failure (connection lost, timeouts) before it is FAILED. */
