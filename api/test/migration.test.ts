@@ -183,6 +183,30 @@ describe('migrations API', async () => {
     const sub = await t.gql(`subscription($id:ID!){ migrationProgress(id:$id){ id } }`, { id: a1.id });
     expect(sub.errors?.length).toBeGreaterThan(0);
   });
+
+  it('per-folder overrides: stored with the migration; bad names and two folders into one are refused next to the field, nothing written', async () => {
+    const START_F = `mutation($m:ID!,$s:ImapSourceInput!,$f:[MigrationFolderOverride!]){ r: startMigration(mailboxId:$m, source:$s, folders:$f){ __typename ... on MutationStartMigrationSuccess { migration { id } } ${ERR} } }`;
+    const olga = await createMailbox(t, A.token, 'olga', A.domain);
+    const before = (await sql(`SELECT count(*)::int AS n FROM migrations`))[0].n;
+    const bad = (await t.ok(START_F, { m: olga.id, s: src(), f: [{ sourceName: 'Alt', targetName: 'a//b' }, { sourceName: 'X', targetName: 'Archiv' }, { sourceName: 'Y', targetName: 'Archiv' }] }, A.token)).r;
+    expect(bad.__typename).toBe('ValidationError');
+    expect(bad.fieldErrors.map((e: any) => `${e.field}:${e.code}`).sort()).toEqual(['folders.0.targetName:INVALID', 'folders.2.targetName:DUPLICATE']);
+    expect((await sql(`SELECT count(*)::int AS n FROM migrations`))[0].n).toBe(before);
+    const ok = (await t.ok(START_F, { m: olga.id, s: src(), f: [{ sourceName: 'Alt', targetName: ' Archiv/alt ' }] }, A.token)).r;
+    expect(ok.__typename).toBe('MutationStartMigrationSuccess');
+    const [row] = await sql(`SELECT folder_overrides FROM migrations WHERE id = $1`, [decodeGlobalID(ok.migration.id).id]);
+    expect(row.folder_overrides).toEqual([{ sourceName: 'Alt', targetName: 'Archiv/alt' }]);
+    await t.ok(CANCEL, { id: ok.migration.id }, A.token);
+  });
+
+  it('api/ imports nothing from worker/: the logic both need lives in core/', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const files = (await readdir(new URL('../src', import.meta.url), { recursive: true })).filter((f) => String(f).endsWith('.ts'));
+    const offenders: string[] = [];
+    for (const f of files) if (/from '(@mailpanel\/worker|(\.\.\/)+worker\/)/.test(await readFile(new URL(`../src/${f}`, import.meta.url), 'utf8'))) offenders.push(String(f));
+    expect(files.length).toBeGreaterThan(10);
+    expect(offenders).toEqual([]);
+  });
 });
 
 describe('migrationProgress throttle', () => {

@@ -79,10 +79,15 @@ const schema = z.object({
   API_TOKEN_RECHECK_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
   /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
   MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
-  /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). */
-  MIGRATION_FAST_PATH: bool.default(true),
+  /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). Off: the
+   *  native copier measured faster (docs/migration.md, "Benchmark"). */
+  MIGRATION_FAST_PATH: bool.default(false),
   /** A running migration whose worker has not renewed its lease for this long is resumed elsewhere. */
   MIGRATION_LEASE_SECONDS: z.coerce.number().int().min(3).default(60),
+  /** Retries of a migration after a transient failure (connection lost, timeouts) before it is FAILED. */
+  MIGRATION_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
+  /** Pause before the first retry; each further one waits twice as long (10 s → 5 min 20 s by default). */
+  MIGRATION_RETRY_DELAY_SECONDS: z.coerce.number().min(0).default(10),
   /** Allow migration sources on loopback/private addresses. Default: allowed except in production. */
   MIGRATION_ALLOW_PRIVATE_SOURCES: bool.optional(),
   // Email security (docs/email-security.md): DKIM key files and rspamd maps the worker writes, the DNS

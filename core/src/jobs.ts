@@ -46,10 +46,11 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   // A measurement asked for (recalculateQuota) waits out an outage like any other job; the
   // schedule's are idempotent, so an overlap of two during an outage costs one doveadm call.
   'quota-refresh': { ...SHORT, expireInSeconds: 900 },
-  // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker; transient failures
-  // (network, the panel's Dovecot down) retry with backoff, permanent ones (bad password) end the
-  // migration without a retry.
-  'migrate-mailbox': { retryLimit: 20, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
+  // Minutes to hours: the heartbeat (not the 24 h cap) notices a dead worker. A migration's own
+  // failures are retried by the migration itself on the schedule the panel shows
+  // (core/src/migration/retry-schedule.ts: it enqueues the next attempt); pg-boss retries only a
+  // handler that crashed, a few times.
+  'migrate-mailbox': { retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 23 * 3600, heartbeatSeconds: 30 },
   'dkim-key': SHORT,
   'rspamd-sync': SHORT,
   'quarantine-release': SHORT,
@@ -92,10 +93,11 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
 }
 
 /** Enqueue a job in the caller's Prisma transaction (pg-boss accepts any SQL executor). */
-export async function enqueue<N extends JobName>(boss: PgBoss, tx: Tx, name: N, payload: JobPayload<N>): Promise<void> {
+export async function enqueue<N extends JobName>(boss: PgBoss, tx: Tx, name: N, payload: JobPayload<N>, opts: { startAfterSeconds?: number } = {}): Promise<void> {
   const data = JOBS[name].parse(payload);
   await boss.send(name, data, {
     ...queuePolicy(name),
+    ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
     db: {
       executeSql: async (text: string, values: unknown[] = []) => ({
         rows: await tx.$queryRawUnsafe<unknown[]>(text, ...values),

@@ -1,6 +1,7 @@
 // IMAP migration in the browser: a real source Dovecot on loopback (the mail-stack suite's
 // startSourceDovecot) seeded over IMAP, the panel's native copier writing the target Maildir (the
 // embedded default), and the live view following migrationProgress over graphql-ws.
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSourceDovecot, type SourceDovecot } from '../mailstack/source-dovecot.js';
@@ -133,6 +134,9 @@ describe('IMAP migration', () => {
     await expectText(admin.getByTestId('migration-status'), 'Finished');
     await expectText(admin.getByTestId('migration-copied'), TOTAL.toLocaleString('en-GB'));
     for (const folder of Object.keys(FOLDERS)) await expectText(admin.locator(`tr[data-folder="${folder}"]`), 'done');
+    // SUCCEEDED means verified: the panel says so, folder by folder.
+    await expectText(admin.getByTestId('migration-verification'), 'every folder holds every source message');
+    await expectText(admin.locator('tr[data-folder="INBOX"]'), `${FOLDERS.INBOX} / ${FOLDERS.INBOX}`);
 
     // The second tab shows the same numbers.
     await expectText(owner.getByTestId('migration-percent'), '100 %');
@@ -156,6 +160,34 @@ describe('IMAP migration', () => {
     await expectText(admin.getByTestId('migration-overall'), /Already there\s*1,000/);
     await expectText(admin.getByTestId('migration-copied'), /^0$/);
     await expectText(admin.getByTestId('migration-overall'), 'run 2');
+  });
+
+  test('a source that refuses connections: the view shows attempt n of m, the next retry and the last error while it waits', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const { r } = await api.gql<{ r: { __typename: string; migration?: { id: string } } }>(
+      `mutation($m: ID!, $s: ImapSourceInput!) { r: startMigration(mailboxId: $m, source: $s) { __typename ... on MutationStartMigrationSuccess { migration { id } } } }`,
+      { m: second.id, s: { host: '127.0.0.1', port: closedPort, security: 'NONE', username: SOURCE_USER, password: SOURCE_PASSWORD } },
+    );
+    expect(r.__typename).toBe('MutationStartMigrationSuccess');
+    const pageErrors: string[] = [];
+    admin.on('pageerror', (e) => pageErrors.push(e.message));
+    admin.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    await visit(admin, '/migrations');
+    await admin.locator(`tr[data-migration="${r.migration!.id}"]`).getByRole('link').click();
+    await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d/, 30_000).catch((e) => {
+      throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}`);
+    });
+    await expectText(admin.getByTestId('migration-overall'), /Last error:.*refused the connection/);
+    await screenshot(admin, '24-migration-waiting-to-retry');
+    await admin.getByRole('button', { name: 'Cancel migration' }).click();
+    await admin.getByRole('dialog', { name: 'Cancel this migration?' }).getByRole('button', { name: 'Cancel migration' }).click();
+    await expectText(admin.getByTestId('migration-status'), 'Cancelled', 60_000);
   });
 
   test('cancels a queued migration', async () => {

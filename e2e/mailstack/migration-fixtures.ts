@@ -152,7 +152,7 @@ export function startWorkerProcess(env: Record<string, string>): Promise<{ child
 
 const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } }`;
 export const MIGRATION_FIELDS = `id status phase engine runs foldersDone foldersTotal messagesCopied messagesSkipped messagesFailed messagesTotal bytesCopied rate etaSeconds
-  error { code message } startedAt finishedAt
+  error { code message } attempt { attempt maxAttempts nextRetryAt } startedAt finishedAt
   folders { sourceName targetName specialUse status engine lastUid messagesTotal messagesCopied messagesSkipped messagesFailed note }`;
 export const START = `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { ${MIGRATION_FIELDS} } } ${ERR} } }`;
 export const RETRY = `mutation($id:ID!,$p:String!){ r: retryMigration(id:$id, password:$p){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`;
@@ -160,4 +160,4 @@ export const CANCEL = `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename
 export const NODE = `query($id:ID!){ node(id:$id){ ... on Migration { ${MIGRATION_FIELDS} } } }`;
 export const TEST_CONNECTION = `mutation($s:ImapSourceInput!,$m:ID){ r: testImapConnection(source:$s, mailboxId:$m){ __typename
   ... on MutationTestImapConnectionSuccess { result { totalMessages totalBytes tls fitsQuota quotaFreeBytes folders { name targetName specialUse messages sizeBytes copied } } }
-  ... on SourceAuthenticationError { code } ... on SourceTlsError { code } ... on SourceUnreachableError { code } ... on SourceServerError { code } ${ERR} } }`;
+  ... on SourceAuthenticationError { code } ... on SourceTlsError { code } ... on SourceUnreachableError { code } ... on SourceTimeoutError { code } ... on SourceServerError { code } ${ERR} } }`;

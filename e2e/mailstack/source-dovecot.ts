@@ -33,6 +33,8 @@ export interface StartSourceDovecotOptions {
   separator?: '.' | '/';
   /** Namespace prefix (e.g. "INBOX." for a Courier-style server). Default "". */
   prefix?: string;
+  /** Allow "." inside folder names (Dovecot's listescape plugin), as many real servers do. */
+  dotsInNames?: boolean;
   vmailUid?: number;
   vmailGid?: number;
   keepDir?: boolean;
@@ -120,6 +122,7 @@ export async function startSourceDovecot(opts: StartSourceDovecotOptions = {}): 
       `mail_uid = ${uid}`,
       `mail_gid = ${gid}`,
       'mail_location = maildir:~/Maildir',
+      ...(opts.dotsInNames ? ['mail_plugins = $mail_plugins listescape'] : []),
       'namespace inbox {',
       '  inbox = yes',
       `  separator = ${separator}`,

@@ -10,6 +10,7 @@ import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
 import { quotaRefresh } from './handlers/quota-refresh.js';
 import { interruptMigrations, migrateMailbox, startMigrationWatchdog } from './migration/job.js';
+import { removeImportLeftovers } from './migration/doveadm-import.js';
 import { dkimKey } from './handlers/dkim-key.js';
 import { rspamdSync } from './handlers/rspamd-sync.js';
 import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
@@ -37,6 +38,9 @@ export interface Worker {
 }
 
 export async function startWorker(): Promise<Worker> {
+  // Older versions left the source password of a crashed `doveadm import` in a temp file.
+  const leftovers = await removeImportLeftovers();
+  if (leftovers) log.warn('migration: removed leftovers of an interrupted doveadm import', { folders: leftovers });
   const boss = createBoss(databaseUrl());
   boss.on('error', logDatabaseErrors('pg-boss (worker)'));
   await boss.start();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DovecotTarget } from '../src/migration/target-dovecot.js';
-import { TargetError } from '../src/migration/errors.js';
+import { TargetError } from '@mailpanel/core/migration/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hanging-doveadm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,21 +1,23 @@
 // The copier's pure logic: folder mapping, dedupe keys, checkpoints, error classes, Maildir names,
 // modified UTF-7 and the IMAP response reader. No daemon, no database.
 import { describe, expect, it } from 'vitest';
-import { planFolders, relativeSegments, roleOfName, sanitizeSegment, type SourceFolder } from '../src/migration/folder-mapping.js';
-import { KeyCounter, dedupeKey, headerBlock, normalizeMessageId, parseHeaders } from '../src/migration/dedupe.js';
-import { UidCheckpoint, planFolderRun, rateAndEta } from '../src/migration/checkpoint.js';
+import { planFolders, relativeSegments, roleOfName, sanitizeSegment, type SourceFolder } from '@mailpanel/core/migration/folder-mapping';
+import { KeyCounter, dedupeKey, headerBlock, normalizeMessageId, parseHeaders } from '@mailpanel/core/migration/dedupe';
+import { UidCheckpoint, planFolderRun, rateAndEta } from '@mailpanel/core/migration/checkpoint';
 import {
   MigrationError,
   SourceAuthenticationError,
   SourceServerError,
+  SourceTimeoutError,
   SourceTlsError,
   SourceUnreachableError,
   TargetError,
   TargetOverQuotaError,
   classifyError,
   scrub,
-} from '../src/migration/errors.js';
+} from '@mailpanel/core/migration/errors';
 import { decodeMutf7, encodeMutf7 } from '../src/migration/mutf7.js';
+import { maxAttempts, retryDelaySeconds, schedule } from '@mailpanel/core/migration/retry-schedule';
 import {
   flagsToInfo,
   folderDirName,
@@ -30,9 +32,9 @@ import {
   uniqueFileName,
 } from '../src/migration/maildir-format.js';
 import { ResponseReader, appendableFlags, fetchItems, formatInternalDate, parseInternalDate, quoteString, responseCode, tokenize } from '../src/migration/imap-protocol.js';
-import { uidSet } from '../src/migration/source-imap.js';
+import { uidSet } from '@mailpanel/core/migration/source-imap';
 import { imapcName } from '../src/migration/doveadm-import.js';
-import { isPrivateAddress, validHostSyntax } from '../src/migration/source-address.js';
+import { isPrivateAddress, validHostSyntax } from '@mailpanel/core/migration/source-address';
 
 const f = (path: string, delimiter: string | null = '/', flags: string[] = [], specialUse: string | null = null): SourceFolder => ({ path, delimiter, flags, specialUse });
 const map = (plans: ReturnType<typeof planFolders>) => Object.fromEntries(plans.map((p) => [p.sourcePath, p.targetName]));
@@ -47,33 +49,45 @@ describe('folder mapping', () => {
       f('Pourriel', '.', ['\\Junk']),
       f('Alt', '.', [], '\\Archive'),
     ]);
-    expect(map(plans)).toEqual({ INBOX: 'INBOX', 'Sent Messages': 'Sent', 'Deleted Messages': 'Trash', Brouillons: 'Drafts', Pourriel: 'Junk', Alt: 'Archive' });
+    // The panel has no \\Archive folder: "Alt" keeps its name.
+    expect(map(plans)).toEqual({ INBOX: 'INBOX', 'Sent Messages': 'Sent', 'Deleted Messages': 'Trash', Brouillons: 'Drafts', Pourriel: 'Junk', Alt: 'Alt' });
+    expect(map(planFolders([f('Archiv', '/', [], '\\Archive')], { target: [{ name: 'Archive', specialUse: '\\Archive' }] }))).toEqual({ Archiv: 'Archive' });
     expect(plans.find((p) => p.sourcePath === 'Sent Messages')!.specialUse).toBe('\\Sent');
   });
 
   it('uses the target folder that has the role, when the target names it differently', () => {
     const plans = planFolders([f('Sent', '/', [], '\\Sent'), f('Spam')], { target: [{ name: 'Gesendet', specialUse: '\\Sent' }, { name: 'Unerwünscht', specialUse: '\\Junk' }] });
-    expect(map(plans)).toEqual({ Sent: 'Gesendet', Spam: 'Unerwünscht' });
+    // The source flags roles, so "Spam" (no flag) is just a folder.
+    expect(map(plans)).toEqual({ Sent: 'Gesendet', Spam: 'Spam' });
+    expect(map(planFolders([f('Spam')], { target: [{ name: 'Unerwünscht', specialUse: '\\Junk' }] }))).toEqual({ Spam: 'Unerwünscht' });
   });
 
   it('recognises role folders by well-known names when the server announces no SPECIAL-USE', () => {
-    expect(map(planFolders([f('Sent Items'), f('Gelöschte Elemente'), f('Entwürfe'), f('Junk E-mail'), f('Spam'), f('[Gmail]/Sent Mail')]))).toEqual({
+    expect(map(planFolders([f('Sent Items'), f('Gelöschte Elemente'), f('Entwürfe'), f('Junk E-mail'), f('Spam'), f('[Gmail]/Sent Mail'), f('Archiv')]))).toEqual({
       'Sent Items': 'Sent',
       'Gelöschte Elemente': 'Trash',
       Entwürfe: 'Drafts',
       'Junk E-mail': 'Junk',
-      Spam: 'Junk',
-      '[Gmail]/Sent Mail': 'Sent',
+      // One folder per role: the second junk and sent folders keep their names.
+      Spam: 'Spam',
+      '[Gmail]/Sent Mail': '[Gmail]/Sent Mail',
+      Archiv: 'Archiv',
     });
     // Only at the top level: a project folder called "Sent" is just a folder.
     expect(roleOfName(['Projects', 'Sent'])).toBeNull();
     expect(map(planFolders([f('Projects/Sent'), f('Bulk')]))).toEqual({ 'Projects/Sent': 'Projects/Sent', Bulk: 'Bulk' });
   });
 
-  it('an attribute beats a name: "Sent" without \\Sent is not the sent folder when another one has the attribute', () => {
-    const plans = planFolders([f('Sent Messages', '.', [], '\\Sent'), f('Sent', '.')]);
-    // Both land in Sent (merged; deduplication keeps one copy of each message).
-    expect(map(plans)).toEqual({ 'Sent Messages': 'Sent', Sent: 'Sent' });
+  it('on a source that flags roles, names make no role, and two folders are never merged', () => {
+    const plans = planFolders([f('Sent Messages', '.', [], '\\Sent'), f('Sent', '.'), f('Entwürfe', '.'), f('Drafts-alt', '.', [], '\\Drafts')]);
+    expect(map(plans)).toEqual({ 'Sent Messages': 'Sent', Sent: 'Sent (2)', Entwürfe: 'Entwürfe', 'Drafts-alt': 'Drafts' });
+    expect(new Set(plans.map((p) => p.targetName)).size).toBe(plans.length);
+  });
+
+  it('per-folder overrides win, without merging', () => {
+    const plans = planFolders([f('INBOX'), f('Alt', '.'), f('Sent Messages', '.', [], '\\Sent')], { overrides: { Alt: 'Archive/Old', 'Sent Messages': 'Gesendet alt' } });
+    expect(map(plans)).toEqual({ INBOX: 'INBOX', Alt: 'Archive/Old', 'Sent Messages': 'Gesendet alt' });
+    expect(map(planFolders([f('A', '.'), f('B', '.')], { overrides: { B: 'A' } }))).toEqual({ A: 'A', B: 'B' });
   });
 
   it('converts the source separator and strips the personal namespace prefix (Courier/Cyrus "INBOX.")', () => {
@@ -100,9 +114,11 @@ describe('folder mapping', () => {
     expect(plans[0]!.skipReason).toMatch(/virtual/i);
   });
 
-  it('makes names safe: no separator or dot inside a segment, no empty segments, no control characters', () => {
+  it('keeps names exactly ("." and spaces inside a name included); only a "/" inside a segment, control characters and empty segments change', () => {
     expect(sanitizeSegment('a/b')).toBe('a_b');
-    expect(sanitizeSegment('v1.2')).toBe('v1_2');
+    expect(sanitizeSegment('v1.2')).toBe('v1.2');
+    expect(sanitizeSegment(' Leerzeichen ')).toBe(' Leerzeichen ');
+    expect(map(planFolders([f('Kunden/v1.2 final', '/')]))).toEqual({ 'Kunden/v1.2 final': 'Kunden/v1.2 final' });
     expect(sanitizeSegment('')).toBe('_');
     expect(sanitizeSegment('x\u0001y')).toBe('xy');
     expect(map(planFolders([f('Kunden.A/B GmbH', '.'), f('Reisen..2024', '.')]))).toEqual({ 'Kunden.A/B GmbH': 'Kunden/A_B GmbH', 'Reisen..2024': 'Reisen/_/2024' });
@@ -113,11 +129,26 @@ describe('folder mapping', () => {
     expect(plans.map((p) => p.targetName)).toEqual(['INBOX', 'Trash', 'Alpha', 'INBOX/Sub', 'Zeta']);
   });
 
-  it('imapc names: same separator as the target, or converted; never with a namespace prefix', () => {
-    expect(imapcName('Archive.2024', '.', '')).toBe('Archive/2024');
-    expect(imapcName('Archive/2024', '/', '')).toBe('Archive/2024');
-    expect(imapcName('INBOX.Archive', '.', 'INBOX.')).toBeNull();
-    expect(imapcName('A/B.C', '.', '')).toBeNull();
+  it('doveadm import names: the source name as imapc lists it, only when doveadm lands it in the planned folder', () => {
+    // A "."-separated source: imapc lists "Archive.2024"; doveadm creates "Archive/2024" in the target.
+    expect(imapcName('Archive.2024', '.', '', 'Archive/2024')).toBe('Archive.2024');
+    expect(imapcName('Archive.2024.Q1', '.', '', 'Archive/2024/Q1')).toBe('Archive.2024.Q1');
+    expect(imapcName('Archive/2024', '/', '', 'Archive/2024')).toBe('Archive/2024');
+    expect(imapcName('Sent Messages', '.', '', 'Sent')).toBeNull();
+    expect(imapcName('INBOX.Archive', '.', 'INBOX.', 'Archive')).toBeNull();
+    expect(imapcName('A/B.C', '.', '', 'A/B/C')).toBeNull();
+  });
+});
+
+describe('retry schedule', () => {
+  it('as documented: 6 retries after 10 s doubling (7 attempts, about 10½ minutes), then none', () => {
+    const p = { retries: 6, baseSeconds: 10 };
+    expect(schedule(p)).toEqual([10, 20, 40, 80, 160, 320]);
+    expect(maxAttempts(p)).toBe(7);
+    expect(retryDelaySeconds(p, 7)).toBeNull();
+    expect(retryDelaySeconds(p, 1)).toBe(10);
+    // The attempts a run was started with count, not today's setting.
+    expect(retryDelaySeconds(p, 3, 3)).toBeNull();
   });
 });
 
@@ -244,8 +275,14 @@ describe('error classes', () => {
     expect(classifyError(err({ code: 'ENOTFOUND' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: true });
     expect(classifyError(err({ code: 'ECONNREFUSED' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: false });
     expect(classifyError(err({ code: 'ECONNREFUSED' }), ctx)).toBeInstanceOf(SourceUnreachableError);
-    expect(classifyError(err({ code: 'CONNECT_TIMEOUT' }), ctx)).toMatchObject({ code: 'HOST_UNREACHABLE', permanent: false });
+    expect(classifyError(err({ code: 'CONNECT_TIMEOUT' }), ctx)).toMatchObject({ code: 'CONNECT_TIMEOUT', permanent: false });
     expect(classifyError(err({ code: 'EHOSTUNREACH' }), ctx).message).toMatch(/imap\.example\.test:993/);
+  });
+
+  it('a server that never greets is a greeting timeout (transient), not a TLS failure, whatever imapflow’s message says', () => {
+    const silent = classifyError(err({ code: 'GREETING_TIMEOUT' }, 'Failed to receive greeting from server in required time. Maybe should use TLS?'), { ...ctx, security: 'NONE' });
+    expect(silent).toMatchObject({ code: 'GREETING_TIMEOUT', permanent: false });
+    expect(silent).toBeInstanceOf(SourceTimeoutError);
   });
 
   it('lost connections and server refusals are transient', () => {
@@ -304,6 +341,9 @@ describe('Maildir format', () => {
     expect(folderDirName('Archive/2024')).toBe('.Archive.2024');
     expect(folderDirName('Projekte/Über')).toBe('.Projekte.&ANw-ber');
     expect(folderNameOfDir('.Projekte.&ANw-ber')).toBe('Projekte/Über');
+    // "." inside a name, as Dovecot's listescape plugin stores it.
+    expect(folderDirName('Kunden/Projekt v1.2')).toBe('.Kunden.Projekt v1\\2e2');
+    expect(folderNameOfDir('.Kunden.Projekt v1\\2e2')).toBe('Kunden/Projekt v1.2');
     expect(folderNameOfDir('cur')).toBeNull();
     expect(folderNameOfDir('..')).toBeNull();
   });

@@ -11,17 +11,19 @@ import {
   MigrationSecurity,
   MigrationStatus,
 } from '@mailpanel/core/generated/prisma/enums';
-import { rateAndEta } from '@mailpanel/worker/migration/checkpoint';
+import { rateAndEta } from '@mailpanel/core/migration/checkpoint';
 import {
   MigrationError,
   SourceAuthenticationError,
   SourceServerError,
+  SourceTimeoutError,
   SourceTlsError,
   SourceUnreachableError,
   TargetOverQuotaError,
-} from '@mailpanel/worker/migration/errors';
-import { preflight } from '@mailpanel/worker/migration/preflight';
-import { sourceAddressProblem, validHostSyntax } from '@mailpanel/worker/migration/source-address';
+} from '@mailpanel/core/migration/errors';
+import { validTargetName } from '@mailpanel/core/migration/folder-mapping';
+import { preflight } from '@mailpanel/core/migration/preflight';
+import { sourceAddressProblem, validHostSyntax } from '@mailpanel/core/migration/source-address';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
@@ -52,7 +54,8 @@ for (const [cls, name, description] of [
   [SourceTlsError, 'SourceTlsError', 'No trusted TLS connection could be made (wrong port for SSL, no STARTTLS, untrusted certificate).'],
   [SourceUnreachableError, 'SourceUnreachableError', 'The source host could not be found or reached, or refused the connection.'],
   [TargetOverQuotaError, 'TargetOverQuotaError', 'The target mailbox has no room left under its quota.'],
-  [SourceServerError, 'SourceServerError', 'The source server failed in another way (timeout, lost connection, refused request).'],
+  [SourceTimeoutError, 'SourceTimeoutError', 'No connection in time (CONNECT_TIMEOUT), a connection but no greeting (GREETING_TIMEOUT), or the server stopped answering (TIMEOUT).'],
+  [SourceServerError, 'SourceServerError', 'The source server failed in another way (lost connection, refused request).'],
 ] as const) {
   builder.objectType(cls as never, {
     name,
@@ -63,7 +66,7 @@ for (const [cls, name, description] of [
   } as never);
 }
 
-const SOURCE_ERRORS = [SourceAuthenticationError, SourceTlsError, SourceUnreachableError, SourceServerError];
+const SOURCE_ERRORS = [SourceAuthenticationError, SourceTlsError, SourceUnreachableError, SourceTimeoutError, SourceServerError];
 
 // --- object types ----------------------------------------------------------------------------
 
@@ -80,7 +83,7 @@ const MigrationSource = builder
   });
 
 const MigrationFailure = builder.objectRef<{ code: MigrationErrorCode; message: string }>('MigrationFailure').implement({
-  description: 'Why a migration failed (or, while it still runs, why it is waiting to retry).',
+  description: 'Why a migration failed (or, while it still runs, the last error: why it is waiting to retry).',
   fields: (t) => ({
     code: t.expose('code', { type: MigrationErrorCodeEnum }),
     message: t.exposeString('message'),
@@ -89,6 +92,39 @@ const MigrationFailure = builder.objectRef<{ code: MigrationErrorCode; message: 
 
 const MigrationActor = builder.objectRef<{ type: string; label: string }>('MigrationActor').implement({
   fields: (t) => ({ type: t.exposeString('type'), label: t.exposeString('label') }),
+});
+
+const FolderVerification = builder
+  .objectRef<{ sourceMessages: number; targetMessages: number; missing: number; extra: number }>('MigrationFolderVerification')
+  .implement({
+    fields: (t) => ({
+      sourceMessages: t.exposeInt('sourceMessages'),
+      targetMessages: t.exposeInt('targetMessages'),
+      missing: t.exposeInt('missing', { description: 'Source messages not in the target (after a repair attempt)' }),
+      extra: t.exposeInt('extra', { description: 'Target messages the source does not have (kept, e.g. mail delivered after the MX switch)' }),
+    }),
+  });
+
+const MigrationVerification = builder
+  .objectRef<{ checkedAt: Date; missing: number; extra: number; repaired: number }>('MigrationVerification')
+  .implement({
+    description: 'The VERIFYING phase: every copied folder compared, message count and dedupe keys. SUCCEEDED only with missing = 0.',
+    fields: (t) => ({
+      checkedAt: t.expose('checkedAt', { type: 'DateTime' }),
+      ok: t.boolean({ resolve: (v) => v.missing === 0 }),
+      missing: t.exposeInt('missing'),
+      extra: t.exposeInt('extra'),
+      repaired: t.exposeInt('repaired', { description: 'Messages found missing and copied during verification' }),
+    }),
+  });
+
+const MigrationRetry = builder.objectRef<{ attempt: number; maxAttempts: number; nextRetryAt: Date | null }>('MigrationAttempt').implement({
+  description: 'Attempt n of m of this run; while WAITING after a transient failure, when the next one starts.',
+  fields: (t) => ({
+    attempt: t.exposeInt('attempt'),
+    maxAttempts: t.exposeInt('maxAttempts'),
+    nextRetryAt: t.expose('nextRetryAt', { type: 'DateTime', nullable: true }),
+  }),
 });
 
 builder.prismaObject('MigrationFolder', {
@@ -106,6 +142,13 @@ builder.prismaObject('MigrationFolder', {
     messagesFailed: t.exposeInt('messagesFailed'),
     bytesCopied: t.float({ resolve: (f) => Number(f.bytesCopied) }),
     note: t.exposeString('errorMessage', { nullable: true }),
+    verification: t.field({
+      type: FolderVerification,
+      nullable: true,
+      description: 'Source against target after the copy (null until the VERIFYING phase reached this folder)',
+      resolve: (f) =>
+        f.verifiedSource === null ? null : { sourceMessages: f.verifiedSource, targetMessages: f.verifiedTarget ?? 0, missing: f.verifyMissing ?? 0, extra: f.verifyExtra ?? 0 },
+    }),
   }),
 });
 
@@ -141,6 +184,17 @@ export const Migration = builder.prismaNode('Migration', {
       type: MigrationFailure,
       nullable: true,
       resolve: (m) => (m.errorCode && m.errorMessage ? { code: m.errorCode, message: m.errorMessage } : null),
+    }),
+    attempt: t.field({
+      type: MigrationRetry,
+      nullable: true,
+      description: 'Null before the first attempt started',
+      resolve: (m) => (m.attempts > 0 ? { attempt: m.attempts, maxAttempts: m.maxAttempts, nextRetryAt: m.status === 'RUNNING' ? m.nextRetryAt : null } : null),
+    }),
+    verification: t.field({
+      type: MigrationVerification,
+      nullable: true,
+      resolve: (m) => (m.verifiedAt ? { checkedAt: m.verifiedAt, missing: m.verifyMissing ?? 0, extra: m.verifyExtra ?? 0, repaired: m.verifyRepaired ?? 0 } : null),
     }),
     folders: t.relation('folders', { query: { orderBy: [{ position: 'asc' }, { sourceName: 'asc' }] } }),
     createdBy: t.field({ type: MigrationActor, resolve: (m) => ({ type: m.createdByType, label: m.createdByLabel }) }),
@@ -183,6 +237,33 @@ const ImapConnectionTest = builder
   });
 
 // --- inputs and validation -------------------------------------------------------------------
+
+const FolderOverrideInput = builder.inputType('MigrationFolderOverride', {
+  description: 'Put a source folder somewhere else than the planned name (testImapConnection shows the plan).',
+  fields: (t) => ({
+    sourceName: t.string({ required: true, description: 'The folder as the source lists it (ImapFolderPreview.name)' }),
+    targetName: t.string({ required: true, description: '"/"-separated target folder name' }),
+  }),
+});
+
+function checkOverrides(list: { sourceName: string; targetName: string }[] | null | undefined) {
+  if (!list?.length) return null;
+  const errors = new FieldErrors();
+  const seenSource = new Set<string>();
+  const seenTarget = new Set<string>();
+  list.forEach((o, i) => {
+    const target = o.targetName.trim();
+    if (!o.sourceName || o.sourceName.length > 1000 || BROKEN_UNICODE.test(o.sourceName)) errors.add(`folders.${i}.sourceName`, 'INVALID', 'Not a folder name');
+    else if (seenSource.has(o.sourceName)) errors.add(`folders.${i}.sourceName`, 'DUPLICATE', 'This folder already has an override');
+    if (!validTargetName(target) || BROKEN_UNICODE.test(target)) errors.add(`folders.${i}.targetName`, 'INVALID', 'Folder names are "/"-separated, without empty parts or control characters');
+    else if (seenTarget.has(target.toUpperCase() === 'INBOX' ? 'INBOX' : target)) errors.add(`folders.${i}.targetName`, 'DUPLICATE', 'Two folders may not go into the same target folder');
+    seenSource.add(o.sourceName);
+    seenTarget.add(target.toUpperCase() === 'INBOX' ? 'INBOX' : target);
+  });
+  if (list.length > 1000) errors.add('folders', 'TOO_MANY', 'At most 1000 overrides');
+  errors.throwIfAny();
+  return list.map((o) => ({ sourceName: o.sourceName, targetName: o.targetName.trim() }));
+}
 
 const SourceInput = builder.inputType('ImapSourceInput', {
   fields: (t) => ({
@@ -345,9 +426,14 @@ builder.mutationFields((t) => ({
     description: 'Queues a background import from the source into the mailbox. Existing mail is never replaced; only missing messages are added.',
     authScopes: { $all: { authenticated: true, write: true } },
     errors: { types: [...MUTATION_ERRORS, TargetOverQuotaError], dataField: { name: 'migration' } },
-    args: { mailboxId: t.arg.id({ required: true }), source: t.arg({ type: SourceInput, required: true }) },
+    args: {
+      mailboxId: t.arg.id({ required: true }),
+      source: t.arg({ type: SourceInput, required: true }),
+      folders: t.arg({ type: [FolderOverrideInput], required: false, description: 'Per-folder target names instead of the planned ones' }),
+    },
     resolve: async (_root, args, ctx) => {
       const source = await checkSource(args.source);
+      const overrides = checkOverrides(args.folders);
       return transaction(async (tx) => {
         const mailbox = await loadMailbox(tx, ctx, String(args.mailboxId));
         await lockMailbox(tx, mailbox.id);
@@ -361,6 +447,7 @@ builder.mutationFields((t) => ({
             sourceSecurity: source.security,
             sourceUsername: source.username,
             sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
+            ...(overrides ? { folderOverrides: overrides } : {}),
           },
         });
         await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: migration.id });
@@ -440,6 +527,11 @@ builder.mutationFields((t) => ({
             sourcePasswordEnc: encryptSecret(args.password, config().encryptionKey),
             errorCode: null,
             errorMessage: null,
+            nextRetryAt: null,
+            verifiedAt: null,
+            verifyMissing: null,
+            verifyExtra: null,
+            verifyRepaired: null,
             leaseId: null,
             startedAt: null,
             finishedAt: null,
@@ -452,7 +544,7 @@ builder.mutationFields((t) => ({
         });
         await tx.migrationFolder.updateMany({
           where: { migrationId: m.id },
-          data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING' },
+          data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING', verifiedSource: null, verifiedTarget: null, verifyMissing: null, verifyExtra: null },
         });
         await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
         await audit(tx, ctx, {

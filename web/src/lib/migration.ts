@@ -26,6 +26,18 @@ export const MigrationFields = graphql(`
       code
       message
     }
+    attempt {
+      attempt
+      maxAttempts
+      nextRetryAt
+    }
+    verification {
+      ok
+      missing
+      extra
+      repaired
+      checkedAt
+    }
     source {
       host
       port
@@ -52,6 +64,12 @@ export const MigrationFields = graphql(`
       bytesCopied
       engine
       note
+      verification {
+        sourceMessages
+        targetMessages
+        missing
+        extra
+      }
     }
   }
 `);
@@ -83,6 +101,7 @@ export const PHASE_LABEL: Record<string, string> = {
   CONNECTING: 'Connecting to the source',
   PLANNING: 'Reading the source folders',
   COPYING: 'Copying messages',
+  VERIFYING: 'Verifying: comparing every folder with the source',
   FINISHED: 'Done',
 };
 

@@ -4,8 +4,10 @@
 // Invariants:
 // - Concurrency is bounded per worker (MIGRATION_CONCURRENCY via the queue's localConcurrency), and
 //   each migration runs in its own job: a slow or failing migration never blocks another.
-// - A permanent failure ends the job successfully (the migration row says FAILED: retrying cannot
-//   help); a transient one throws, so pg-boss retries it with backoff.
+// - The job ends successfully whatever the migration's outcome: a permanent failure leaves the row
+//   FAILED; a transient one leaves it WAITING with next_retry_at, and the runner has enqueued the
+//   next attempt (startAfter = the schedule's delay) in the same transaction. pg-boss's own retries
+//   only cover a handler that crashed.
 // - Resumption does not wait for pg-boss to notice a dead worker: any worker's watchdog finds a
 //   RUNNING migration whose lease has not been renewed for MIGRATION_LEASE_SECONDS, clears the lease
 //   and enqueues a new job in the same transaction; exactly one watchdog wins the row. pg-boss's own
@@ -14,24 +16,26 @@
 import type { PgBoss } from 'pg-boss';
 import { db, isDatabaseUnavailable } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
-import { enqueue, QUEUE_OPTIONS, type JobPayload } from '@mailpanel/core/jobs';
+import { enqueue, type JobPayload } from '@mailpanel/core/jobs';
 import { log } from '@mailpanel/core/logger';
 import { runMigration } from './run-migration.js';
 
 const running = new Set<AbortController>();
+/** The worker's queue, for enqueueing a migration's next attempt (set by startMigrationWatchdog). */
+let queue: PgBoss | null = null;
 
 export async function migrateMailbox(payload: JobPayload<'migrate-mailbox'>, job?: { retryCount?: number; signal?: AbortSignal }): Promise<void> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   job?.signal?.addEventListener('abort', onAbort, { once: true });
   running.add(controller);
+  const boss = queue;
   try {
     const outcome = await runMigration(payload.migrationId, {
       signal: controller.signal,
-      retryCount: job?.retryCount ?? 0,
-      retryLimit: QUEUE_OPTIONS['migrate-mailbox'].retryLimit,
+      scheduleRetry: boss ? (tx, delaySeconds) => enqueue(boss, tx, 'migrate-mailbox', payload, { startAfterSeconds: delaySeconds }) : undefined,
     });
-    if (outcome === 'retry') throw new Error('migration interrupted by a transient failure; pg-boss retries it');
+    if (outcome === 'retry') throw new Error('migration interrupted; pg-boss retries it');
   } finally {
     running.delete(controller);
     job?.signal?.removeEventListener('abort', onAbort);
@@ -67,6 +71,7 @@ export async function resumeStaleMigrations(boss: PgBoss, leaseSeconds = config(
 }
 
 export function startMigrationWatchdog(boss: PgBoss): { stop(): void } {
+  queue = boss;
   const every = Math.max(1000, Math.floor((config().MIGRATION_LEASE_SECONDS * 1000) / 3));
   let busy = false;
   const tick = async () => {

@@ -2,7 +2,8 @@
 // Maildir itself. Pure (names, flags, keyword files); the file I/O lives in target-maildir.ts.
 //
 // Invariants (all checked against a real Dovecot in the mail-stack suite):
-// - Folder "A/B" lives in "<Maildir>/.A.B"; every segment is modified UTF-7 on disk.
+// - Folder "A/B" lives in "<Maildir>/.A.B"; every segment is modified UTF-7 on disk, with "." and
+//   "\\" escaped as \2e and \5c the way Dovecot's listescape plugin (on in the panel's Dovecot) does.
 // - A file name is "<unique>,S=<bytes on disk>,W=<RFC822 size with CRLF>:2,<flags>": Dovecot trusts
 //   S= and W= (so quota and RFC822.SIZE need no re-read); flags are the letters D F R S T in ASCII
 //   order, then the keyword letters a–z (also sorted).
@@ -14,15 +15,28 @@ const SYSTEM_LETTERS: Record<string, string> = { '\\draft': 'D', '\\flagged': 'F
 const LETTER_SYSTEM: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\Answered', S: '\\Seen', T: '\\Deleted' };
 export const MAX_KEYWORDS = 26;
 
+/** A segment as Dovecot's listescape plugin stores it: "\\" and "." as \5c and \2e (Maildir++ uses "."). */
+function escapeSegment(segment: string): string {
+  return segment.replace(/[\\.]/g, (c) => `\\${c.charCodeAt(0).toString(16)}`);
+}
+
+function unescapeSegment(segment: string): string {
+  return segment.replace(/\\([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
 export function folderDirName(name: string): string {
   if (name.toUpperCase() === 'INBOX') return '';
-  return '.' + name.split('/').map(encodeMutf7).join('.');
+  return '.' + name.split('/').map((s) => escapeSegment(encodeMutf7(s))).join('.');
 }
 
 /** The folder name of a Maildir++ directory entry (".A.B" → "A/B"), or null if it is not one. */
 export function folderNameOfDir(entry: string): string | null {
   if (!entry.startsWith('.') || entry === '.' || entry === '..') return null;
-  return entry.slice(1).split('.').map(decodeMutf7).join('/');
+  return entry
+    .slice(1)
+    .split('.')
+    .map((s) => decodeMutf7(unescapeSegment(s)))
+    .join('/');
 }
 
 /** IMAP keyword names Dovecot can store (atoms without specials). */

@@ -9,8 +9,8 @@
 //   batch is retried one message at a time so exactly the messages that fit are stored.
 // - The session dies with the worker: the imap process exits when its stdin closes.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { KeyCounter, dedupeKey, parseHeaders } from './dedupe.js';
-import { TargetError, TargetOverQuotaError } from './errors.js';
+import { KeyCounter, dedupeKey, parseHeaders } from '@mailpanel/core/migration/dedupe';
+import { TargetError, TargetOverQuotaError } from '@mailpanel/core/migration/errors';
 import {
   ResponseReader,
   appendableFlags,

@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { KeyCounter, dedupeKey, headerBlock, parseHeaders } from './dedupe.js';
-import { TargetOverQuotaError } from './errors.js';
+import { KeyCounter, dedupeKey, headerBlock, parseHeaders } from '@mailpanel/core/migration/dedupe';
+import { TargetOverQuotaError } from '@mailpanel/core/migration/errors';
 import {
   flagsToInfo,
   folderDirName,

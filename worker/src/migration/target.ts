@@ -1,7 +1,7 @@
 // What the copier needs from the mailbox it writes into. Two implementations: DovecotTarget (IMAP
 // through the panel's Dovecot, pre-authenticated with `doveadm exec imap`) and MaildirTarget (files
 // written directly, for the embedded default without a local Dovecot).
-import type { KeyCounter } from './dedupe.js';
+import type { KeyCounter } from '@mailpanel/core/migration/dedupe';
 
 export interface TargetFolderInfo {
   name: string;

@@ -2,6 +2,7 @@
 // with counts and sizes, and two fetches — header fields only (for deduplication) and whole messages
 // — each ONE pipelined UID FETCH over a range, streamed message by message, never a round trip per
 // message. Every folder is opened read-only (EXAMINE): a migration never changes the source.
+import net from 'node:net';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { KEY_HEADERS } from './dedupe.js';
 import { classifyError, type ErrorContext } from './errors.js';
@@ -74,6 +75,10 @@ export class SourceConnection {
       await client.connect();
     } catch (err) {
       client.close();
+      // imapflow says CONNECT_TIMEOUT also when TCP connected but the TLS handshake never finished
+      // (SSL to a server that stays silent): that server did accept — it never greeted.
+      if ((err as { code?: string }).code === 'CONNECT_TIMEOUT' && (await tcpAccepts(s.host, s.port, Math.min(timeout, 5000))))
+        throw classifyError(Object.assign(new Error('no greeting'), { code: 'GREETING_TIMEOUT' }), conn.ctx);
       throw classifyError(err, conn.ctx);
     }
     return conn;
@@ -170,6 +175,21 @@ export class SourceConnection {
     }
     this.client.close();
   }
+}
+
+/** Whether a plain TCP connection to host:port is accepted within timeoutMs. */
+function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
 }
 
 function toDate(v: unknown): Date | null {

@@ -1,7 +1,7 @@
 // The pre-flight check behind testImapConnection: log in to the source, list its folders with message
 // counts and sizes, and show where each would go in the target. Nothing is copied and nothing is
 // stored; the password is used for this one login and forgotten.
-import { planFolders } from './folder-mapping.js';
+import { STANDARD_TARGET, planFolders } from './folder-mapping.js';
 import { SourceConnection, type SourceSettings } from './source-imap.js';
 
 export interface PreflightFolder {
@@ -21,14 +21,6 @@ export interface PreflightResult {
   tls: boolean;
   capabilities: string[];
 }
-
-const STANDARD_TARGET = [
-  { name: 'INBOX', specialUse: null },
-  { name: 'Sent', specialUse: '\\Sent' },
-  { name: 'Drafts', specialUse: '\\Drafts' },
-  { name: 'Trash', specialUse: '\\Trash' },
-  { name: 'Junk', specialUse: '\\Junk' },
-];
 
 export async function preflight(settings: SourceSettings, opts: { timeoutMs?: number } = {}): Promise<PreflightResult> {
   const source = await SourceConnection.connect(settings, { timeoutMs: opts.timeoutMs ?? 15_000 });

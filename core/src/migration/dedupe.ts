@@ -102,6 +102,10 @@ export class KeyCounter {
     return this.counts.get(key) ?? 0;
   }
 
+  entries(): IterableIterator<[string, number]> {
+    return this.counts.entries();
+  }
+
   get size(): number {
     return this.total;
   }

@@ -8,7 +8,7 @@
 //   with backoff by the job queue.
 // - Messages never carry secrets: they are written here from templates; server text that is quoted
 //   is cut short and has every known secret (the source password) removed.
-import { AppError } from '@mailpanel/core/errors';
+import { AppError } from '../errors.js';
 
 export const MIGRATION_ERROR_CODES = [
   'AUTH_FAILED',
@@ -20,6 +20,9 @@ export const MIGRATION_ERROR_CODES = [
   'SOURCE_ERROR',
   'TARGET_ERROR',
   'INTERNAL',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'VERIFY_FAILED',
 ] as const;
 export type MigrationErrorCode = (typeof MIGRATION_ERROR_CODES)[number];
 
@@ -52,6 +55,14 @@ export class SourceUnreachableError extends MigrationError {
   override name = 'SourceUnreachableError';
   constructor(message: string, permanent = false) {
     super('HOST_UNREACHABLE', message, permanent);
+  }
+}
+
+/** No connection in time (CONNECT_TIMEOUT), or a connection but no greeting / TLS handshake (GREETING_TIMEOUT). */
+export class SourceTimeoutError extends MigrationError {
+  override name = 'SourceTimeoutError';
+  constructor(code: 'CONNECT_TIMEOUT' | 'GREETING_TIMEOUT' | 'TIMEOUT', message: string) {
+    super(code, message, false);
   }
 }
 
@@ -148,6 +159,17 @@ export function classifyError(err: unknown, ctx: ErrorContext = {}): MigrationEr
     );
   }
 
+  // Timeouts first: imapflow's greeting timeout message mentions TLS ("Maybe should use TLS?"), and a
+  // server that never greets is not a TLS failure.
+  if (code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT')
+    return new SourceTimeoutError('CONNECT_TIMEOUT', `${where} did not accept a connection in time. Check the host and port, and that a firewall allows the connection.`);
+  if (code === 'GREETING_TIMEOUT')
+    return new SourceTimeoutError(
+      'GREETING_TIMEOUT',
+      `${where} accepted the connection but never greeted${ctx.security === 'SSL' ? ' (no TLS handshake either)' : ctx.security === 'NONE' || ctx.security === 'STARTTLS' ? ': it may expect SSL on this port' : ''}.`,
+    );
+  if (code === 'ETIMEOUT') return new SourceTimeoutError('TIMEOUT', `${where} stopped answering.`);
+
   if (e.tlsFailed || TLS_CODES.test(code) || /wrong version number|ssl routines|tls|certificate|handshake/i.test(message)) {
     if (CERT_CODES.test(code) || /certificate/i.test(message))
       return new SourceTlsError(`The certificate of ${where} is not trusted (${code || scrub(message)}). Check the host name, or ask the provider for a valid certificate.`);
@@ -169,17 +191,6 @@ export function classifyError(err: unknown, ctx: ErrorContext = {}): MigrationEr
     case 'ENETUNREACH':
     case 'EADDRNOTAVAIL':
       return new SourceUnreachableError(`${where} cannot be reached from the mail server's network.`);
-    case 'CONNECT_TIMEOUT':
-    case 'ETIMEDOUT':
-      return new SourceUnreachableError(`${where} did not answer in time. Check the host and port, and that a firewall allows the connection.`);
-    case 'GREETING_TIMEOUT':
-      return new SourceServerError(
-        'TIMEOUT',
-        `${where} accepted the connection but never greeted${ctx.security === 'NONE' || ctx.security === 'STARTTLS' ? ': it may expect SSL on this port' : ''}.`,
-        false,
-      );
-    case 'ETIMEOUT':
-      return new SourceServerError('TIMEOUT', `${where} stopped answering.`, false);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'NoConnection':
