@@ -6,27 +6,18 @@
 // must never overlap.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive } from '../core/src/embedded-postgres.js';
+import { freePort } from './free-port.js';
 
 /** Everything must be gone this long after the signal (SHUTDOWN_GRACE_MS is 1 s; stops take ~1 s more). */
 const GRACE_MS = 15_000;
 const ADMIN = { email: 'admin@start.test', password: 'start-pass-123' };
 const ERROR_LINE = /"level":"error"|ECONNREFUSED|terminating connection|Unhandled|\bError: /;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,22 +4,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../core/src/embedded-postgres.js';
 import { migrate } from '../../core/src/migrate.js';
+import { freePort } from '../../test/free-port.js';
 
 const children = new Set<ChildProcess>();
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** A node child running a TypeScript entry; resolves with the first URL it prints. */
 export async function startChild(entry: string, env: Record<string, string>, urlPattern: RegExp): Promise<{ url: string; child: ChildProcess }> {
