@@ -87,6 +87,8 @@ describe('renderMailstackConfig', () => {
     expect(main.get('smtpd_sender_login_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
     // IDN: envelopes rewritten from the U-label to the A-label; SMTPUTF8 off in cleanup only (Dovecot 2.3 LMTP).
     expect(main.get('canonical_maps')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
+    // The same rewrite in smtpd, so the rspamd milter sees the A-label (docs/mail-stack.md, IDN).
+    expect(main.get('smtpd_command_filter')).toBe('pgsql:/srv/mail/etc/postfix/pgsql-idn-command-filter.cf');
     expect(main.get('canonical_classes')).toBe('envelope_sender, envelope_recipient');
     expect(render()['postfix/main.cf']).toContain('\nsmtputf8_enable = ${ {$process_name} == {cleanup} ? {no} : {yes} }\n');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
@@ -126,6 +128,7 @@ describe('renderMailstackConfig', () => {
     );
     expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
     expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
+    expect(q('postfix/pgsql-idn-command-filter.cf')).toContain(`JOIN mail_domains d ON d.domain_unicode = lower(k.m[3]) AND d.domain <> d.domain_unicode`);
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
       expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');

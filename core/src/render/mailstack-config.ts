@@ -118,6 +118,7 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-aliases.cf',
   'postfix/pgsql-sender-login.cf',
   'postfix/pgsql-idn-canonical.cf',
+  'postfix/pgsql-idn-command-filter.cf',
   'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];
