@@ -1,12 +1,17 @@
 // Issue 12, item 6 follow-up, proven on the real Postfix + rspamd (+ Redis) + Dovecot: a domain's
 // spam policy applies to mail addressed to its Unicode form (`x@bücher.test`, SMTPUTF8) exactly as
 // to its A-label (`x@xn--bcher-kva.test`). rspamd's milter sees the envelope before Postfix's
-// canonical map rewrites it to the A-label, so the settings rule must match either form.
+// canonical map rewrites it to the A-label, and rspamd 3.4 drops a UTF-8 SMTP address altogether:
+// Postfix's smtpd_command_filter (pgsql-idn-command-filter.cf) hands it the A-label. DKIM: mail
+// submitted with the Unicode envelope sender is signed with the domain's key, and no longer with
+// another customer's key named in From: (an empty envelope skipped rspamd's domain check).
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, waitFor, type Tenant } from '../../test/harness.js';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { headerOf } from './capture-sink.js';
 import { makeMessage, smtpSend } from './clients.js';
 import { startPanelOnMailstack, type PanelOnMailstack } from './panel.js';
 import { startRspamd, type Rspamd } from './rspamd.js';
@@ -97,5 +102,55 @@ describe.skipIf(!enabled)('rspamd applies the policy of an internationalised dom
     await waitFor(async () => (await mx(`info@${A}`, clean(`info@${A}`, `b${Date.now()}`), `grey-b${Date.now()}@${OUT}`)).ok, 'greylisting off for the A-label', 30_000);
     const off = await mx(`info@${U}`, clean(`info@${U}`, 'u2'), `grey-u2@${OUT}`);
     expect(off.ok, off.transcript.join('\n')).toBe(true);
+  });
+
+  it('DKIM: mail submitted with the Unicode envelope sender is signed with the domain key (d= the A-label) and verifies', async () => {
+    const KEY = `dkim { selector dnsRecord { name values } }`;
+    const r = (await p.ok(`mutation($d:ID!,$s:String){ r: enableDkim(domainId:$d, selector:$s){ __typename ${ERR} } }`, { d: domainId, s: 'mail' }, tenant.token)).r;
+    expect(r.__typename, JSON.stringify(r)).toBe('MutationEnableDkimSuccess');
+    const key = await waitFor(async () => (await p.ok(`query($id:ID!){ node(id:$id){ ... on Domain { ${KEY} } } }`, { id: domainId }, tenant.token)).node.dkim?.dnsRecord && (await p.ok(`query($id:ID!){ node(id:$id){ ... on Domain { ${KEY} } } }`, { id: domainId }, tenant.token)).node.dkim, 'DKIM key made');
+    const send = (subject: string, headerFrom: string) =>
+      smtpSend({ port: p.ms.ports.submission, from: `info@${U}`, to: [`partner@${OUT}`], smtputf8: true, auth: { user: `info@${U}`, pass: PW }, data: makeMessage({ from: headerFrom, to: `partner@${OUT}`, subject }) });
+    // rspamd re-reads the selector map within ~1 s: send until a signed copy arrives.
+    const out = await waitFor(async () => {
+      const subject = `signed ${Date.now()}`;
+      const sent = await send(subject, `info@${A}`);
+      expect(sent.ok, sent.transcript.join('\n')).toBe(true);
+      const m = await p.ms.sink.waitFor((x) => headerOf(x.data, 'Subject') === subject, 20_000);
+      return headerOf(m.data, 'DKIM-Signature') ? m : null;
+    }, 'a signed message', 30_000);
+    expect(out.mailFrom).toBe(`info@${A}`);
+    expect(headerOf(out.data, 'DKIM-Signature')).toMatch(/d=xn--bcher-kva\.test;\s*s=mail;/);
+    const v = await dkimVerify(Buffer.from(out.data), {
+      resolver: async (name: string, type: string) => {
+        if (type === 'TXT' && name === key.dnsRecord.name) return [key.dnsRecord.values];
+        throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
+      },
+    });
+    expect(v.results.map((x: any) => [x.signingDomain, x.selector, x.status.result])).toEqual([[A, 'mail', 'pass']]);
+  });
+
+  it("DKIM: a Unicode envelope sender cannot get another customer's key by writing that domain in From:", async () => {
+    // Before the envelope reached rspamd as the A-label, rspamd dropped the UTF-8 MAIL FROM and took
+    // the message as having an empty envelope, which skips its header/envelope domain check: a
+    // mailbox of bücher.test signed From: boss@<another customer's domain> with that domain's key.
+    const other = await createTenant(p, { maxDomains: 2, maxMailboxes: 5 }, 'idnrs-other');
+    const boss = await createMailbox(p, other.token, 'boss', other.domain, PW);
+    const r = (await p.ok(`mutation($d:ID!,$s:String){ r: enableDkim(domainId:$d, selector:$s){ __typename ${ERR} } }`, { d: other.domainId, s: 'other' }, other.token)).r;
+    expect(r.__typename, JSON.stringify(r)).toBe('MutationEnableDkimSuccess');
+    const send = (login: string, envelope: string, headerFrom: string, subject: string) =>
+      smtpSend({ port: p.ms.ports.submission, from: envelope, to: [`partner@${OUT}`], smtputf8: true, auth: { user: login, pass: PW }, data: makeMessage({ from: headerFrom, to: `partner@${OUT}`, subject }) });
+    const signature = async (subject: string) => headerOf((await p.ms.sink.waitFor((x) => headerOf(x.data, 'Subject') === subject, 20_000)).data, 'DKIM-Signature');
+    // The other domain's key is in use (its own mailbox's mail is signed) ...
+    await waitFor(async () => {
+      const subject = `boss ${Date.now()}`;
+      expect((await send(boss.address, boss.address, boss.address, subject)).ok).toBe(true);
+      return /s=other;/.test((await signature(subject)) ?? '');
+    }, "the other domain's key in use", 30_000);
+    // ... but not for info@bücher.test writing that address in From: (sent, unsigned).
+    const subject = `forged ${Date.now()}`;
+    const sent = await send(`info@${U}`, `info@${U}`, boss.address, subject);
+    expect(sent.ok, sent.transcript.join('\n')).toBe(true);
+    expect(await signature(subject)).toBeUndefined();
   });
 });
