@@ -93,6 +93,8 @@ describe('renderMailstackConfig', () => {
     expect(main.get('smtpd_sender_login_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-sender-login.cf');
     // IDN: envelopes rewritten from the U-label to the A-label; SMTPUTF8 off in cleanup only (Dovecot 2.3 LMTP).
     expect(main.get('canonical_maps')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-idn-canonical.cf');
+    // The same rewrite in smtpd, so the rspamd milter sees the A-label (docs/mail-stack.md, IDN).
+    expect(main.get('smtpd_command_filter')).toBe('proxy:pgsql:/srv/mail/etc/postfix/pgsql-idn-command-filter.cf');
     expect(main.get('canonical_classes')).toBe('envelope_sender, envelope_recipient');
     expect(render()['postfix/main.cf']).toContain('\nsmtputf8_enable = ${ {$process_name} == {cleanup} ? {no} : {yes} }\n');
     expect(main.get('relayhost')).toBe('[127.0.0.1]:2525');
@@ -135,6 +137,7 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
     expect(q('postfix/pgsql-refused-domains.cf')).toBe(`SELECT 1 FROM mail_refused WHERE local_part IS NULL AND (key = '%s' OR domain_unicode = ${utf8('s')}) LIMIT 1`);
     expect(q('postfix/pgsql-refused-transport.cf')).toBe("SELECT 'error:5.2.1 Mailbox disabled' FROM mail_refused WHERE key = '%s'");
+    expect(q('postfix/pgsql-idn-command-filter.cf')).toContain(`JOIN mail_domains d ON d.domain_unicode = lower(k.m[3]) AND d.domain <> d.domain_unicode`);
     for (const f of MAILSTACK_TEMPLATE_FILES.filter((f) => f.includes('pgsql-'))) {
       const m = kv(out[f]);
       expect(m.get('hosts'), f).toBe('inet:127.0.0.1:5433');

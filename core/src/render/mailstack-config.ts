@@ -122,6 +122,7 @@ export const MAILSTACK_TEMPLATE_FILES = [
   'postfix/pgsql-refused-aliases.cf',
   'postfix/pgsql-refused-transport.cf',
   'postfix/pgsql-refused-domains.cf',
+  'postfix/pgsql-idn-command-filter.cf',
   'dovecot/sieve/spam.sieve',
 ] as const;
 export type MailstackTemplateFile = (typeof MAILSTACK_TEMPLATE_FILES)[number];

@@ -14,6 +14,9 @@
 // - Values rspamd's settings module interprets are refused, not escaped: a leading `/` (a regexp)
 //   and `map:` (a map reference). A list value is `local@domain` or `@domain` and nothing else. No
 //   regexp is ever rendered: domains match with the settings module's exact `@domain` form.
+// - Domains are A-labels only. rspamd 3.4 drops a UTF-8 SMTP address altogether, so a U-label rule
+//   could never match; Postfix rewrites `x@bücher.test` to the A-label before the milter sees it
+//   (smtpd_command_filter, deploy/templates/postfix/pgsql-idn-command-filter.cf).
 // - Map files have no quoting at all: their keys and values are validated DNS names and selectors
 //   (a whitespace, `#` or newline there would start another entry or a comment).
 // - Numbers are finite and written with fixed decimals; rule names are generated, never user text.
