@@ -20,5 +20,8 @@ export default defineConfig({
     // Steps of a scenario build on each other; after a failure the rest would only add noise.
     bail: 0,
     sequence: { concurrent: false },
+    // What the page shows after a debounced search or a live event may take a few seconds on a loaded
+    // 2-core machine (vitest's 1 s default failed the table search once under a parallel load).
+    expect: { poll: { timeout: 10_000 } },
   },
 });
