@@ -20,7 +20,7 @@ import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
-import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
+import { clientIp, resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { useQueryLimits } from './query-limits.js';
 
@@ -46,16 +46,6 @@ interface WsInitialContext {
   req?: IncomingMessage;
   wsViewer?: ResolvedViewer;
   wsClientIp?: string | null;
-}
-
-function clientIp(req: IncomingMessage | undefined): string | null {
-  if (!req) return null;
-  if (config().TRUST_PROXY) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? null;
 }
 
 export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Promise<App> {

@@ -3,7 +3,6 @@ import { SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ADMIN, createMailbox, createTenant, startTestApp, success, waitFor } from '../../test/harness.js';
-import { LoginThrottle } from '../src/auth/login-throttle.js';
 
 const LOGIN = `mutation($e:String!,$p:String!){ login(email:$e,password:$p){ __typename
   ... on MutationLoginSuccess { session { accessToken refreshToken accessTokenExpiresAt viewer { kind label } } }
@@ -122,17 +121,6 @@ describe('authentication', async () => {
     expect(after.errors?.[0]).toMatchObject({ message: 'API token is invalid, expired or revoked', extensions: { code: 'UNAUTHENTICATED' } });
   });
 
-  it('a flood of bad logins locks the account before any more hashing, and the right password waits too', async () => {
-    const target = await createMailbox(t, tenant.token, 'victim', tenant.domain, 'victim-pass-1');
-    const results = [];
-    for (let i = 0; i < 8; i++) results.push((await t.ok(LOGIN, { e: target.address, p: `guess-${i}-xxxx` })).login.__typename);
-    expect(results.slice(0, 5)).toEqual(Array(5).fill('AuthenticationError'));
-    expect(results.slice(5)).toEqual(Array(3).fill('TooManyAttemptsError'));
-    const right = (await t.ok(LOGIN, { e: target.address, p: 'victim-pass-1' })).login;
-    expect(right.__typename).toBe('TooManyAttemptsError');
-    expect(right.retryAfterSeconds).toBeGreaterThan(0);
-  });
-
   describe('graphql-ws', () => {
     const wsUrl = () => t.app.url.replace('http', 'ws') + '/graphql';
 
@@ -220,38 +208,5 @@ describe('authentication', async () => {
       expect(await closeCode(soon)).toEqual({ code: 4401, reason: 'Access token expired' });
       expect(Date.now() - started).toBeGreaterThan(900);
     });
-  });
-});
-
-describe('LoginThrottle', () => {
-  const opts = { perAccount: 3, perIp: 5, windowMs: 60_000, maxConcurrent: 2 };
-  it('locks an address after its failures across accounts, and forgets after the window', () => {
-    const th = new LoginThrottle(opts);
-    for (let i = 0; i < 5; i++) th.fail(`user${i}`, '10.0.0.1', 1000);
-    expect(() => th.check('fresh', '10.0.0.1', 2000)).toThrow(/Too many failed attempts/);
-    expect(() => th.check('fresh', '10.0.0.2', 2000)).not.toThrow();
-    expect(() => th.check('fresh', '10.0.0.1', 62_000)).not.toThrow();
-  });
-  it('success clears the account counter', () => {
-    const th = new LoginThrottle(opts);
-    th.fail('a', null, 0);
-    th.fail('a', null, 0);
-    th.succeed('a');
-    th.fail('a', null, 0);
-    th.fail('a', null, 0);
-    expect(() => th.check('a', null, 1)).not.toThrow();
-    th.fail('a', null, 1);
-    expect(() => th.check('a', null, 2)).toThrow();
-  });
-  it('refuses hashing beyond the concurrency cap instead of queueing', async () => {
-    const th = new LoginThrottle(opts);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const a = th.withHashSlot(() => gate);
-    const b = th.withHashSlot(() => gate);
-    await expect(th.withHashSlot(async () => 1)).rejects.toThrow(/Too many/);
-    release();
-    await Promise.all([a, b]);
-    await expect(th.withHashSlot(async () => 1)).resolves.toBe(1);
   });
 });
