@@ -4,6 +4,7 @@ import type { Viewer } from './context.js';
 import { anonymous } from './context.js';
 import { ExpiredTokenError, verifyAccessToken } from './auth/access-token.js';
 import { isApiToken, viewerFromApiToken } from './auth/api-token.js';
+import { REVOKED_MESSAGE, revocations } from './auth/revocation.js';
 
 export interface ResolvedViewer {
   viewer: Viewer;
@@ -20,11 +21,15 @@ export async function resolveViewer(authorization: string | null | undefined): P
     const viewer = await viewerFromApiToken(token);
     return viewer ? { viewer } : { viewer: anonymous, authError: 'API token is invalid, expired or revoked' };
   }
+  let verified: { viewer: Viewer; expiresAt: number };
   try {
-    return await verifyAccessToken(token);
+    verified = await verifyAccessToken(token);
   } catch (err) {
     return { viewer: anonymous, authError: err instanceof ExpiredTokenError ? 'Access token expired' : 'Access token is invalid' };
   }
+  // A well-signed token of a user disabled or deleted since, or of a login that ended, acts no more.
+  if (verified.viewer.kind !== 'anonymous' && !(await revocations.stillValid(verified.viewer))) return { viewer: anonymous, authError: REVOKED_MESSAGE };
+  return verified;
 }
 
 /**

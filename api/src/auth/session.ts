@@ -58,7 +58,8 @@ async function findCandidates(login: string): Promise<Candidate[]> {
   return found;
 }
 
-async function issue(subject: Subject, familyId: string): Promise<Session> {
+async function issue(login: Subject, familyId: string): Promise<Session> {
+  const subject: Subject = { ...login, sessionId: familyId };
   const refreshToken = randomToken('mprt');
   const refreshTokenExpiresAt = new Date(Date.now() + config().REFRESH_TOKEN_TTL_SECONDS * 1000);
   await db().refreshToken.create({

@@ -24,11 +24,17 @@ DECLARE
     rec RECORD;
     subject TEXT;
 BEGIN
+    -- Nested IFs: PL/pgSQL prepares an expression only when it runs, and each table has only its own columns.
     IF TG_OP = 'UPDATE' THEN
-        IF kind = 'user' AND NOT (NEW."disabled" AND NOT OLD."disabled" OR NEW."role" IS DISTINCT FROM OLD."role" OR NEW."customer_id" IS DISTINCT FROM OLD."customer_id") THEN RETURN NULL; END IF;
-        IF kind = 'mailbox' AND NOT (NEW."status" <> 'ACTIVE' AND OLD."status" = 'ACTIVE' OR NEW."provisioning" = 'DELETING' AND OLD."provisioning" <> 'DELETING' OR NEW."domain_id" IS DISTINCT FROM OLD."domain_id") THEN RETURN NULL; END IF;
-        IF kind = 'domain' AND NOT (NOT NEW."enabled" AND OLD."enabled" OR NEW."customer_id" IS DISTINCT FROM OLD."customer_id") THEN RETURN NULL; END IF;
-        IF kind IN ('apiToken', 'session') AND NOT (NEW."revoked_at" IS NOT NULL AND OLD."revoked_at" IS NULL) THEN RETURN NULL; END IF;
+        IF kind = 'user' THEN
+            IF NOT (NEW."disabled" AND NOT OLD."disabled" OR NEW."role" IS DISTINCT FROM OLD."role" OR NEW."customer_id" IS DISTINCT FROM OLD."customer_id") THEN RETURN NULL; END IF;
+        ELSIF kind = 'mailbox' THEN
+            IF NOT (NEW."status" <> 'ACTIVE' AND OLD."status" = 'ACTIVE' OR NEW."provisioning" = 'DELETING' AND OLD."provisioning" <> 'DELETING' OR NEW."domain_id" IS DISTINCT FROM OLD."domain_id") THEN RETURN NULL; END IF;
+        ELSIF kind = 'domain' THEN
+            IF NOT (NOT NEW."enabled" AND OLD."enabled" OR NEW."customer_id" IS DISTINCT FROM OLD."customer_id") THEN RETURN NULL; END IF;
+        ELSE
+            IF NOT (NEW."revoked_at" IS NOT NULL AND OLD."revoked_at" IS NULL) THEN RETURN NULL; END IF;
+        END IF;
     END IF;
     IF TG_OP = 'DELETE' THEN rec := OLD; ELSE rec := NEW; END IF;
     IF kind = 'session' THEN
