@@ -22,6 +22,8 @@ export type RevokedKind = 'user' | 'mailbox' | 'domain' | 'apiToken' | 'session'
 export const REVOKED_MESSAGE = 'This login has ended or its account was disabled';
 
 const VERDICT_TTL_MS = 5000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 type Subject = Exclude<Viewer, { kind: 'anonymous' }>;
 type UserState = { disabled: boolean; role: string; customerId: string | null } | null;
@@ -69,8 +71,16 @@ export class Revocations {
     return this.cached(this.sessions, familyId, async () => (await db().refreshToken.count({ where: { familyId, revokedAt: null } })) > 0);
   }
 
+  /** A login just read its user and created its session: remember that verdict (its first requests need no lookup). */
+  prime(v: Subject): void {
+    const at = Date.now();
+    if (v.kind === 'user' && !v.tokenId) this.users.set(v.userId, { state: Promise.resolve({ disabled: false, role: v.role, customerId: v.customerId }), at });
+    if (v.sessionId) this.sessions.set(v.sessionId, { state: Promise.resolve(true), at });
+  }
+
   /** Whether the subject of a panel access token may still act now. */
   async stillValid(v: Subject): Promise<boolean> {
+    if (![v.kind === 'user' ? v.userId : v.mailboxId, v.sessionId ?? NIL_UUID].every((id) => UUID.test(id))) return false;
     if (v.kind === 'user' && v.tokenId) return true; // API tokens are checked on every request (api-token.ts)
     const [subjectOk, sessionOk] = await Promise.all([
       v.kind === 'user'
@@ -111,7 +121,8 @@ export class Revocations {
     const set = this.sockets.get(`${kind}:${id}`);
     if (!set) return;
     this.sockets.delete(`${kind}:${id}`);
-    for (const { socket, code } of set) socket.close(code, REVOKED_MESSAGE);
+    const reason = kind === 'apiToken' ? 'API token is invalid, expired or revoked' : REVOKED_MESSAGE;
+    for (const { socket, code } of set) socket.close(code, reason);
   }
 
   /** Listens for revocations on the NOTIFY event target; returns how to stop. */

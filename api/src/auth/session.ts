@@ -12,6 +12,7 @@ import { decoyHash, verifyPassword } from '@mailpanel/core/crypto/password';
 import { randomToken, sha256 } from '@mailpanel/core/crypto/tokens';
 import type { Viewer } from '../context.js';
 import { signAccessToken } from './access-token.js';
+import { revocations } from './revocation.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 type Subject = Exclude<Viewer, { kind: 'anonymous' }>;
@@ -60,6 +61,7 @@ async function findCandidates(login: string): Promise<Candidate[]> {
 
 async function issue(login: Subject, familyId: string): Promise<Session> {
   const subject: Subject = { ...login, sessionId: familyId };
+  revocations.prime(subject);
   const refreshToken = randomToken('mprt');
   const refreshTokenExpiresAt = new Date(Date.now() + config().REFRESH_TOKEN_TTL_SECONDS * 1000);
   await db().refreshToken.create({
