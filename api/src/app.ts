@@ -20,8 +20,9 @@ import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
-import { resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
+import { clientIp, resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
+import { revocations } from './auth/revocation.js';
 import { useQueryLimits } from './query-limits.js';
 import { readBodyWithin } from './request-body.js';
 import { useCursorCheck } from './cursor-check.js';
@@ -53,16 +54,6 @@ interface WsInitialContext {
   wsClientIp?: string | null;
 }
 
-function clientIp(req: IncomingMessage | undefined): string | null {
-  if (!req) return null;
-  if (config().TRUST_PROXY) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? null;
-}
-
 export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Promise<App> {
   const boss = createBoss(databaseUrl(), { supervise: false });
   boss.on('error', logDatabaseErrors('pg-boss (api)'));
@@ -71,6 +62,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   const events = new PgEventTarget(databaseUrl());
   await events.start();
   const pubsub = createAppPubSub(events);
+  const stopRevocations = revocations.listen(events);
 
   const yoga = createYoga<WsInitialContext, Context>({
     schema,
@@ -189,6 +181,8 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         // The upgrade request (headers and all) is not needed any more: let it go.
         (ctx.extra as { request?: IncomingMessage }).request = undefined;
         if (resolved.viewer.kind === 'user' && resolved.viewer.tokenId) apiTokenSockets.add(resolved.viewer.tokenId, ctx.extra.socket);
+        // Closed the moment its user, mailbox, login or token is revoked (NOTIFY, auth/revocation.ts).
+        if (resolved.viewer.kind !== 'anonymous') await revocations.watch(resolved.viewer, ctx.extra.socket, WS_CLOSE_UNAUTHORIZED);
         if (resolved.expiresAt) {
           // The socket lives only as long as the token that opened it.
           const socket = ctx.extra.socket;
@@ -255,6 +249,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       if (server.listening && graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
       timers.forEach(clearTimeout);
       apiTokenSockets.stop();
+      stopRevocations();
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((r) => wsServer.close(() => r()));
       if (server.listening) {

@@ -12,8 +12,10 @@ export type Viewer =
       /** SESSION = logged in through the panel; FULL/READ_ONLY = an integrator's API token. */
       access: 'SESSION' | 'FULL' | 'READ_ONLY';
       tokenId?: string;
+      /** The login (refresh-token family) a panel access token was issued for: logging out ends it. */
+      sessionId?: string;
     }
-  | { kind: 'mailbox'; mailboxId: string; customerId: string; label: string };
+  | { kind: 'mailbox'; mailboxId: string; customerId: string; label: string; sessionId?: string };
 
 export interface Context {
   viewer: Viewer;

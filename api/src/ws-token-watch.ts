@@ -1,7 +1,8 @@
-// Sockets opened with an integrator's API token stay open only while that token may act. An access
-// token's end is known when the socket opens (a timer closes it, app.ts); an API token can be revoked,
-// expire or lose its user at any moment, and a socket outlives the check made at connection_init. One
-// query per interval re-checks the tokens of every such socket of this process.
+// Sockets opened with an integrator's API token stay open only while that token may act. A revoked
+// token, a deleted token or a disabled or deleted user closes its sockets at once through NOTIFY
+// (auth/revocation.ts); what sends no NOTIFY — an API token reaching its expiresAt — is caught here: one
+// query per interval re-checks the tokens of every such socket of this process (also the safety net
+// should a NOTIFY be lost). An access token's end is known when the socket opens (a timer, app.ts).
 import type { WebSocket } from 'ws';
 import { db } from '@mailpanel/core/db';
 import { log } from '@mailpanel/core/logger';

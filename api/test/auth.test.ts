@@ -3,7 +3,6 @@ import { decodeJwt, SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ADMIN, createMailbox, createTenant, startTestApp, success, waitFor } from '../../test/harness.js';
-import { LoginThrottle } from '../src/auth/login-throttle.js';
 
 const LOGIN = `mutation($e:String!,$p:String!){ login(email:$e,password:$p){ __typename
   ... on MutationLoginSuccess { session { accessToken refreshToken accessTokenExpiresAt viewer { kind label } } }
@@ -27,6 +26,9 @@ describe('authentication', async () => {
   const t = await startTestApp({ worker: true, listen: true });
   const tenant = await createTenant(t);
   const mailbox = await createMailbox(t, tenant.token, 'owner', tenant.domain, 'owner-pass-123');
+  // Hand-signed tokens stand for the real first admin: a token of a user that does not exist is refused (auth-revocation.test.ts).
+  const adminGlobalId = (await t.ok(`{ viewer { user { id } } }`, {}, t.adminToken)).viewer.user.id as string;
+  const adminId = Buffer.from(adminGlobalId, 'base64').toString().split(':')[1]!;
 
   it('panel users and mailbox owners log in; wrong or unknown credentials get the same typed error', async () => {
     const admin = (await t.ok(LOGIN, { e: ADMIN.email.toUpperCase(), p: ADMIN.password })).login;
@@ -109,7 +111,7 @@ describe('authentication', async () => {
 
   it('a token accepted before stops being accepted the second it expires (verified tokens are remembered, their expiry is not)', async () => {
     const exp = Math.floor(Date.now() / 1000) + 2;
-    const token = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp });
+    const token = await signed({ sub: adminId, exp });
     expect((await t.gql(`{ __typename }`, {}, token)).errors).toBeUndefined();
     expect((await t.gql(`{ mailboxes { totalCount } }`, {}, token)).data.mailboxes).toBeTruthy();
     await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
@@ -143,17 +145,6 @@ describe('authentication', async () => {
     await t.ok(`mutation($id:ID!){ revokeApiToken(id:$id){ __typename } }`, { id: full.apiToken.id }, tenant.token);
     const after = await t.gql(`{ mailboxes { totalCount } }`, {}, full.token);
     expect(after.errors?.[0]).toMatchObject({ message: 'API token is invalid, expired or revoked', extensions: { code: 'UNAUTHENTICATED' } });
-  });
-
-  it('a flood of bad logins locks the account before any more hashing, and the right password waits too', async () => {
-    const target = await createMailbox(t, tenant.token, 'victim', tenant.domain, 'victim-pass-1');
-    const results = [];
-    for (let i = 0; i < 8; i++) results.push((await t.ok(LOGIN, { e: target.address, p: `guess-${i}-xxxx` })).login.__typename);
-    expect(results.slice(0, 5)).toEqual(Array(5).fill('AuthenticationError'));
-    expect(results.slice(5)).toEqual(Array(3).fill('TooManyAttemptsError'));
-    const right = (await t.ok(LOGIN, { e: target.address, p: 'victim-pass-1' })).login;
-    expect(right.__typename).toBe('TooManyAttemptsError');
-    expect(right.retryAfterSeconds).toBeGreaterThan(0);
   });
 
   describe('graphql-ws', () => {
@@ -238,43 +229,10 @@ describe('authentication', async () => {
         });
       const expired = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp: Math.floor(Date.now() / 1000) - 5 });
       expect(await closeCode(expired)).toEqual({ code: 4401, reason: 'Access token expired' });
-      const soon = await signed({ sub: '00000000-0000-0000-0000-000000000000', exp: Math.floor(Date.now() / 1000) + 2 });
+      const soon = await signed({ sub: adminId, exp: Math.floor(Date.now() / 1000) + 2 });
       const started = Date.now();
       expect(await closeCode(soon)).toEqual({ code: 4401, reason: 'Access token expired' });
       expect(Date.now() - started).toBeGreaterThan(900);
     });
-  });
-});
-
-describe('LoginThrottle', () => {
-  const opts = { perAccount: 3, perIp: 5, windowMs: 60_000, maxConcurrent: 2 };
-  it('locks an address after its failures across accounts, and forgets after the window', () => {
-    const th = new LoginThrottle(opts);
-    for (let i = 0; i < 5; i++) th.fail(`user${i}`, '10.0.0.1', 1000);
-    expect(() => th.check('fresh', '10.0.0.1', 2000)).toThrow(/Too many failed attempts/);
-    expect(() => th.check('fresh', '10.0.0.2', 2000)).not.toThrow();
-    expect(() => th.check('fresh', '10.0.0.1', 62_000)).not.toThrow();
-  });
-  it('success clears the account counter', () => {
-    const th = new LoginThrottle(opts);
-    th.fail('a', null, 0);
-    th.fail('a', null, 0);
-    th.succeed('a');
-    th.fail('a', null, 0);
-    th.fail('a', null, 0);
-    expect(() => th.check('a', null, 1)).not.toThrow();
-    th.fail('a', null, 1);
-    expect(() => th.check('a', null, 2)).toThrow();
-  });
-  it('refuses hashing beyond the concurrency cap instead of queueing', async () => {
-    const th = new LoginThrottle(opts);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const a = th.withHashSlot(() => gate);
-    const b = th.withHashSlot(() => gate);
-    await expect(th.withHashSlot(async () => 1)).rejects.toThrow(/Too many/);
-    release();
-    await Promise.all([a, b]);
-    await expect(th.withHashSlot(async () => 1)).resolves.toBe(1);
   });
 });

@@ -342,8 +342,8 @@ describe('the panel, as an administrator', () => {
     await tokenRow.getByRole('button', { name: 'Revoke token billing-sync' }).click();
     await admin.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
     await tokenRow.waitFor({ state: 'detached' });
-    // Revoked: the token no longer identifies anyone.
-    expect(await viaToken.gql('{ viewer { label } }')).toEqual({ viewer: null });
+    // Revoked: the token no longer identifies anyone, and `viewer` says so (UNAUTHENTICATED), as every field does.
+    await expect(viaToken.gql('{ viewer { label } }')).rejects.toThrow('API token is invalid, expired or revoked');
 
     await visit(admin, '/audit');
     await admin.getByLabel('Action').selectOption({ label: 'Mailboxes' });

@@ -1,18 +1,19 @@
-// Short-lived access tokens (HS256 JWT, jose). They carry who the viewer is so that a request needs no
-// session lookup; revocation happens on the refresh side (tokens live ACCESS_TOKEN_TTL_SECONDS).
+// Short-lived access tokens (HS256 JWT, jose). They carry who the viewer is and which login (sid) they
+// belong to; whether that user, mailbox and login may still act is checked on every request from a
+// briefly cached verdict that NOTIFY invalidates (revocation.ts).
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { config } from '@mailpanel/core/env';
 import type { Viewer } from '../context.js';
 
-type Claims = { kind: 'user'; role: 'ADMIN' | 'CUSTOMER'; cid: string | null; label: string } | { kind: 'mailbox'; cid: string; label: string };
+type Claims = ({ kind: 'user'; role: 'ADMIN' | 'CUSTOMER'; cid: string | null; label: string } | { kind: 'mailbox'; cid: string; label: string }) & { sid?: string };
 
 export async function signAccessToken(viewer: Exclude<Viewer, { kind: 'anonymous' }>): Promise<{ token: string; expiresAt: Date }> {
   const ttl = config().ACCESS_TOKEN_TTL_SECONDS;
   const expiresAt = new Date(Date.now() + ttl * 1000);
   const claims: Claims =
     viewer.kind === 'user'
-      ? { kind: 'user', role: viewer.role, cid: viewer.customerId, label: viewer.label }
-      : { kind: 'mailbox', cid: viewer.customerId, label: viewer.label };
+      ? { kind: 'user', role: viewer.role, cid: viewer.customerId, label: viewer.label, sid: viewer.sessionId }
+      : { kind: 'mailbox', cid: viewer.customerId, label: viewer.label, sid: viewer.sessionId };
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(viewer.kind === 'user' ? viewer.userId : viewer.mailboxId)
@@ -60,6 +61,7 @@ export async function verifyAccessToken(token: string): Promise<{ viewer: Viewer
       payload.kind === 'user'
         ? { kind: 'user', userId: payload.sub!, role: payload.role, customerId: payload.cid, label: payload.label, access: 'SESSION' }
         : { kind: 'mailbox', mailboxId: payload.sub!, customerId: payload.cid, label: payload.label };
+    if (payload.sid) viewer.sessionId = payload.sid;
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(token, { viewer, exp: payload.exp! });
     return { viewer: { ...viewer }, expiresAt: payload.exp! * 1000 };

@@ -13,6 +13,7 @@ import { decoyHash, verifyPassword } from '@mailpanel/core/crypto/password';
 import { randomToken, sha256 } from '@mailpanel/core/crypto/tokens';
 import type { Viewer } from '../context.js';
 import { signAccessToken } from './access-token.js';
+import { revocations } from './revocation.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 type Subject = Exclude<Viewer, { kind: 'anonymous' }>;
@@ -59,7 +60,9 @@ async function findCandidates(login: string): Promise<Candidate[]> {
   return found;
 }
 
-async function issue(subject: Subject, familyId: string): Promise<Session> {
+async function issue(login: Subject, familyId: string): Promise<Session> {
+  const subject: Subject = { ...login, sessionId: familyId };
+  revocations.prime(subject);
   const refreshToken = randomToken('mprt');
   const refreshTokenExpiresAt = new Date(Date.now() + config().REFRESH_TOKEN_TTL_SECONDS * 1000);
   await db().refreshToken.create({
@@ -75,23 +78,45 @@ async function issue(subject: Subject, familyId: string): Promise<Session> {
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, viewer: subject };
 }
 
+/** What a login attempt did to the throttle, for the audit log (session.ts records it). */
+export interface LoginOutcome {
+  lockedScope: import('./login-throttle.js').ThrottleScope | null;
+  accountSlowed: boolean;
+}
+
+export class FailedLoginError extends AuthenticationError {
+  constructor(
+    message: string,
+    readonly outcome: LoginOutcome,
+  ) {
+    super(message);
+  }
+}
+
 export async function login(throttle: LoginThrottle, loginName: string, password: string, ip: string | null): Promise<Session> {
   // One account whichever form of an internationalised domain was typed (info@bücher.test or
   // info@xn--bcher-kva.test): the stored form is looked up and throttled.
   const account = normalizeAddress(loginName) ?? loginName.trim().toLowerCase();
-  throttle.check(account, ip);
-  const candidates = await findCandidates(account);
-  const found = await throttle.withHashSlot(async () => {
-    // An unknown login still costs one verification, so timing does not reveal which accounts exist.
-    if (candidates.length === 0) await verifyPassword(await decoyHash(), password);
-    for (const c of candidates) if (await verifyPassword(c.hash, password)) return c;
-    return null;
-  });
-  if (!found || !found.active) {
-    throttle.fail(account, ip);
-    throw new AuthenticationError(found ? 'This account is disabled' : INVALID);
+  const attempt = await throttle.begin(account, ip);
+  let found: Candidate | null;
+  try {
+    if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs));
+    const candidates = await findCandidates(account);
+    found = await throttle.withHashSlot(async () => {
+      // An unknown login still costs one verification, so timing does not reveal which accounts exist.
+      if (candidates.length === 0) await verifyPassword(await decoyHash(), password);
+      for (const c of candidates) if (await verifyPassword(c.hash, password)) return c;
+      return null;
+    });
+  } catch (err) {
+    await attempt.release();
+    throw err;
   }
-  throttle.succeed(account);
+  if (!found || !found.active) {
+    const outcome = await attempt.failed();
+    throw new FailedLoginError(found ? 'This account is disabled' : INVALID, outcome);
+  }
+  await attempt.succeeded();
   return issue(found.subject, randomUUID());
 }
 

@@ -335,8 +335,9 @@ builder.mutationFields((t) => ({
         const current = await loadMailbox(tx, ctx, String(args.id));
         await endSessionsAfterCommit(tx, ctx, current.id);
         const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { passwordHash } });
-        // Panel sessions opened with the old password end (except the owner's own current one keeps its access token until expiry).
-        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
+        // Sessions opened with the old password end, at once (auth/revocation.ts) — except the owner's own, which made the change.
+        const own = ctx.viewer.kind === 'mailbox' && ctx.viewer.sessionId ? { NOT: { familyId: ctx.viewer.sessionId } } : {};
+        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null, ...own }, data: { revokedAt: new Date() } });
         await audit(tx, ctx, { action: 'mailbox.password', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
         return mailbox;
       });

@@ -31,7 +31,7 @@ import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
-import { LoginThrottle } from '../auth/login-throttle.js';
+import { FailureWindow } from '../auth/failure-window.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
 
 export const MigrationStatusEnum = builder.enumType(MigrationStatus, { name: 'MigrationStatus' });
@@ -340,7 +340,7 @@ function overQuota(m: { quotaMb: number; quotaUsedBytes: bigint }) {
   if (free !== null && free <= 0) throw new TargetOverQuotaError('The target mailbox is already full: raise its quota or make room before migrating.');
 }
 
-const testThrottle = new LoginThrottle({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000, maxConcurrent: 1_000_000 });
+const testThrottle = new FailureWindow({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000 });
 
 const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
 

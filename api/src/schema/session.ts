@@ -1,9 +1,10 @@
 import { db } from '@mailpanel/core/db';
 import { AuthenticationError, FieldErrors, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
 import { checkText, LIMITS } from '@mailpanel/core/validation';
+import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
-import { login, logout, refresh, RefreshTokenReuseError, type Session } from '../auth/session.js';
+import { FailedLoginError, login, logout, refresh, RefreshTokenReuseError, type Session } from '../auth/session.js';
 import { audit } from '../audit.js';
 import type { Viewer } from '../context.js';
 
@@ -47,7 +48,15 @@ const SessionRef = builder.objectRef<Session>('Session').implement({
 const throttle = new LoginThrottle();
 
 builder.queryFields((t) => ({
-  viewer: t.field({ type: ViewerRef, nullable: true, resolve: (_r, _a, ctx) => (ctx.viewer.kind === 'anonymous' ? null : ctx.viewer) }),
+  viewer: t.field({
+    type: ViewerRef,
+    nullable: true,
+    description: 'null without a token; a revoked, expired or malformed token is an UNAUTHENTICATED error, as on every other field.',
+    resolve: (_r, _a, ctx) => {
+      if (ctx.authError) throw new GraphQLError(ctx.authError, { extensions: { code: 'UNAUTHENTICATED', http: { status: 200 } } });
+      return ctx.viewer.kind === 'anonymous' ? null : ctx.viewer;
+    },
+  }),
 }));
 
 builder.mutationFields((t) => ({
@@ -74,9 +83,14 @@ builder.mutationFields((t) => ({
         });
         return session;
       } catch (err) {
-        // Failed logins are security events; throttled ones are not recorded (a flood must not write a row each).
+        // Failed logins are security events; refused (throttled) ones are not recorded one by one (a
+        // flood must not write a row each): the failure that closes an address says so once.
         if (err instanceof AuthenticationError)
           await audit(db(), ctx, { action: 'session.login_failed', targetType: 'Login', targetLabel: attempted, details: { reason: err.message } });
+        if (err instanceof FailedLoginError && err.outcome.lockedScope)
+          await audit(db(), ctx, { action: 'session.login_throttled', targetType: 'Login', targetLabel: attempted, details: { refused: err.outcome.lockedScope } });
+        if (err instanceof FailedLoginError && err.outcome.accountSlowed)
+          await audit(db(), ctx, { action: 'session.login_slowed', targetType: 'Login', targetLabel: attempted, details: { reason: 'failures from several addresses' } });
         throw err;
       }
     },

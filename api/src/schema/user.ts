@@ -90,7 +90,9 @@ builder.mutationFields((t) => ({
         if (args.disabled && ctx.viewer.kind === 'user' && ctx.viewer.userId === current.id)
           throw ValidationError.of('disabled', 'SELF', 'You cannot disable your own login');
         const user = await tx.user.update({ ...selection(query), where: { id: current.id }, data: { disabled: args.disabled ?? undefined, passwordHash } });
-        if (args.disabled || passwordHash) await tx.refreshToken.updateMany({ where: { userId: user.id, revokedAt: null }, data: { revokedAt: new Date() } });
+        // Its logins end at once (auth/revocation.ts) — except the admin's own one changing its own password.
+        const own = ctx.viewer.kind === 'user' && ctx.viewer.userId === user.id && ctx.viewer.sessionId ? { NOT: { familyId: ctx.viewer.sessionId } } : {};
+        if (args.disabled || passwordHash) await tx.refreshToken.updateMany({ where: { userId: user.id, revokedAt: null, ...own }, data: { revokedAt: new Date() } });
         await audit(tx, ctx, {
           action: 'user.update', targetType: 'User', targetId: user.id, targetLabel: user.email, customerId: user.customerId,
           details: { disabled: args.disabled, passwordChanged: !!passwordHash },
