@@ -56,6 +56,16 @@ describe('navigation by role', () => {
     }
     await page.goto('/also-unknown');
     await expectNotFound(page, '/also-unknown');
+
+    // A long page scrolled to its end: the sidebar is still in view.
+    await visit(page, '/security');
+    await page.getByRole('heading', { name: 'Quarantine' }).waitFor();
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(300);
+    const dashboard = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' });
+    const box = (await dashboard.boundingBox())!;
+    expect(box.y).toBeGreaterThan(0);
+    expect(box.y).toBeLessThan(900);
     await page.close();
   });
 
