@@ -2,6 +2,8 @@
 // dashboard's getting-started checklist leading from step to step — (the install's default) package,
 // customer, domain, DNS, first mailbox — with an empty dropdown explaining the step before it, until
 // the mailbox is set up. Delivery into such a mailbox on the real daemons is the mail-stack suite's.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startApp, type RunningApp } from './app.js';
@@ -73,6 +75,7 @@ describe('first run', () => {
     await page.getByLabel('Username').fill('hello');
     await expectText(page.getByTestId('address-preview'), 'hello@first-run.test');
     await page.getByLabel('Password', { exact: true }).fill('Quiet-Harbour-Lamp-84');
+    await page.getByLabel('Quota (MB)').fill('1');
     await page.getByRole('button', { name: 'Create mailbox' }).click();
     const row = page.locator('tr[data-address="hello@first-run.test"]');
     await row.waitFor();
@@ -85,6 +88,17 @@ describe('first run', () => {
     expect(await page.locator('li[data-step] .badge', { hasText: 'Next' }).count()).toBe(0);
     expect(await step('Open webmail').getByRole('link').getAttribute('href')).toContain('hello%40first-run.test');
     await screenshot(page, '01-first-run-done');
+
+    // The owner's mailbox over its quota reads "Full", not like a bar at 96 %.
+    const dir = path.join(app.dataDir, 'vmail', 'first-run.test', 'hello', 'Maildir', 'new');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${Date.now()}.M1P1.first-run,S=${1.5 * 1024 * 1024}`), Buffer.alloc(1.5 * 1024 * 1024, 'a'));
+    const owner = await browser.newPage();
+    await login(owner, 'hello@first-run.test', 'Quiet-Harbour-Lamp-84');
+    expect(await owner.getByTestId('quota-full').count()).toBe(0);
+    await owner.getByRole('button', { name: 'Measure now' }).click();
+    await owner.getByTestId('quota-full').waitFor({ timeout: 20_000 });
+    await owner.close();
 
     // Hidden for good in this browser.
     await page.getByRole('button', { name: 'Hide' }).click();
