@@ -89,6 +89,24 @@ describe('IMAP migration', () => {
     await admin.getByLabel('Password', { exact: true }).fill('not-the-password');
     await admin.getByRole('button', { name: 'Test connection' }).click();
     expect(await fieldError(admin, 'Password')).toContain('rejected the username or password');
+    // After a failed test, Start waits for an explicit "start anyway" for the same settings.
+    const start = admin.getByRole('button', { name: 'Start migration' });
+    expect(await start.isDisabled()).toBe(true);
+    await admin.getByLabel(/Start anyway/).check();
+    expect(await start.isDisabled()).toBe(false);
+    await admin.getByLabel(/Start anyway/).uncheck();
+
+    // The target is chosen by typing: the API searches, nothing is picked by default.
+    const target = admin.getByLabel('Target mailbox');
+    expect(await target.inputValue()).toBe('new@movers.test');
+    await target.fill('second@mov');
+    await admin.getByRole('option', { name: 'second@movers.test' }).waitFor();
+    expect(await admin.getByRole('option').count()).toBe(1);
+    await target.press('Enter');
+    expect(await target.inputValue()).toBe('second@movers.test');
+    await target.fill('new@');
+    await admin.getByRole('option', { name: 'new@movers.test' }).click();
+    expect(await target.inputValue()).toBe('new@movers.test');
 
     await admin.getByLabel('Password', { exact: true }).fill(SOURCE_PASSWORD);
     await admin.getByRole('button', { name: 'Test connection' }).click();
@@ -96,7 +114,8 @@ describe('IMAP migration', () => {
     await expectText(preview, `${TOTAL.toLocaleString('en-GB')} messages`);
     await expectText(preview, 'Sent Messages');
     await expectText(preview, 'Archive/2024');
-    expect(await admin.getByLabel('Target mailbox').locator('option:checked').textContent()).toBe('new@movers.test');
+    expect(await admin.getByLabel('Target mailbox').inputValue()).toBe('new@movers.test');
+    expect(await admin.getByRole('button', { name: 'Start migration' }).isDisabled()).toBe(false);
     await screenshot(admin, '20-migration-test-connection');
   });
 
