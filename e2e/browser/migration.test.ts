@@ -198,7 +198,12 @@ describe('IMAP migration', () => {
     admin.on('pageerror', (e) => pageErrors.push(e.message));
     admin.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
     await visit(admin, '/migrations');
-    await admin.locator(`tr[data-migration="${r.migration!.id}"]`).getByRole('link').click();
+    // The list already tells: waiting to retry, attempt n of m, the last error in words.
+    const listed = admin.locator(`tr[data-migration="${r.migration!.id}"]`);
+    await expectText(listed, /Waiting to retry · Attempt [1-7] of 7 · next retry at \d/, 30_000);
+    await expectText(listed.getByTestId('migration-row-error'), /Last error:.*refused the connection/);
+    await listed.getByRole('link').click();
+    await expectText(admin.getByTestId('migration-overall'), 'Waiting to retry');
     await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d/, 30_000).catch((e) => {
       throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}`);
     });
@@ -207,6 +212,8 @@ describe('IMAP migration', () => {
     await admin.getByRole('button', { name: 'Cancel migration' }).click();
     await admin.getByRole('dialog', { name: 'Cancel this migration?' }).getByRole('button', { name: 'Cancel migration' }).click();
     await expectText(admin.getByTestId('migration-status'), 'Cancelled', 60_000);
+    // Cancelled is final: nothing speaks of retrying any more.
+    expect(await admin.getByTestId('migration-overall').textContent()).not.toMatch(/next retry|retrying|Waiting to retry/i);
   });
 
   test('cancels a queued migration', async () => {
