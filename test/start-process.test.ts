@@ -2,8 +2,8 @@
 // (`node --import tsx scripts/start.ts`), on a temp data folder with free ports and the embedded
 // PostgreSQL. One instance per data folder; SIGTERM/SIGINT to npm or to the whole process group end
 // everything in order without error lines; a killed PostgreSQL comes back by itself.
-// The cases run one after another in this one file: `npm start` rebuilds web/build, so two builds
-// must never overlap.
+// The cases run one after another in this one file: `npm start` builds web/build when it is older
+// than its sources (scripts/build-web.ts), so two builds must never overlap.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -167,6 +167,11 @@ describe.sequential('npm start on one data folder', () => {
     const pg = postmasterPid(folder);
     const app = groupMembers(first.child.pid!).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('scripts/start.ts'))!;
     expect(await health(url)).toBe(200);
+    // What a person sees before the URL: npm's two lines and at most a "Building the panel…", not the
+    // build's ~180 lines (shown only when the build fails: test/build-web.test.ts).
+    const beforeUrl = first.output().split('  Mail panel:')[0]!.split('\n').filter((l) => l.trim() && !l.startsWith('{'));
+    expect(beforeUrl.length).toBeLessThanOrEqual(5);
+    expect(first.output()).not.toContain('npm run preview');
 
     // Same folder, same ports: the way an operator starts it twice.
     const second = launch('npm', folder);

@@ -132,7 +132,9 @@ describe('email security: DKIM, DNS records, spam policy', async () => {
 
   it('checkDnsRecords asks the configured DNS server and reports MISSING, DIFFERENT and MATCH per record', async () => {
     const d = await domainOf(A.domainId);
-    const missing = (await t.ok(M.check, { d: A.domainId }, A.token)).r.check;
+    // The TXT records (the mail service records that follow are the next test's).
+    const txt = (check: any) => ({ ...check, records: check.records.filter((r: any) => ['DKIM', 'SPF', 'DMARC'].includes(r.kind)) });
+    const missing = txt((await t.ok(M.check, { d: A.domainId }, A.token)).r.check);
     expect(missing.records.map((r: any) => [r.kind, r.selector, r.status])).toEqual([
       ['DKIM', 'mail2', 'MISSING'],
       ['SPF', null, 'MISSING'],
@@ -143,7 +145,7 @@ describe('email security: DKIM, DNS records, spam policy', async () => {
     dns.txt.set(`mail2._domainkey.${A.domain}`, [['v=DKIM1; k=ed25519; p=c29tZSBvdGhlciBrZXk=']]);
     dns.txt.set(A.domain, [['v=spf1 -all']]);
     dns.txt.set(`_dmarc.${A.domain}`, [['v=DMARC1; p=none']]);
-    const different = (await t.ok(M.check, { d: A.domainId }, A.token)).r.check;
+    const different = txt((await t.ok(M.check, { d: A.domainId }, A.token)).r.check);
     expect(different.records.map((r: any) => r.status)).toEqual(['DIFFERENT', 'DIFFERENT', 'DIFFERENT']);
     expect(different.records[1].found).toEqual(['v=spf1 -all']);
 
@@ -152,10 +154,48 @@ describe('email security: DKIM, DNS records, spam policy', async () => {
     dns.txt.set(A.domain, [['google-site-verification=abc'], d.spfRecord.values]);
     dns.txt.set(`_dmarc.${A.domain}`, [[d.dmarcRecord.value]]);
     expect(d.spfRecord.value).toBe('v=spf1 mx a:mx.panel.test ~all');
-    const match = (await t.ok(M.check, { d: A.domainId }, A.token)).r.check;
+    const match = txt((await t.ok(M.check, { d: A.domainId }, A.token)).r.check);
     expect(match.records.map((r: any) => r.status)).toEqual(['MATCH', 'MATCH', 'MATCH']);
     expect(match.domain.id).toBe(A.domainId);
     expect((await t.ok(M.check, { d: A.domainId }, B.token)).r).toMatchObject({ __typename: 'NotFoundError' });
+  });
+
+  it('mail service records (MX, autoconfig, autodiscover, SRV) are listed and checked against DNS', async () => {
+    const q = `query($id:ID!){ node(id:$id){ ... on Domain { mailRecords { kind record { name type value zoneValue } } } } }`;
+    const listed = (await t.ok(q, { id: A.domainId }, A.token)).node.mailRecords;
+    expect(listed.map((m: any) => [m.kind, m.record.type, m.record.name, m.record.value])).toEqual([
+      ['MX', 'MX', A.domain, '10 mx.panel.test'],
+      ['AUTOCONFIG', 'CNAME', `autoconfig.${A.domain}`, 'mx.panel.test'],
+      ['AUTODISCOVER', 'CNAME', `autodiscover.${A.domain}`, 'mx.panel.test'],
+      ['SRV', 'SRV', `_imaps._tcp.${A.domain}`, '0 1 993 mx.panel.test'],
+      ['SRV', 'SRV', `_submission._tcp.${A.domain}`, '0 1 587 mx.panel.test'],
+    ]);
+    const mailChecks = async () =>
+      (await t.ok(M.check, { d: A.domainId }, A.token)).r.check.records.filter((r: any) => !['DKIM', 'SPF', 'DMARC'].includes(r.kind)).map((r: any) => [r.name, r.status, r.found]);
+
+    dns.hosts.delete(A.domain);
+    for (const n of ['autoconfig', 'autodiscover', '_imaps._tcp', '_submission._tcp']) dns.hosts.delete(`${n}.${A.domain}`);
+    expect((await mailChecks()).map(([, status]: any) => status)).toEqual(['MISSING', 'MISSING', 'MISSING', 'MISSING', 'MISSING']);
+
+    // Published elsewhere: another MX host, autoconfig at another host, IMAP on the plain port.
+    dns.hosts.set(A.domain, [{ type: 'MX', preference: 10, exchange: 'mail.elsewhere.test' }]);
+    dns.hosts.set(`autoconfig.${A.domain}`, [{ type: 'CNAME', target: 'autoconfig.elsewhere.test' }]);
+    dns.hosts.set(`_imaps._tcp.${A.domain}`, [{ type: 'SRV', priority: 0, weight: 1, port: 143, target: 'mx.panel.test' }]);
+    expect(await mailChecks()).toEqual([
+      [A.domain, 'DIFFERENT', ['10 mail.elsewhere.test']],
+      [`autoconfig.${A.domain}`, 'DIFFERENT', ['autoconfig.elsewhere.test']],
+      [`autodiscover.${A.domain}`, 'MISSING', []],
+      [`_imaps._tcp.${A.domain}`, 'DIFFERENT', ['0 1 143 mx.panel.test']],
+      [`_submission._tcp.${A.domain}`, 'MISSING', []],
+    ]);
+
+    // As shown (a backup MX beside ours is fine).
+    dns.hosts.set(A.domain, [{ type: 'MX', preference: 20, exchange: 'backup.elsewhere.test' }, { type: 'MX', preference: 10, exchange: 'mx.panel.test' }]);
+    dns.hosts.set(`autoconfig.${A.domain}`, [{ type: 'CNAME', target: 'mx.panel.test' }]);
+    dns.hosts.set(`autodiscover.${A.domain}`, [{ type: 'CNAME', target: 'mx.panel.test' }]);
+    dns.hosts.set(`_imaps._tcp.${A.domain}`, [{ type: 'SRV', priority: 0, weight: 1, port: 993, target: 'mx.panel.test' }]);
+    dns.hosts.set(`_submission._tcp.${A.domain}`, [{ type: 'SRV', priority: 0, weight: 1, port: 587, target: 'mx.panel.test' }]);
+    expect((await mailChecks()).map(([, status]: any) => status)).toEqual(['MATCH', 'MATCH', 'MATCH', 'MATCH', 'MATCH']);
   });
 
   it('a DNS server that does not answer is a failed lookup, not a missing record', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDkim, compareDmarc, compareSpf, parseTagList } from './dns-check.js';
+import { compareDkim, compareDmarc, compareHostRecord, compareSpf, parseTagList } from './dns-check.js';
 
 describe('DNS record comparison', () => {
   const dkim = 'v=DKIM1; k=rsa; p=QUJDREVG';
@@ -41,5 +41,24 @@ describe('DNS record comparison', () => {
     expect(t.get('v')).toBe('DKIM1');
     expect(t.get('p')).toBe('ABCD');
     expect(t.size).toBe(2);
+  });
+});
+
+describe('MX, CNAME and SRV comparison', () => {
+  it('MX: our host among the exchanges matches, whatever the preference or a backup MX', () => {
+    expect(compareHostRecord('MX', '10 mx.panel.test', ['20 backup.other.test', '5 MX.Panel.test.']).status).toBe('MATCH');
+    expect(compareHostRecord('MX', '10 mx.panel.test', ['10 mail.other.test']).status).toBe('DIFFERENT');
+    expect(compareHostRecord('MX', '10 mx.panel.test', [])).toEqual({ status: 'MISSING', found: [] });
+  });
+
+  it('CNAME: the target must be our host', () => {
+    expect(compareHostRecord('CNAME', 'mx.panel.test', ['mx.panel.test']).status).toBe('MATCH');
+    expect(compareHostRecord('CNAME', 'mx.panel.test', ['autoconfig.other.test'])).toEqual({ status: 'DIFFERENT', found: ['autoconfig.other.test'] });
+  });
+
+  it('SRV: our host on the same port; another port or host is different', () => {
+    expect(compareHostRecord('SRV', '0 1 993 mx.panel.test', ['10 5 993 mx.panel.test']).status).toBe('MATCH');
+    expect(compareHostRecord('SRV', '0 1 993 mx.panel.test', ['0 1 143 mx.panel.test']).status).toBe('DIFFERENT');
+    expect(compareHostRecord('SRV', '0 1 993 mx.panel.test', ['0 1 993 imap.other.test']).status).toBe('DIFFERENT');
   });
 });

@@ -68,3 +68,19 @@ export function compareDmarc(expectedValue: string, answers: readonly (readonly 
   const got = parseTagList(found[0]!).get('p')?.toLowerCase();
   return { status: got !== undefined && got === parseTagList(expectedValue).get('p')?.toLowerCase() ? 'MATCH' : 'DIFFERENT', found };
 }
+
+// MX, CNAME and SRV answers arrive as strings in the records' presentation order ("10 mx.host",
+// "mx.host", "0 1 993 mx.host"; see api/src/dns-lookup.ts). What must agree with ours:
+// - MX: one of the exchanges is our mail host (the preference and other MX hosts, e.g. a backup MX,
+//   are the owner's business);
+// - CNAME: the target is our mail host;
+// - SRV: one answer names our mail host on the same port (priority and weight are the owner's).
+const hostOf = (s: string) => s.trim().toLowerCase().replace(/\.$/, '');
+const tail = (s: string, n: number) => s.trim().split(/\s+/).slice(-n).map(hostOf).join(' ');
+
+export function compareHostRecord(type: 'MX' | 'CNAME' | 'SRV', expectedValue: string, found: readonly string[]): DnsComparison {
+  if (found.length === 0) return { status: 'MISSING', found: [] };
+  const n = type === 'SRV' ? 2 : 1;
+  const want = tail(expectedValue, n);
+  return { status: found.some((f) => tail(f, n) === want) ? 'MATCH' : 'DIFFERENT', found: [...found] };
+}

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startTestDnsServer } from '../../test/dns-server.js';
+import { startTestDnsServer, type HostRecord } from '../../test/dns-server.js';
 import { startApp } from './app.js';
 
 declare module 'vitest' {
@@ -15,14 +15,21 @@ declare module 'vitest' {
 /** Short access tokens, so a run crosses several refreshes and socket renewals (4401). */
 export const ACCESS_TOKEN_TTL_SECONDS = 30;
 
-/** The app's DNS_SERVER (Check DNS): answers TXT from <DATA_DIR>/dns.json, which a test writes as
- *  { "name": [["string", …], …] } — nothing ever asks the Internet. */
+/** The app's DNS_SERVER (Check DNS): answers from <DATA_DIR>/dns.json, which a test writes as
+ *  { "name": [["TXT string", …] or { "type": "MX" | "CNAME" | "SRV", … }, …] } — nothing ever asks the Internet. */
 async function startDns(dataDir: () => string) {
   const dns = await startTestDnsServer();
   const load = () => {
     const file = path.join(dataDir(), 'dns.json');
     dns.txt.clear();
-    if (existsSync(file)) for (const [name, records] of Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string[][]>)) dns.txt.set(name, records);
+    dns.hosts.clear();
+    if (!existsSync(file)) return;
+    for (const [name, records] of Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, (string[] | HostRecord)[]>)) {
+      const txt = records.filter((r): r is string[] => Array.isArray(r));
+      const hosts = records.filter((r): r is HostRecord => !Array.isArray(r));
+      if (txt.length) dns.txt.set(name, txt);
+      if (hosts.length) dns.hosts.set(name, hosts);
+    }
   };
   return { dns, load };
 }
@@ -33,6 +40,8 @@ export default async function setup(project: TestProject) {
   const { dns, load } = await startDns(() => dataDir);
   const app = await startApp({ env: {
       DNS_SERVER: dns.address,
+      // The server's mail host: the MX, autoconfig and SRV records name it (security.test.ts).
+      MAIL_HOSTNAME: 'mx.panel.test',
       ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
       WEBMAIL_URL: 'http://webmail.invalid/',
       // One migration at a time, so a second one stays queued (the cancel test).

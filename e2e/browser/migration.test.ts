@@ -89,6 +89,24 @@ describe('IMAP migration', () => {
     await admin.getByLabel('Password', { exact: true }).fill('not-the-password');
     await admin.getByRole('button', { name: 'Test connection' }).click();
     expect(await fieldError(admin, 'Password')).toContain('rejected the username or password');
+    // After a failed test, Start waits for an explicit "start anyway" for the same settings.
+    const start = admin.getByRole('button', { name: 'Start migration' });
+    expect(await start.isDisabled()).toBe(true);
+    await admin.getByLabel(/Start anyway/).check();
+    expect(await start.isDisabled()).toBe(false);
+    await admin.getByLabel(/Start anyway/).uncheck();
+
+    // The target is chosen by typing: the API searches, nothing is picked by default.
+    const target = admin.getByLabel('Target mailbox');
+    expect(await target.inputValue()).toBe('new@movers.test');
+    await target.fill('second@mov');
+    await admin.getByRole('option', { name: 'second@movers.test' }).waitFor();
+    expect(await admin.getByRole('option').count()).toBe(1);
+    await target.press('Enter');
+    expect(await target.inputValue()).toBe('second@movers.test');
+    await target.fill('new@');
+    await admin.getByRole('option', { name: 'new@movers.test' }).click();
+    expect(await target.inputValue()).toBe('new@movers.test');
 
     await admin.getByLabel('Password', { exact: true }).fill(SOURCE_PASSWORD);
     await admin.getByRole('button', { name: 'Test connection' }).click();
@@ -96,7 +114,8 @@ describe('IMAP migration', () => {
     await expectText(preview, `${TOTAL.toLocaleString('en-GB')} messages`);
     await expectText(preview, 'Sent Messages');
     await expectText(preview, 'Archive/2024');
-    expect(await admin.getByLabel('Target mailbox').locator('option:checked').textContent()).toBe('new@movers.test');
+    expect(await admin.getByLabel('Target mailbox').inputValue()).toBe('new@movers.test');
+    expect(await admin.getByRole('button', { name: 'Start migration' }).isDisabled()).toBe(false);
     await screenshot(admin, '20-migration-test-connection');
   });
 
@@ -179,7 +198,12 @@ describe('IMAP migration', () => {
     admin.on('pageerror', (e) => pageErrors.push(e.message));
     admin.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
     await visit(admin, '/migrations');
-    await admin.locator(`tr[data-migration="${r.migration!.id}"]`).getByRole('link').click();
+    // The list already tells: waiting to retry, attempt n of m, the last error in words.
+    const listed = admin.locator(`tr[data-migration="${r.migration!.id}"]`);
+    await expectText(listed, /Waiting to retry · Attempt [1-7] of 7 · next retry at \d/, 30_000);
+    await expectText(listed.getByTestId('migration-row-error'), /Last error:.*refused the connection/);
+    await listed.getByRole('link').click();
+    await expectText(admin.getByTestId('migration-overall'), 'Waiting to retry');
     await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d/, 30_000).catch((e) => {
       throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}`);
     });
@@ -188,6 +212,8 @@ describe('IMAP migration', () => {
     await admin.getByRole('button', { name: 'Cancel migration' }).click();
     await admin.getByRole('dialog', { name: 'Cancel this migration?' }).getByRole('button', { name: 'Cancel migration' }).click();
     await expectText(admin.getByTestId('migration-status'), 'Cancelled', 60_000);
+    // Cancelled is final: nothing speaks of retrying any more.
+    expect(await admin.getByTestId('migration-overall').textContent()).not.toMatch(/next retry|retrying|Waiting to retry/i);
   });
 
   test('cancels a queued migration', async () => {

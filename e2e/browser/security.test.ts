@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
+import type { HostRecord } from '../../test/dns-server.js';
 import { Api } from './api.js';
 import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
 
@@ -16,7 +17,7 @@ let browser: Browser;
 let admin: Page;
 let domainId: string;
 
-function publishDns(records: Record<string, string[][]>) {
+function publishDns(records: Record<string, (string[] | HostRecord)[]>) {
   writeFileSync(path.join(app.dataDir, 'dns.json'), JSON.stringify(records));
 }
 
@@ -92,6 +93,32 @@ describe('Domains › Email security', () => {
     await expectText(dkim.getByTestId('dns-status'), 'Missing');
     await expectText(record(admin, 'DMARC'), 'v=DMARC1; p=none');
     await screenshot(admin, '30-email-security');
+  });
+
+  test('lists MX, autoconfig, autodiscover and SRV records with copy buttons; Check DNS gives each its verdict', async () => {
+    const mx = record(admin, 'MX');
+    await expectText(mx.locator('code.value'), '10 mx.panel.test');
+    await mx.getByRole('button', { name: 'Copy the MX record value' }).waitFor();
+    await expectText(record(admin, 'Autoconfig (Thunderbird and others)'), 'autoconfig.secure.test');
+    await expectText(record(admin, 'Autodiscover (Outlook)'), 'autodiscover.secure.test');
+    await expectText(record(admin, 'IMAP (SRV)').locator('code.value'), '0 1 993 mx.panel.test');
+    await expectText(record(admin, 'Submission (SRV)').locator('code.value'), '0 1 587 mx.panel.test');
+    expect(await admin.getByTestId('no-mail-host').count()).toBe(0);
+
+    publishDns({
+      'secure.test': [{ type: 'MX', preference: 10, exchange: 'mx.panel.test' }],
+      'autoconfig.secure.test': [{ type: 'CNAME', target: 'mx.panel.test' }],
+      '_imaps._tcp.secure.test': [{ type: 'SRV', priority: 0, weight: 1, port: 143, target: 'mx.panel.test' }],
+    });
+    await admin.waitForTimeout(300); // the DNS stand-in re-reads dns.json
+    await admin.getByRole('button', { name: 'Check DNS' }).click();
+    await expectText(mx.getByTestId('dns-status'), 'Published');
+    await expectText(record(admin, 'Autoconfig (Thunderbird and others)').getByTestId('dns-status'), 'Published');
+    await expectText(record(admin, 'Autodiscover (Outlook)').getByTestId('dns-status'), 'Missing');
+    await expectText(record(admin, 'IMAP (SRV)').getByTestId('dns-status'), 'Different');
+    await expectText(record(admin, 'IMAP (SRV)'), '0 1 143 mx.panel.test');
+    await expectText(record(admin, 'Submission (SRV)').getByTestId('dns-status'), 'Missing');
+    await screenshot(admin, '31-dns-records');
   });
 
   test('rotates the key: the new one waits beside the old, then signs', async () => {

@@ -3,14 +3,15 @@ import { config } from '@mailpanel/core/env';
 import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { DkimAlgorithm, DkimKeyStatus, SpamAction, SpamListKind } from '@mailpanel/core/generated/prisma/enums';
-import { compareDkim, compareDmarc, compareSpf, type DnsCheckStatus } from '@mailpanel/core/dns-check';
-import { defaultDkimSelector, dkimRecord, dmarcRecord, normalizeDkimSelector, spfRecord, type TxtRecord } from '@mailpanel/core/render/dkim';
+import { compareDkim, compareDmarc, compareHostRecord, compareSpf, type DnsCheckStatus } from '@mailpanel/core/dns-check';
+import { defaultDkimSelector, dkimRecord, dmarcRecord, normalizeDkimSelector, spfRecord, type DnsRecord } from '@mailpanel/core/render/dkim';
+import { mailServiceRecords, type MailRecordKind } from '@mailpanel/core/render/mail-dns';
 import { checkListValue, RspamdRenderError, SPAM_THRESHOLD_MAX, SPAM_THRESHOLD_MIN } from '@mailpanel/core/render/rspamd';
 import { normalizeAddress, normalizeDomain, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
-import { lookupTxt } from '../dns-lookup.js';
+import { lookupHostRecords, lookupTxt } from '../dns-lookup.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, notFoundUnless, transaction, selection } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -30,14 +31,27 @@ export const SpamListKindEnum = builder.enumType(SpamListKind, { name: 'SpamList
 /** Most entries one domain's white and blacklists may hold together. */
 export const MAX_SPAM_LIST_ENTRIES = 1000;
 
-export const DnsRecordRef = builder.objectRef<TxtRecord>('DnsRecord').implement({
-  description: 'A DNS record to publish. `values` is the TXT value split into strings of at most 255 bytes; `zoneValue` is that as a zone file writes it.',
+export const DnsRecordRef = builder.objectRef<DnsRecord>('DnsRecord').implement({
+  description:
+    'A DNS record to publish (TXT, MX, CNAME or SRV). `values` is a TXT value split into strings of at most 255 bytes (one string for the other types); `zoneValue` is the value as a zone file writes it.',
   fields: (t) => ({
     name: t.exposeString('name'),
     type: t.exposeString('type'),
     value: t.exposeString('value'),
     values: t.exposeStringList('values'),
     zoneValue: t.exposeString('zoneValue'),
+  }),
+});
+
+const MailRecordKindEnum = builder.enumType('MailRecordKind', {
+  values: ['MX', 'AUTOCONFIG', 'AUTODISCOVER', 'SRV'] as const,
+  description: 'MX: where the domain’s mail is delivered. AUTOCONFIG, AUTODISCOVER: the host names mail clients (Thunderbird, Outlook) ask for settings. SRV: IMAP and submission for clients that look them up (RFC 6186).',
+});
+
+const MailDnsRecordRef = builder.objectRef<{ kind: MailRecordKind; record: DnsRecord }>('MailDnsRecord').implement({
+  fields: (t) => ({
+    kind: t.field({ type: MailRecordKindEnum, resolve: (r) => r.kind }),
+    record: t.field({ type: DnsRecordRef, resolve: (r) => r.record }),
   }),
 });
 
@@ -126,6 +140,14 @@ builder.prismaObjectFields('Domain', (t) => ({
     select: { name: true },
     resolve: (d) => dmarcRecord(d.name),
   }),
+  mailRecords: t.field({
+    type: [MailDnsRecordRef],
+    authScopes: { panelUser: true },
+    description:
+      'The records that bring the domain’s mail to this server and let mail clients find it: MX, autoconfig and autodiscover (CNAME), SRV for IMAP (993) and submission (587). Empty while the server’s MAIL_HOSTNAME is not set.',
+    select: { name: true },
+    resolve: (d) => mailServiceRecords(d.name, config().MAIL_HOSTNAME),
+  }),
   spamSettings: t.field({
     type: SpamSettingsRef,
     authScopes: { panelUser: true },
@@ -149,16 +171,16 @@ builder.prismaObjectFields('Domain', (t) => ({
 
 // --- DNS check ------------------------------------------------------------------------------------
 
-const DnsRecordKind = builder.enumType('DnsRecordKind', { values: ['DKIM', 'SPF', 'DMARC'] as const });
+const DnsRecordKind = builder.enumType('DnsRecordKind', { values: ['DKIM', 'SPF', 'DMARC', 'MX', 'AUTOCONFIG', 'AUTODISCOVER', 'SRV'] as const });
 const DnsCheckStatusEnum = builder.enumType('DnsCheckStatus', {
   values: ['MATCH', 'MISSING', 'DIFFERENT', 'LOOKUP_FAILED'] as const,
   description: 'MATCH: published as recommended. MISSING: no such record. DIFFERENT: a record exists but says something else. LOOKUP_FAILED: DNS did not answer.',
 });
 
 interface RecordCheck {
-  kind: 'DKIM' | 'SPF' | 'DMARC';
+  kind: 'DKIM' | 'SPF' | 'DMARC' | MailRecordKind;
   selector: string | null;
-  expected: TxtRecord;
+  expected: DnsRecord;
   status: DnsCheckStatus | 'LOOKUP_FAILED';
   found: string[];
   error: string | null;
@@ -171,7 +193,7 @@ const DnsRecordCheck = builder.objectRef<RecordCheck>('DnsRecordCheck').implemen
     name: t.string({ resolve: (r) => r.expected.name }),
     expected: t.field({ type: DnsRecordRef, resolve: (r) => r.expected }),
     status: t.field({ type: DnsCheckStatusEnum, resolve: (r) => r.status }),
-    found: t.exposeStringList('found', { description: 'What DNS answered (TXT strings joined)' }),
+    found: t.exposeStringList('found', { description: 'What DNS answered (TXT strings joined; MX, CNAME and SRV in presentation order, e.g. "10 mx.example.net")' }),
     error: t.exposeString('error', { nullable: true }),
   }),
 });
@@ -184,7 +206,13 @@ const DnsCheck = builder.objectRef<{ domainId: string; checkedAt: Date; records:
   }),
 });
 
-async function checkRecord(kind: RecordCheck['kind'], expected: TxtRecord, selector: string | null): Promise<RecordCheck> {
+async function checkRecord(kind: RecordCheck['kind'], expected: DnsRecord, selector: string | null): Promise<RecordCheck> {
+  if (expected.type !== 'TXT') {
+    const answer = await lookupHostRecords(expected.name, expected.type);
+    if (!answer.ok) return { kind, selector, expected, status: 'LOOKUP_FAILED', found: [], error: answer.error };
+    const r = compareHostRecord(expected.type, expected.value, answer.answers);
+    return { kind, selector, expected, status: r.status, found: r.found, error: null };
+  }
   const answer = await lookupTxt(expected.name);
   if (!answer.ok) return { kind, selector, expected, status: 'LOOKUP_FAILED', found: [], error: answer.error };
   const compare = kind === 'DKIM' ? compareDkim : kind === 'SPF' ? compareSpf : compareDmarc;
@@ -347,7 +375,7 @@ builder.mutationFields((t) => ({
 
   checkDnsRecords: t.field({
     type: DnsCheck,
-    description: 'Looks up the domain’s DKIM, SPF and DMARC records in DNS and compares them with what the panel recommends.',
+    description: 'Looks up the domain’s DKIM, SPF, DMARC and mail service (MX, autoconfig, autodiscover, SRV) records in DNS and compares them with what the panel recommends.',
     authScopes: WRITE,
     errors: { types: MUTATION_ERRORS, dataField: { name: 'check' } },
     args: { domainId: t.arg.id({ required: true }) },
@@ -363,10 +391,11 @@ builder.mutationFields((t) => ({
         ...domain.dkimKeys.map((k) => checkRecord('DKIM', dkimRecord(domain.name, k.selector, k.algorithm, k.publicKey!), k.selector)),
         checkRecord('SPF', spfRecord(domain.name, { mailHostname: config().MAIL_HOSTNAME }), null),
         checkRecord('DMARC', dmarcRecord(domain.name), null),
+        ...mailServiceRecords(domain.name, config().MAIL_HOSTNAME).map((m) => checkRecord(m.kind, m.record, null)),
       ]);
       await audit(db(), ctx, {
         action: 'dns.check', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId,
-        details: Object.fromEntries(checks.map((c) => [c.selector ? `${c.kind}:${c.selector}` : c.kind, c.status])),
+        details: Object.fromEntries(checks.map((c) => [c.selector ? `${c.kind}:${c.selector}` : c.kind === 'SRV' ? `SRV:${c.expected.name}` : c.kind, c.status])),
       });
       return { domainId: domain.id, checkedAt: new Date(), records: checks };
     },

@@ -15,9 +15,17 @@ import type { DkimAlgorithm } from '../generated/prisma/enums.js';
 
 export const TXT_STRING_MAX = 255;
 
-export interface TxtRecord {
+/** A record to publish, of any type: `values` and `zoneValue` as a zone file needs them. */
+export interface DnsRecord {
   /** Fully qualified name, without the trailing dot. */
   name: string;
+  type: 'TXT' | 'MX' | 'CNAME' | 'SRV';
+  value: string;
+  values: string[];
+  zoneValue: string;
+}
+
+export interface TxtRecord extends DnsRecord {
   type: 'TXT';
   /** The whole value, as a verifier sees it after concatenation. */
   value: string;
@@ -34,7 +42,7 @@ export class DnsRecordError extends Error {
   override name = 'DnsRecordError';
 }
 
-function checkDomain(domain: string): string {
+export function checkDomain(domain: string): string {
   const labels = domain.split('.');
   if (domain.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l))) {
     throw new DnsRecordError(`not a DNS domain name: ${JSON.stringify(domain)}`);

@@ -23,6 +23,11 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
+/** "1 message", "2 messages", "1,204 folders": a count with its noun in the right number. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? singular : plural}`;
+}
+
 export function limit(n: number): string {
   return n === 0 ? 'unlimited' : n.toLocaleString();
 }

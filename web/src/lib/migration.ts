@@ -105,6 +105,27 @@ export const PHASE_LABEL: Record<string, string> = {
   FINISHED: 'Done',
 };
 
+type AttemptView = {
+  status: string;
+  phase: string;
+  attempt?: { attempt: number; maxAttempts: number; nextRetryAt?: string | null } | null;
+};
+
+/** What a migration is doing, in words: "Waiting to retry" (not "for a worker") between attempts. */
+export function phaseText(m: AttemptView): string {
+  if (m.phase === 'WAITING' && m.attempt?.nextRetryAt) return 'Waiting to retry';
+  return PHASE_LABEL[m.phase] ?? m.phase;
+}
+
+/** "Attempt 2 of 7 · next retry at …" while it runs (or after more than one attempt); else null. */
+export function attemptText(m: AttemptView, formatTime: (iso: string) => string): string | null {
+  const a = m.attempt;
+  const active = (ACTIVE_STATUSES as string[]).includes(m.status);
+  if (!a || !(active || a.attempt > 1)) return null;
+  const next = active && m.phase === 'WAITING' && a.nextRetryAt ? ` · next retry at ${formatTime(a.nextRetryAt)}` : '';
+  return `Attempt ${a.attempt} of ${a.maxAttempts}${next}`;
+}
+
 /** Share of the messages dealt with (copied, already there, or failed), 0–100. */
 export function percentDone(m: { messagesTotal: number; messagesCopied: number; messagesSkipped: number; messagesFailed: number; status: string }): number {
   if (m.status === 'SUCCEEDED') return 100;

@@ -43,6 +43,12 @@ export const SecurityFields = graphql(
       dmarcRecord {
         ...DnsRecordFields
       }
+      mailRecords {
+        kind
+        record {
+          ...DnsRecordFields
+        }
+      }
       spamSettings {
         threshold
         action
