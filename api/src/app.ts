@@ -115,7 +115,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     },
     context: async (init: YogaInitialContext & WsInitialContext): Promise<Context> => {
       const resolved = init.wsViewer ?? (await resolveViewer(init.request.headers.get('authorization')));
-      return { viewer: resolved.viewer, authError: resolved.authError, clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req), boss, pubsub };
+      return {
+        viewer: resolved.viewer,
+        authError: resolved.authError,
+        clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req),
+        userAgent: init.wsViewer ? null : init.request.headers.get('user-agent'),
+        boss,
+        pubsub,
+      };
     },
   });
 

@@ -62,6 +62,18 @@ describe('audit trail', async () => {
       expect(r.resetTwoFactor.__typename).toBe('MutationResetTwoFactorSuccess');
     }],
     ['setTwoFactorRequirement', 'two_factor.requirement', () => http(`mutation($c:ID!){ setTwoFactorRequirement(required:false, customerId:$c){ __typename } }`, { c: tenant.customerId }, A)],
+    // A login of a person of its own: ending "all others" must not end the logins the other steps use.
+    ['endSession', 'session.end', async () => {
+      await http(`mutation{ createUser(email:"sessions@audit.test", password:"Sessions-audit-1", role:ADMIN){ __typename } }`, {}, A);
+      const s = (await http(`mutation{ login(email:"sessions@audit.test", password:"Sessions-audit-1"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session;
+      const id = (await http(`{ viewer { sessions { id current } } }`, {}, s.accessToken)).viewer.sessions.find((x: { current: boolean }) => x.current).id;
+      const r = await http(`mutation($id:ID!){ endSession(id:$id){ __typename } }`, { id }, s.accessToken);
+      expect(r.endSession.__typename).toBe('MutationEndSessionSuccess');
+    }],
+    ['endOtherSessions', 'session.end', async () => {
+      const s = (await http(`mutation{ login(email:"sessions@audit.test", password:"Sessions-audit-1"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session;
+      await http(`mutation{ endOtherSessions{ __typename } }`, {}, s.accessToken);
+    }],
     ['createHostingPackage', 'package.create', async () => {
       ids.pkg = success((await http(`mutation{ createHostingPackage(input:{name:"audit-pkg"}){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } } }`, {}, A)).createHostingPackage, 'hostingPackage').id;
     }],

@@ -72,12 +72,17 @@ const M = {
   disableTwoFactor: `mutation($k:String!){ r: disableTwoFactor(code:$k){ __typename ... on MutationDisableTwoFactorSuccess { disabled } ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
   regenerateRecoveryCodes: `mutation($k:String!){ r: regenerateRecoveryCodes(code:$k){ __typename ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
   resetTwoFactor: `mutation($id:ID!){ r: resetTwoFactor(id:$id){ __typename ... on MutationResetTwoFactorSuccess { resetId } ${ERR} } }`,
+  endSession: `mutation($id:ID!){ r: endSession(id:$id){ __typename ... on MutationEndSessionSuccess { endedId } ... on Error { __typename message } ... on NotFoundError { entity } } }`,
+  endOtherSessions: `mutation{ r: endOtherSessions{ __typename ... on MutationEndOtherSessionsSuccess { ended } } }`,
   setTwoFactorRequirement: `mutation($r:Boolean!,$c:ID){ r: setTwoFactorRequirement(required:$r, customerId:$c){ __typename ... on MutationSetTwoFactorRequirementSuccess { settings { requireTwoFactor } } ${ERR} } }`,
   testImapConnection: `mutation($s:ImapSourceInput!,$m:ID){ r: testImapConnection(source:$s, mailboxId:$m){ __typename ... on MutationTestImapConnectionSuccess { result { totalMessages } } ... on SourceUnreachableError { code } ... on Error { __typename message } ... on NotFoundError { entity } ... on ValidationError { fieldErrors { field code message } } } }`,
   startMigration: `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { id status mailbox { id } } } ${ERR} } }`,
   cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
   retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
 };
+
+/** A well-formed id of a login nobody has. */
+const NO_SESSION = Buffer.from('LoginSession:00000000-0000-4000-8000-000000000000').toString('base64');
 
 /** An IMAP source on a loopback port nothing listens on: refused at once, no mail server needed. */
 const MIGRATION_SOURCE = { host: '127.0.0.1', port: 9, security: 'NONE', username: 'old@legacy.test', password: 'source-pass-1' };
@@ -1341,6 +1346,43 @@ describe('authorization matrix', async () => {
         mailboxOwner: refused('FORBIDDEN', () => ({ r: true })),
         readOnlyToken: refused('FORBIDDEN', () => ({ r: true })),
         fullToken: refused('FORBIDDEN', () => ({ r: true, c: A.customerId })),
+      },
+    },
+
+    // ============================== a person's own logins (sessions)
+    {
+      field: 'endSession',
+      kind: 'mutation',
+      doc: M.endSession,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: NO_SESSION })),
+        // Only one's own open login: anyone else's (or none) reads as not found.
+        admin: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        customerA: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        customerB: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        mailboxOwner: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: NO_SESSION })),
+        fullToken: refused('FORBIDDEN', () => ({ id: NO_SESSION })),
+      },
+    },
+    {
+      field: 'endOtherSessions',
+      kind: 'mutation',
+      doc: M.endOtherSessions,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'mailboxOwner'] as const).map((a) => [
+            a,
+            allowed(() => ({}), async (d) => {
+              expect(typeof d.r.ended).toBe('number');
+              // Its own login goes on.
+              expect((await t.gql(Q.viewer, {}, token[a])).errors).toBeUndefined();
+            }),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'mailboxOwner', Cell>),
+        readOnlyToken: refused('FORBIDDEN'),
+        fullToken: refused('FORBIDDEN'),
       },
     },
 

@@ -64,8 +64,18 @@ async function findCandidates(login: string): Promise<Candidate[]> {
   return found;
 }
 
-async function issue(login: Subject, familyId: string): Promise<Session> {
+/** Where a login comes from: shown to its owner in the list of their sessions. */
+export interface LoginClient {
+  ip: string | null;
+  userAgent?: string | null;
+}
+const USER_AGENT_MAX = 300;
+
+async function issue(login: Subject, familyId: string, client: LoginClient): Promise<Session> {
   const subject: Subject = { ...login, sessionId: familyId };
+  const owner = subject.kind === 'user' ? { userId: subject.userId } : { mailboxId: subject.mailboxId };
+  const seen = { clientIp: client.ip, userAgent: client.userAgent?.slice(0, USER_AGENT_MAX) ?? null, lastUsedAt: new Date() };
+  await db().loginSession.upsert({ where: { id: familyId }, create: { id: familyId, ...owner, ...seen }, update: seen });
   revocations.prime(subject);
   const refreshToken = randomToken('mprt');
   const refreshTokenExpiresAt = new Date(Date.now() + config().REFRESH_TOKEN_TTL_SECONDS * 1000);
@@ -97,11 +107,11 @@ export class FailedLoginError extends AuthenticationError {
   }
 }
 
-export async function login(throttle: LoginThrottle, loginName: string, password: string, ip: string | null): Promise<Session> {
+export async function login(throttle: LoginThrottle, loginName: string, password: string, client: LoginClient): Promise<Session> {
   // One account whichever form of an internationalised domain was typed (info@bücher.test or
   // info@xn--bcher-kva.test): the stored form is looked up and throttled.
   const account = normalizeAddress(loginName) ?? loginName.trim().toLowerCase();
-  const attempt = await throttle.begin(account, ip);
+  const attempt = await throttle.begin(account, client.ip);
   let found: Candidate | null;
   try {
     if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs));
@@ -128,7 +138,7 @@ export async function login(throttle: LoginThrottle, loginName: string, password
     throw step;
   }
   await attempt.succeeded();
-  return issue(found.subject, randomUUID());
+  return issue(found.subject, randomUUID(), client);
 }
 
 // --- the second step ------------------------------------------------------------------------------
@@ -192,13 +202,13 @@ export async function withChallenge<T>(
   throttle: LoginThrottle,
   challenge: string,
   purpose: ChallengePurpose,
-  ip: string | null,
+  client: LoginClient,
   check: (owner: Owner) => Promise<T | null>,
 ): Promise<{ result: T; session: Session; subject: Subject }> {
   const owner = await verifyChallenge(challenge, purpose);
   const holder = owner && (await challengeHolder(owner));
   if (!owner || !holder) throw new AuthenticationError(STEP_EXPIRED);
-  const attempt = await throttle.begin(holder.account, ip);
+  const attempt = await throttle.begin(holder.account, client.ip);
   let result: T | null;
   try {
     if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs));
@@ -209,15 +219,15 @@ export async function withChallenge<T>(
   }
   if (result === null) throw new FailedLoginError('Wrong code', await attempt.failed());
   await attempt.succeeded();
-  return { result, session: await issue(holder.subject, randomUUID()), subject: holder.subject };
+  return { result, session: await issue(holder.subject, randomUUID(), client), subject: holder.subject };
 }
 
 /** The second step of a login with a TOTP or recovery code. */
-export function completeLogin(throttle: LoginThrottle, challenge: string, code: string, ip: string | null) {
-  return withChallenge<FactorUsed>(throttle, challenge, 'code', ip, (owner) => consumeCode(owner, code));
+export function completeLogin(throttle: LoginThrottle, challenge: string, code: string, client: LoginClient) {
+  return withChallenge<FactorUsed>(throttle, challenge, 'code', client, (owner) => consumeCode(owner, code));
 }
 
-export async function refresh(token: string): Promise<Session> {
+export async function refresh(token: string, client: LoginClient): Promise<Session> {
   const row = await db().refreshToken.findUnique({
     where: { tokenHash: sha256(token) },
     include: { user: true, mailbox: { include: { domain: true } } },
@@ -234,7 +244,7 @@ export async function refresh(token: string): Promise<Session> {
     await revokeFamily(row.familyId);
     throw new AuthenticationError('This account is disabled');
   }
-  return issue(holder.subject, row.familyId);
+  return issue(holder.subject, row.familyId, client);
 }
 
 /** Whether a used token's first use was a moment ago (and its login still stands). */

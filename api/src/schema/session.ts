@@ -86,7 +86,7 @@ builder.mutationFields((t) => ({
       errors.throwIfAny();
       const attempted = args.email.trim().toLowerCase();
       try {
-        const session = await login(throttle, args.email, args.password, ctx.clientIp);
+        const session = await login(throttle, args.email, args.password, { ip: ctx.clientIp, userAgent: ctx.userAgent });
         const v = session.viewer;
         await audit(db(), { ...ctx, viewer: v }, {
           action: 'session.login',
@@ -117,7 +117,7 @@ builder.mutationFields((t) => ({
     args: { refreshToken: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
       try {
-        return await refresh(args.refreshToken);
+        return await refresh(args.refreshToken, { ip: ctx.clientIp, userAgent: ctx.userAgent });
       } catch (err) {
         if (err instanceof RefreshTokenReuseError)
           await audit(db(), ctx, {

@@ -173,7 +173,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       checkCode(args.code);
       try {
-        const { result, session, subject } = await completeLogin(throttle, args.challenge, args.code, ctx.clientIp);
+        const { result, session, subject } = await completeLogin(throttle, args.challenge, args.code, { ip: ctx.clientIp, userAgent: ctx.userAgent });
         const who = await ownerLabel(ownerOf(subject as Person));
         await audit(db(), { ...ctx, viewer: subject }, {
           action: 'session.login', ...target(ownerOf(subject as Person)), targetLabel: who.label, customerId: who.customerId,
@@ -219,7 +219,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       checkCode(args.code);
       if (args.challenge != null) {
-        const outcome = await withChallenge(throttle, args.challenge, 'enrol', ctx.clientIp, (owner) => consumeCode(owner, args.code, { pending: true })).catch((err) => {
+        const outcome = await withChallenge(throttle, args.challenge, 'enrol', { ip: ctx.clientIp, userAgent: ctx.userAgent }, (owner) => consumeCode(owner, args.code, { pending: true })).catch((err) => {
           throw err instanceof FailedLoginError ? ValidationError.of('code', 'WRONG_CODE', CODE_HINT) : err;
         });
         const owner = ownerOf(outcome.subject as Person);
