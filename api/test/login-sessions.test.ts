@@ -36,9 +36,9 @@ describe('sessions', async () => {
     });
 
   it('lists each login with its address and browser, the current one marked', async () => {
-    const m = await createMailbox(t, tenant.token, 'sessions', tenant.domain, 'Sessions-pass-1');
-    const laptop = await loginAs(m.address, 'Sessions-pass-1', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0');
-    const phone = await loginAs(m.address, 'Sessions-pass-1', 'Mozilla/5.0 (iPhone) Mobile Safari/605.1');
+    const m = await createMailbox(t, tenant.token, 'sessions', tenant.domain, 'Fern-Quartz-Bugle-56');
+    const laptop = await loginAs(m.address, 'Fern-Quartz-Bugle-56', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0');
+    const phone = await loginAs(m.address, 'Fern-Quartz-Bugle-56', 'Mozilla/5.0 (iPhone) Mobile Safari/605.1');
     const list = (await t.ok(SESSIONS, {}, laptop.accessToken)).viewer.sessions;
     expect(list).toHaveLength(2);
     expect(list.map((s: any) => s.userAgent).sort()).toEqual(['Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', 'Mozilla/5.0 (iPhone) Mobile Safari/605.1'].sort());
@@ -54,9 +54,9 @@ describe('sessions', async () => {
   });
 
   it('ending one refuses its tokens at once and closes its WebSocket within a second', async () => {
-    const m = await createMailbox(t, tenant.token, 'sessions-end', tenant.domain, 'Sessions-end-1');
-    const keep = await loginAs(m.address, 'Sessions-end-1', 'keep');
-    const lost = await loginAs(m.address, 'Sessions-end-1', 'lost phone');
+    const m = await createMailbox(t, tenant.token, 'sessions-end', tenant.domain, 'Gravel-Iris-Comet-38');
+    const keep = await loginAs(m.address, 'Gravel-Iris-Comet-38', 'keep');
+    const lost = await loginAs(m.address, 'Gravel-Iris-Comet-38', 'lost phone');
     const ws = await socket(lost.accessToken);
     const target = (await t.ok(SESSIONS, {}, keep.accessToken)).viewer.sessions.find((s: any) => s.userAgent === 'lost phone');
     const at = Date.now();
@@ -73,10 +73,10 @@ describe('sessions', async () => {
   });
 
   it('ending all others keeps this one', async () => {
-    const m = await createMailbox(t, tenant.token, 'sessions-all', tenant.domain, 'Sessions-all-1');
-    const mine = await loginAs(m.address, 'Sessions-all-1', 'mine');
-    const a = await loginAs(m.address, 'Sessions-all-1', 'a');
-    await loginAs(m.address, 'Sessions-all-1', 'b');
+    const m = await createMailbox(t, tenant.token, 'sessions-all', tenant.domain, 'Hollow-Jade-Anchor-74');
+    const mine = await loginAs(m.address, 'Hollow-Jade-Anchor-74', 'mine');
+    const a = await loginAs(m.address, 'Hollow-Jade-Anchor-74', 'a');
+    await loginAs(m.address, 'Hollow-Jade-Anchor-74', 'b');
     expect((await t.ok(END_OTHERS, {}, mine.accessToken)).r.ended).toBe(2);
     expect((await t.ok(SESSIONS, {}, mine.accessToken)).viewer.sessions.map((s: any) => s.userAgent)).toEqual(['mine']);
     expect((await t.gql(`{ viewer { label } }`, {}, a.accessToken)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -84,8 +84,8 @@ describe('sessions', async () => {
   });
 
   it("nobody ends another person's login, not even its customer or an administrator; API tokens have no sessions", async () => {
-    const m = await createMailbox(t, tenant.token, 'sessions-other', tenant.domain, 'Sessions-other-1');
-    const theirs = await loginAs(m.address, 'Sessions-other-1', 'theirs');
+    const m = await createMailbox(t, tenant.token, 'sessions-other', tenant.domain, 'Ivory-Kettle-Nimbus-29');
+    const theirs = await loginAs(m.address, 'Ivory-Kettle-Nimbus-29', 'theirs');
     const id = (await t.ok(SESSIONS, {}, theirs.accessToken)).viewer.sessions[0].id;
     for (const token of [tenant.token, t.adminToken]) expect((await t.ok(END, { id }, token)).r.__typename).toBe('NotFoundError');
     expect((await t.gql(`{ viewer { label } }`, {}, theirs.accessToken)).data?.viewer.label).toBe(m.address);

@@ -42,13 +42,13 @@ describe('two-factor login', async () => {
   }
 
   it('enrols only with a valid code; then a login needs the code, and a code works once', async () => {
-    const m = await createMailbox(t, tenant.token, 'twofa', tenant.domain, 'Twofa-pass-1');
-    const token = await t.login(m.address, 'Twofa-pass-1');
+    const m = await createMailbox(t, tenant.token, 'twofa', tenant.domain, 'Amber-Falcon-Quill-61');
+    const token = await t.login(m.address, 'Amber-Falcon-Quill-61');
     const secret = await enrol(token);
 
     // Not in force before it is confirmed: the password alone still logs in.
     expect((await t.ok(STATUS, {}, token)).viewer.twoFactor).toMatchObject({ enabled: false, recoveryCodesLeft: 0 });
-    expect((await t.ok(LOGIN, { e: m.address, p: 'Twofa-pass-1' })).r.__typename).toBe('MutationLoginSuccess');
+    expect((await t.ok(LOGIN, { e: m.address, p: 'Amber-Falcon-Quill-61' })).r.__typename).toBe('MutationLoginSuccess');
     expect((await t.ok(CONFIRM, { k: '000000' }, token)).r).toMatchObject({ fieldErrors: [{ field: 'code', code: 'WRONG_CODE' }] });
     const confirmed = (await t.ok(CONFIRM, { k: currentCode(secret) }, token)).r;
     expect(confirmed.__typename).toBe('MutationConfirmTwoFactorEnrolmentSuccess');
@@ -60,7 +60,7 @@ describe('two-factor login', async () => {
     // The secret is never shown again.
     expect((await t.ok(START, {}, token)).r).toMatchObject({ fieldErrors: [{ field: 'code', code: 'ALREADY_ENABLED' }] });
 
-    const step = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-pass-1' })).r;
+    const step = (await t.ok(LOGIN, { e: m.address, p: 'Amber-Falcon-Quill-61' })).r;
     expect(step.__typename).toBe('SecondFactorRequired');
     expect(new Date(step.expiresAt).getTime()).toBeGreaterThan(Date.now());
     // The challenge is not an access token.
@@ -71,7 +71,7 @@ describe('two-factor login', async () => {
     const done = (await t.ok(COMPLETE, { c: step.challenge, k: code })).r;
     expect(done).toMatchObject({ __typename: 'MutationCompleteLoginSuccess', session: { viewer: { label: m.address } } });
     // The same code again (a replay, or a second request racing the first) is refused.
-    const again = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-pass-1' })).r;
+    const again = (await t.ok(LOGIN, { e: m.address, p: 'Amber-Falcon-Quill-61' })).r;
     expect((await t.ok(COMPLETE, { c: again.challenge, k: code })).r.__typename).toBe('AuthenticationError');
 
     // A recovery code works once, and is counted down.
@@ -84,26 +84,26 @@ describe('two-factor login', async () => {
   });
 
   it('two requests with the same code at once: exactly one logs in', async () => {
-    const m = await createMailbox(t, tenant.token, 'twofa-race', tenant.domain, 'Twofa-race-1');
-    const token = await t.login(m.address, 'Twofa-race-1');
+    const m = await createMailbox(t, tenant.token, 'twofa-race', tenant.domain, 'Brisk-Otter-Lantern-27');
+    const token = await t.login(m.address, 'Brisk-Otter-Lantern-27');
     const secret = await enrol(token);
     await t.ok(CONFIRM, { k: currentCode(secret) }, token);
-    const c1 = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-race-1' })).r.challenge;
-    const c2 = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-race-1' })).r.challenge;
+    const c1 = (await t.ok(LOGIN, { e: m.address, p: 'Brisk-Otter-Lantern-27' })).r.challenge;
+    const c2 = (await t.ok(LOGIN, { e: m.address, p: 'Brisk-Otter-Lantern-27' })).r.challenge;
     const code = codeAt(secret, 1);
     const both = await Promise.all([t.ok(COMPLETE, { c: c1, k: code }), t.ok(COMPLETE, { c: c2, k: code })]);
     expect(both.map((b) => b.r.__typename).sort()).toEqual(['AuthenticationError', 'MutationCompleteLoginSuccess']);
   });
 
   it('wrong codes count toward the login throttle; the password step does not reset it', async () => {
-    const m = await createMailbox(t, tenant.token, 'twofa-guess', tenant.domain, 'Twofa-guess-1');
-    const token = await t.login(m.address, 'Twofa-guess-1');
+    const m = await createMailbox(t, tenant.token, 'twofa-guess', tenant.domain, 'Cobalt-Meadow-Spire-45');
+    const token = await t.login(m.address, 'Cobalt-Meadow-Spire-45');
     const secret = await enrol(token);
     await t.ok(CONFIRM, { k: currentCode(secret) }, token);
     const kinds: string[] = [];
     for (let i = 0; i < 7; i++) {
       // A fresh password step each time: it must not forgive the wrong codes before it.
-      const step = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-guess-1' })).r;
+      const step = (await t.ok(LOGIN, { e: m.address, p: 'Cobalt-Meadow-Spire-45' })).r;
       if (step.__typename !== 'SecondFactorRequired') {
         kinds.push(step.__typename);
         continue;
@@ -116,11 +116,11 @@ describe('two-factor login', async () => {
   });
 
   it('an enrolment challenge cannot complete a login, nor a login challenge enrol; a forged one is refused', async () => {
-    const m = await createMailbox(t, tenant.token, 'twofa-mix', tenant.domain, 'Twofa-mix-1');
-    const token = await t.login(m.address, 'Twofa-mix-1');
+    const m = await createMailbox(t, tenant.token, 'twofa-mix', tenant.domain, 'Dusty-Harp-Glacier-83');
+    const token = await t.login(m.address, 'Dusty-Harp-Glacier-83');
     const secret = await enrol(token);
     await t.ok(CONFIRM, { k: currentCode(secret) }, token);
-    const step = (await t.ok(LOGIN, { e: m.address, p: 'Twofa-mix-1' })).r;
+    const step = (await t.ok(LOGIN, { e: m.address, p: 'Dusty-Harp-Glacier-83' })).r;
     expect((await t.ok(START, { c: step.challenge })).r.__typename).toBe('AuthenticationError');
     expect((await t.ok(COMPLETE, { c: 'eyJhbGciOiJIUzI1NiJ9.e30.x', k: codeAt(secret, 1) })).r.__typename).toBe('AuthenticationError');
     // An access token is not a challenge either.
@@ -128,20 +128,20 @@ describe('two-factor login', async () => {
   });
 
   it('turning it off needs a code; an administrator resets a lost one (audited)', async () => {
-    const m = await createMailbox(t, tenant.token, 'twofa-off', tenant.domain, 'Twofa-off-1');
-    const token = await t.login(m.address, 'Twofa-off-1');
+    const m = await createMailbox(t, tenant.token, 'twofa-off', tenant.domain, 'Ember-Pylon-Willow-12');
+    const token = await t.login(m.address, 'Ember-Pylon-Willow-12');
     const secret = await enrol(token);
     await t.ok(CONFIRM, { k: currentCode(secret) }, token);
     expect((await t.ok(DISABLE, { k: '123456' }, token)).r).toMatchObject({ fieldErrors: [{ field: 'code', code: 'WRONG_CODE' }] });
     expect((await t.ok(DISABLE, { k: codeAt(secret, 1) }, token)).r).toMatchObject({ disabled: true });
-    expect((await t.ok(LOGIN, { e: m.address, p: 'Twofa-off-1' })).r.__typename).toBe('MutationLoginSuccess');
+    expect((await t.ok(LOGIN, { e: m.address, p: 'Ember-Pylon-Willow-12' })).r.__typename).toBe('MutationLoginSuccess');
 
     const again = await enrol(token);
     await t.ok(CONFIRM, { k: codeAt(again, 0) }, token);
     // Not for a customer to do: the reset is the administrators'.
     expect((await t.gql(RESET, { id: m.id }, tenant.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await t.ok(RESET, { id: m.id }, t.adminToken)).r).toMatchObject({ resetId: m.id });
-    expect((await t.ok(LOGIN, { e: m.address, p: 'Twofa-off-1' })).r.__typename).toBe('MutationLoginSuccess');
+    expect((await t.ok(LOGIN, { e: m.address, p: 'Ember-Pylon-Willow-12' })).r.__typename).toBe('MutationLoginSuccess');
     expect((await t.ok(RESET, { id: m.id }, t.adminToken)).r.__typename).toBe('ValidationError');
     expect(await audit('two_factor.reset', m.address)).toBe(1);
     expect(await audit('two_factor.disable', m.address)).toBe(1);
