@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { PgBoss } from 'pg-boss';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -74,6 +74,13 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         maxPageSize: config().MAX_PAGE_SIZE,
       }),
       useCursorCheck(),
+      // A mutation answers only after this instance has heard every NOTIFY its commit sent: a login it
+      // disabled or ended is refused by the very next request here (other instances hear it within
+      // milliseconds). Revocation triggers fire for changes made anywhere, hence a barrier, not a list.
+      {
+        onExecute: ({ args }: { args: ExecutionArgs }) =>
+          getOperationAST(args.document, args.operationName)?.operation === 'mutation' ? { onExecuteDone: () => events.barrier() } : undefined,
+      },
     ],
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
@@ -115,7 +122,14 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     },
     context: async (init: YogaInitialContext & WsInitialContext): Promise<Context> => {
       const resolved = init.wsViewer ?? (await resolveViewer(init.request.headers.get('authorization')));
-      return { viewer: resolved.viewer, authError: resolved.authError, clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req), boss, pubsub };
+      return {
+        viewer: resolved.viewer,
+        authError: resolved.authError,
+        clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req),
+        userAgent: init.wsViewer ? null : init.request.headers.get('user-agent'),
+        boss,
+        pubsub,
+      };
     },
   });
 

@@ -28,6 +28,8 @@ export const builder = new SchemaBuilder<{
     mailboxOwner: boolean;
     /** false for read-only API tokens: every mutation requires it. */
     write: boolean;
+    /** A person's own panel login (not an API token): what guards a login (two-factor) is theirs alone. */
+    personLogin: boolean;
   };
 }>({
   defaultFieldNullability: false,
@@ -40,6 +42,7 @@ export const builder = new SchemaBuilder<{
       panelUser: viewer.kind === 'user',
       mailboxOwner: viewer.kind === 'mailbox',
       write: viewer.kind === 'mailbox' || (viewer.kind === 'user' && viewer.access !== 'READ_ONLY'),
+      personLogin: viewer.kind === 'mailbox' || (viewer.kind === 'user' && viewer.access === 'SESSION'),
     }),
     unauthorizedError: (_parent, ctx) =>
       ctx.viewer.kind === 'anonymous'

@@ -20,6 +20,8 @@ export type Viewer =
 export interface Context {
   viewer: Viewer;
   clientIp: string | null;
+  /** The HTTP request's User-Agent (null over WebSockets), shown in the owner's list of sessions. */
+  userAgent?: string | null;
   boss: PgBoss;
   pubsub: PubSub;
   /** Set when the access token was expired (so the API can say so instead of "not logged in"). */

@@ -2,6 +2,7 @@
 // same transaction as the change. The table below must name every mutation of the schema.
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createTenant, startTestApp, success } from '../../test/harness.js';
+import { currentCode } from '../src/auth/two-factor.js';
 
 describe('audit trail', async () => {
   // No worker: a running migration could fail (its source is a closed port) before cancel/retry ran.
@@ -20,6 +21,7 @@ describe('audit trail', async () => {
   const tenant = await createTenant(t);
   const A = t.adminToken;
   const ids: Record<string, string> = {};
+  const tf: { secret: string; codes: string[] } = { secret: '', codes: [] };
 
   const steps: [mutation: string, action: string, run: () => Promise<unknown>][] = [
     ['login', 'session.login', () => http(`mutation{ login(email:"${ADMIN.email}", password:"${ADMIN.password}"){ __typename } }`)],
@@ -33,6 +35,44 @@ describe('audit trail', async () => {
     ['logout', 'session.logout', async () => {
       const s = (await http(`mutation{ login(email:"${ADMIN.email}", password:"${ADMIN.password}"){ ... on MutationLoginSuccess { session { refreshToken } } } }`)).login.session;
       await http(`mutation($r:String!){ logout(refreshToken:$r) }`, { r: s.refreshToken });
+    }],
+    // Two-factor login, as the tenant's customer user (its session token stays valid throughout).
+    ['startTwoFactorEnrolment', 'two_factor.enrol_start', async () => {
+      tf.secret = (await http(`mutation{ startTwoFactorEnrolment{ ... on MutationStartTwoFactorEnrolmentSuccess { enrolment { secret } } } }`, {}, tenant.token)).startTwoFactorEnrolment.enrolment.secret;
+    }],
+    ['confirmTwoFactorEnrolment', 'two_factor.enable', async () => {
+      const r = await http(`mutation($k:String!){ confirmTwoFactorEnrolment(code:$k){ ... on MutationConfirmTwoFactorEnrolmentSuccess { enabled { recoveryCodes } } } }`, { k: currentCode(tf.secret) }, tenant.token);
+      tf.codes = r.confirmTwoFactorEnrolment.enabled.recoveryCodes;
+    }],
+    ['regenerateRecoveryCodes', 'two_factor.recovery_codes_regenerated', async () => {
+      const r = await http(`mutation($k:String!){ regenerateRecoveryCodes(code:$k){ ... on MutationRegenerateRecoveryCodesSuccess { codes { recoveryCodes } } } }`, { k: tf.codes[0] }, tenant.token);
+      tf.codes = r.regenerateRecoveryCodes.codes.recoveryCodes;
+    }],
+    ['completeLogin', 'session.login', async () => {
+      const step = (await http(`mutation($e:String!){ login(email:$e, password:"customer-pass-1"){ ... on SecondFactorRequired { challenge } } }`, { e: tenant.email })).login;
+      const r = await http(`mutation($c:String!,$k:String!){ completeLogin(challenge:$c, code:$k){ __typename } }`, { c: step.challenge, k: tf.codes[0] });
+      expect(r.completeLogin.__typename).toBe('MutationCompleteLoginSuccess');
+    }],
+    ['disableTwoFactor', 'two_factor.disable', () => http(`mutation($k:String!){ disableTwoFactor(code:$k){ __typename } }`, { k: tf.codes[1] }, tenant.token)],
+    ['resetTwoFactor', 'two_factor.reset', async () => {
+      const secret = (await http(`mutation{ startTwoFactorEnrolment{ ... on MutationStartTwoFactorEnrolmentSuccess { enrolment { secret } } } }`, {}, tenant.token)).startTwoFactorEnrolment.enrolment.secret;
+      await http(`mutation($k:String!){ confirmTwoFactorEnrolment(code:$k){ __typename } }`, { k: currentCode(secret) }, tenant.token);
+      const userId = (await http(`{ viewer { user { id } } }`, {}, tenant.token)).viewer.user.id;
+      const r = await http(`mutation($id:ID!){ resetTwoFactor(id:$id){ __typename } }`, { id: userId }, A);
+      expect(r.resetTwoFactor.__typename).toBe('MutationResetTwoFactorSuccess');
+    }],
+    ['setTwoFactorRequirement', 'two_factor.requirement', () => http(`mutation($c:ID!){ setTwoFactorRequirement(required:false, customerId:$c){ __typename } }`, { c: tenant.customerId }, A)],
+    // A login of a person of its own: ending "all others" must not end the logins the other steps use.
+    ['endSession', 'session.end', async () => {
+      await http(`mutation{ createUser(email:"sessions@audit.test", password:"Sessions-audit-1", role:ADMIN){ __typename } }`, {}, A);
+      const s = (await http(`mutation{ login(email:"sessions@audit.test", password:"Sessions-audit-1"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session;
+      const id = (await http(`{ viewer { sessions { id current } } }`, {}, s.accessToken)).viewer.sessions.find((x: { current: boolean }) => x.current).id;
+      const r = await http(`mutation($id:ID!){ endSession(id:$id){ __typename } }`, { id }, s.accessToken);
+      expect(r.endSession.__typename).toBe('MutationEndSessionSuccess');
+    }],
+    ['endOtherSessions', 'session.end', async () => {
+      const s = (await http(`mutation{ login(email:"sessions@audit.test", password:"Sessions-audit-1"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session;
+      await http(`mutation{ endOtherSessions{ __typename } }`, {}, s.accessToken);
     }],
     ['createHostingPackage', 'package.create', async () => {
       ids.pkg = success((await http(`mutation{ createHostingPackage(input:{name:"audit-pkg"}){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } } }`, {}, A)).createHostingPackage, 'hostingPackage').id;

@@ -66,6 +66,17 @@ describe('revocation', async () => {
     expect(pkgs.hostingPackages.edges.map((e: { node: { name: string } }) => e.node.name)).not.toContain('ghost-pkg');
   });
 
+  it('the request right after the disabling mutation is refused, every time, while the cached verdict was fresh', async () => {
+    // The verdict is cached and dropped by NOTIFY, which arrives asynchronously: the mutation answers
+    // only after this instance has heard its own commit (PgEventTarget.barrier), so there is no window.
+    for (let i = 0; i < 25; i++) {
+      const u = await createUser(`race-${i}@${tenant.domain}`, 'CUSTOMER', tenant.customerId);
+      expect((await t.gql(`{ viewer { label } }`, {}, u.token)).data?.viewer.label).toBe(`race-${i}@${tenant.domain}`); // verdict cached
+      await t.ok(`mutation($id:ID!){ updateUser(id:$id, disabled:true){ __typename } }`, { id: u.id }, t.adminToken);
+      expect((await t.gql(`{ viewer { label } }`, {}, u.token)).errors?.[0], `attempt ${i}`).toMatchObject(UNAUTHENTICATED);
+    }
+  });
+
   it("a disabled customer's token can create neither a forward nor an API token", async () => {
     const cust = await createUser(`second@${tenant.domain}`, 'CUSTOMER', tenant.customerId);
     await t.ok(`mutation($id:ID!){ updateUser(id:$id, disabled:true){ __typename } }`, { id: cust.id }, t.adminToken);

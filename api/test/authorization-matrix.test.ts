@@ -24,6 +24,7 @@ const ERR = `... on Error { __typename message } ... on NotFoundError { entity }
 // ---------------------------------------------------------------------------------------------
 const Q = {
   viewer: `{ viewer { kind label readOnly user { id email } customer { id } mailbox { id address } } }`,
+  panelSettings: `{ panelSettings { requireTwoFactor } }`,
   mailboxes: `query($f:MailboxFilter){ mailboxes(first:200, filter:$f){ totalCount edges { node { id address } } } }`,
   forwards: `query($f:ForwardFilter){ forwards(first:200, filter:$f){ totalCount edges { node { id source } } } }`,
   forwardLoops: `{ forwardLoops { path forwards { id } } }`,
@@ -65,11 +66,23 @@ const M = {
   login: `mutation($e:String!,$p:String!){ r: login(email:$e, password:$p){ __typename ... on MutationLoginSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
   refreshSession: `mutation($t:String!){ r: refreshSession(refreshToken:$t){ __typename ... on MutationRefreshSessionSuccess { session { accessToken refreshToken viewer { kind label } } } ... on Error { message } } }`,
   logout: `mutation($t:String!){ r: logout(refreshToken:$t) }`,
+  completeLogin: `mutation($c:String!,$k:String!){ r: completeLogin(challenge:$c, code:$k){ __typename ... on Error { message } } }`,
+  startTwoFactorEnrolment: `mutation($c:String){ r: startTwoFactorEnrolment(challenge:$c){ __typename ... on MutationStartTwoFactorEnrolmentSuccess { enrolment { secret otpauthUri } } ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
+  confirmTwoFactorEnrolment: `mutation($k:String!,$c:String){ r: confirmTwoFactorEnrolment(code:$k, challenge:$c){ __typename ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
+  disableTwoFactor: `mutation($k:String!){ r: disableTwoFactor(code:$k){ __typename ... on MutationDisableTwoFactorSuccess { disabled } ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
+  regenerateRecoveryCodes: `mutation($k:String!){ r: regenerateRecoveryCodes(code:$k){ __typename ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
+  resetTwoFactor: `mutation($id:ID!){ r: resetTwoFactor(id:$id){ __typename ... on MutationResetTwoFactorSuccess { resetId } ${ERR} } }`,
+  endSession: `mutation($id:ID!){ r: endSession(id:$id){ __typename ... on MutationEndSessionSuccess { endedId } ... on Error { __typename message } ... on NotFoundError { entity } } }`,
+  endOtherSessions: `mutation{ r: endOtherSessions{ __typename ... on MutationEndOtherSessionsSuccess { ended } } }`,
+  setTwoFactorRequirement: `mutation($r:Boolean!,$c:ID){ r: setTwoFactorRequirement(required:$r, customerId:$c){ __typename ... on MutationSetTwoFactorRequirementSuccess { settings { requireTwoFactor } } ${ERR} } }`,
   testImapConnection: `mutation($s:ImapSourceInput!,$m:ID){ r: testImapConnection(source:$s, mailboxId:$m){ __typename ... on MutationTestImapConnectionSuccess { result { totalMessages } } ... on SourceUnreachableError { code } ... on Error { __typename message } ... on NotFoundError { entity } ... on ValidationError { fieldErrors { field code message } } } }`,
   startMigration: `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { id status mailbox { id } } } ${ERR} } }`,
   cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
   retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
 };
+
+/** A well-formed id of a login nobody has. */
+const NO_SESSION = Buffer.from('LoginSession:00000000-0000-4000-8000-000000000000').toString('base64');
 
 /** An IMAP source on a loopback port nothing listens on: refused at once, no mail server needed. */
 const MIGRATION_SOURCE = { host: '127.0.0.1', port: 9, security: 'NONE', username: 'old@legacy.test', password: 'source-pass-1' };
@@ -143,7 +156,7 @@ describe('authorization matrix', async () => {
   const slug = (a: Actor) => a.toLowerCase();
 
   interface Cell {
-    outcome: 'ALLOWED' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVISIBLE' | 'VALIDATION_ERROR';
+    outcome: 'ALLOWED' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVISIBLE' | 'VALIDATION_ERROR' | 'AUTH_ERROR';
     run(doc: string, actor: Actor): Promise<void>;
   }
   interface Row {
@@ -211,6 +224,30 @@ describe('authorization matrix', async () => {
       expect(r.data.r.fieldErrors).toEqual([{ field, code, message: expect.stringMatching(/not found/i) }]);
       expect(await auditCount()).toBe(before);
       await after?.();
+    },
+  });
+
+  /** A typed AuthenticationError answer (no GraphQL error), nothing written. */
+  const authError = (vars: () => Vars): Cell => ({
+    outcome: 'AUTH_ERROR',
+    async run(doc, actor) {
+      const before = await auditCount();
+      const r = await t.gql(doc, vars(), token[actor]);
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      expect(r.data.r.__typename).toBe('AuthenticationError');
+      expect(await auditCount()).toBe(before);
+    },
+  });
+
+  /** A typed ValidationError on one field with one code, nothing written. */
+  const fieldError = (field: string, code: string, vars: () => Vars): Cell => ({
+    outcome: 'VALIDATION_ERROR',
+    async run(doc, actor) {
+      const before = await auditCount();
+      const r = await t.gql(doc, vars(), token[actor]);
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      expect(r.data.r).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field, code }] });
+      expect(await auditCount()).toBe(before);
     },
   });
 
@@ -1223,6 +1260,132 @@ describe('authorization matrix', async () => {
       },
     },
 
+    // ============================== two-factor login: a person's own login; the administrators' reset and requirement
+    {
+      field: 'panelSettings',
+      kind: 'query',
+      doc: Q.panelSettings,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), (d) => expect(d.panelSettings).toEqual({ requireTwoFactor: false })),
+        customerA: refused('FORBIDDEN'),
+        customerB: refused('FORBIDDEN'),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: refused('FORBIDDEN'),
+        fullToken: refused('FORBIDDEN'),
+      },
+    },
+    {
+      field: 'startTwoFactorEnrolment',
+      kind: 'mutation',
+      doc: M.startTwoFactorEnrolment,
+      cells: {
+        // Without a login challenge it is the caller's own login: an API token is not a person's login.
+        anonymous: authError(() => ({ c: null })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'mailboxOwner'] as const).map((a) => [
+            a,
+            allowed(() => ({ c: null }), (d) => expect(d.r.enrolment.otpauthUri).toMatch(/^otpauth:\/\/totp\//)),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'mailboxOwner', Cell>),
+        readOnlyToken: authError(() => ({ c: null })),
+        fullToken: authError(() => ({ c: null })),
+      },
+    },
+    {
+      field: 'confirmTwoFactorEnrolment',
+      kind: 'mutation',
+      doc: M.confirmTwoFactorEnrolment,
+      cells: {
+        anonymous: authError(() => ({ k: '000000', c: null })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'mailboxOwner'] as const).map((a) => [a, fieldError('code', 'WRONG_CODE', () => ({ k: '000000', c: null }))]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'mailboxOwner', Cell>),
+        readOnlyToken: authError(() => ({ k: '000000', c: null })),
+        fullToken: authError(() => ({ k: '000000', c: null })),
+      },
+    },
+    ...(['disableTwoFactor', 'regenerateRecoveryCodes'] as const).map((field) => ({
+      field,
+      kind: 'mutation' as const,
+      doc: M[field],
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ k: '000000' })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'mailboxOwner'] as const).map((a) => [a, fieldError('code', 'NOT_ENABLED', () => ({ k: '000000' }))]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'mailboxOwner', Cell>),
+        readOnlyToken: refused('FORBIDDEN', () => ({ k: '000000' })),
+        fullToken: refused('FORBIDDEN', () => ({ k: '000000' })),
+      },
+    })),
+    {
+      field: 'resetTwoFactor',
+      kind: 'mutation',
+      doc: M.resetTwoFactor,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: mA1.id })),
+        // The mailbox owner's enrolment begun in the row above (not yet confirmed) is removed.
+        admin: allowed(() => ({ id: mA1.id }), (d) => expect(d.r.resetId).toBe(mA1.id)),
+        customerA: refused('FORBIDDEN', () => ({ id: mA1.id })),
+        customerB: refused('FORBIDDEN', () => ({ id: mA1.id })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: mA1.id })),
+        fullToken: refused('FORBIDDEN', () => ({ id: mA1.id })),
+      },
+    },
+    {
+      field: 'setTwoFactorRequirement',
+      kind: 'mutation',
+      doc: M.setTwoFactorRequirement,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ r: true })),
+        admin: allowed(() => ({ r: false, c: B.customerId }), (d) => expect(d.r.settings).toEqual({ requireTwoFactor: false })),
+        // Who must use a second factor is the hosting company's call, not the customer's.
+        customerA: refused('FORBIDDEN', () => ({ r: false, c: A.customerId })),
+        customerB: refused('FORBIDDEN', () => ({ r: false, c: B.customerId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ r: true })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ r: true })),
+        fullToken: refused('FORBIDDEN', () => ({ r: true, c: A.customerId })),
+      },
+    },
+
+    // ============================== a person's own logins (sessions)
+    {
+      field: 'endSession',
+      kind: 'mutation',
+      doc: M.endSession,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: NO_SESSION })),
+        // Only one's own open login: anyone else's (or none) reads as not found.
+        admin: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        customerA: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        customerB: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        mailboxOwner: notFound('LoginSession', () => ({ id: NO_SESSION })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: NO_SESSION })),
+        fullToken: refused('FORBIDDEN', () => ({ id: NO_SESSION })),
+      },
+    },
+    {
+      field: 'endOtherSessions',
+      kind: 'mutation',
+      doc: M.endOtherSessions,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'customerB', 'mailboxOwner'] as const).map((a) => [
+            a,
+            allowed(() => ({}), async (d) => {
+              expect(typeof d.r.ended).toBe('number');
+              // Its own login goes on.
+              expect((await t.gql(Q.viewer, {}, token[a])).errors).toBeUndefined();
+            }),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'customerB' | 'mailboxOwner', Cell>),
+        readOnlyToken: refused('FORBIDDEN'),
+        fullToken: refused('FORBIDDEN'),
+      },
+    },
+
     // ============================== sessions: public by nature — they act on credentials, not on the caller
     {
       field: 'login',
@@ -1252,6 +1415,13 @@ describe('authorization matrix', async () => {
           }),
         ]),
       ) as Record<Actor, Cell>,
+    },
+    {
+      // A challenge is a credential of its own (the password step's proof): the caller does not matter.
+      field: 'completeLogin',
+      kind: 'mutation',
+      doc: M.completeLogin,
+      cells: Object.fromEntries(ACTORS.map((a) => [a, authError(() => ({ c: 'not-a-challenge', k: '123456' }))])) as Record<Actor, Cell>,
     },
     {
       field: 'logout',
@@ -1293,7 +1463,8 @@ describe('authorization matrix', async () => {
     });
 
     it('every mutation except the session ones refuses anonymous callers and READ_ONLY tokens', () => {
-      const sessionOps = ['login', 'refreshSession', 'logout'];
+      // Public by nature, or with a login challenge as their credential.
+      const sessionOps = ['login', 'refreshSession', 'logout', 'completeLogin', 'startTwoFactorEnrolment', 'confirmTwoFactorEnrolment'];
       for (const r of rows.filter((x) => x.kind === 'mutation' && !sessionOps.includes(x.field))) {
         expect(r.cells.anonymous.outcome, r.field).toBe('UNAUTHENTICATED');
         expect(r.cells.readOnlyToken.outcome, r.field).toBe('FORBIDDEN');

@@ -3,11 +3,13 @@
 // balancer with PostgreSQL as the only shared service. Invariants: one channel, JSON payload under
 // PostgreSQL's 8000-byte limit (publish only ids and small counters), and a publish made inside a
 // transaction is delivered only if that transaction commits (NOTIFY semantics).
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { log } from './logger.js';
 import type { Tx } from './db.js';
 
 export const CHANNEL = 'mailpanel_events';
+const BARRIER_TOPIC = 'pubsub.barrier';
 const MAX_PAYLOAD = 7900;
 
 export interface EventMessage {
@@ -42,6 +44,28 @@ export class PgEventTarget extends EventTarget {
     super();
     this.publisher = new pg.Pool({ connectionString, max: 2 });
     this.publisher.on('error', () => {});
+  }
+
+  /**
+   * Resolves once every event committed before this call has been handled here: it sends a marker
+   * and waits for it to come back, and NOTIFYs reach a listener in commit order. A mutation that
+   * revoked a login answers only after this process has heard of it (api/src/app.ts).
+   */
+  async barrier(timeoutMs = 2000): Promise<void> {
+    if (!this.client) return;
+    const id = randomUUID();
+    let done!: () => void;
+    const arrived = new Promise<void>((resolve) => (done = resolve));
+    const onMarker = (e: Event) => (e as CustomEvent).detail === id && done();
+    super.addEventListener(BARRIER_TOPIC, onMarker);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await this.publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, encodeEvent(BARRIER_TOPIC, id)]);
+      await Promise.race([arrived, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    } finally {
+      clearTimeout(timer);
+      super.removeEventListener(BARRIER_TOPIC, onMarker);
+    }
   }
 
   async start(): Promise<void> {

@@ -1,6 +1,7 @@
 // Pure validation of what users type: local parts, domain names, addresses, sizes and free text.
 // Each check returns a normalised value or adds a field error; nothing here does I/O.
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { passwordStrength } from './password-strength.js';
 import type { FieldErrors } from './errors.js';
 
 export const LIMITS = {
@@ -135,12 +136,21 @@ export function checkText(
   return value;
 }
 
-export function checkPassword(errors: FieldErrors, field: string, password: string): void {
+/**
+ * Length and characters, then guessability: with `minScore` (PASSWORD_MIN_SCORE) a password zxcvbn
+ * scores lower is refused with its reason; `userInputs` (the address, the name) count as guessable.
+ */
+export function checkPassword(errors: FieldErrors, field: string, password: string, strength?: { minScore: number; userInputs?: string[] }): void {
   if (password.length < LIMITS.password.min)
     errors.add(field, 'TOO_SHORT', `Password must be at least ${LIMITS.password.min} characters`);
   else if (password.length > LIMITS.password.max)
     errors.add(field, 'TOO_LONG', `Password must be at most ${LIMITS.password.max} characters`);
   else if (/[\0\r\n]/.test(password)) errors.add(field, 'INVALID_CHARACTERS', 'Password must not contain control characters');
+  else if (strength && strength.minScore > 0) {
+    const s = passwordStrength(password, strength.userInputs);
+    if (s.score < strength.minScore)
+      errors.add(field, 'TOO_WEAK', `This password is too easy to guess.${s.reason ? ` ${s.reason}` : ' Add another word or two: uncommon words are better.'}`);
+  }
 }
 
 export function checkQuota(errors: FieldErrors, field: string, quotaMb: number): void {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startApp, type RunningApp } from './app.js';
-import { expectText, launch, login, screenshot, type Browser } from './browser.js';
+import { expectText, fieldError, launch, login, screenshot, type Browser } from './browser.js';
 
 let app: RunningApp;
 let browser: Browser;
@@ -74,6 +74,10 @@ describe('first run', () => {
     await expectText(page.getByTestId('address-preview'), 'no spaces');
     await page.getByLabel('Username').fill('hello');
     await expectText(page.getByTestId('address-preview'), 'hello@first-run.test');
+    // A guessable password is refused with the estimator's reason next to the field.
+    await page.getByLabel('Password', { exact: true }).fill('Password123!');
+    await page.getByRole('button', { name: 'Create mailbox' }).click();
+    expect(await fieldError(page, 'Password')).toMatch(/too easy to guess/);
     await page.getByLabel('Password', { exact: true }).fill('Quiet-Harbour-Lamp-84');
     await page.getByLabel('Quota (MB)').fill('1');
     await page.getByRole('button', { name: 'Create mailbox' }).click();

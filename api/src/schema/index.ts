@@ -3,6 +3,8 @@ import { builder } from '../builder.js';
 import './scalars.js';
 import './errors.js';
 import './session.js';
+import './two-factor.js';
+import './login-session.js';
 import './hosting-package.js';
 import './customer.js';
 import './user.js';

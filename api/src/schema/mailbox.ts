@@ -241,7 +241,7 @@ builder.mutationFields((t) => ({
         errors.add('username', 'INVALID', 'Use letters, digits, dots, hyphens and underscores (not at the start or end), up to 64 characters');
       const domainName = normalizeDomain(args.domain);
       if (!domainName) errors.add('domain', 'INVALID', 'Not a valid domain name');
-      checkPassword(errors, 'password', args.password);
+      checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.username, args.domain] });
       const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
       checkQuota(errors, 'quotaMb', quotaMb);
       errors.throwIfAny();
@@ -329,6 +329,10 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const errors = new FieldErrors();
       checkPassword(errors, 'password', args.password);
+      errors.throwIfAny();
+      // Its address is one of the things a guesser tries first: the strength check needs the mailbox.
+      const mailbox = await loadMailbox(db(), ctx, String(args.id));
+      checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [mailbox.address] });
       errors.throwIfAny();
       const passwordHash = await hashPassword(args.password);
       return transaction(async (tx) => {

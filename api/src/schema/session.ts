@@ -4,13 +4,22 @@ import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
-import { FailedLoginError, login, logout, refresh, RefreshTokenReuseError, type Session } from '../auth/session.js';
+import {
+  FailedLoginError,
+  login,
+  logout,
+  refresh,
+  RefreshTokenReuseError,
+  SecondFactorRequiredError,
+  TwoFactorEnrolmentRequiredError,
+  type Session,
+} from '../auth/session.js';
 import { audit } from '../audit.js';
 import type { Viewer } from '../context.js';
 
 const ViewerKind = builder.enumType('ViewerKind', { values: ['ADMIN', 'CUSTOMER', 'MAILBOX'] as const });
 
-const ViewerRef = builder.objectRef<Exclude<Viewer, { kind: 'anonymous' }>>('Viewer').implement({
+export const ViewerRef = builder.objectRef<Exclude<Viewer, { kind: 'anonymous' }>>('Viewer').implement({
   description: 'Who is logged in.',
   fields: (t) => ({
     kind: t.field({ type: ViewerKind, resolve: (v) => (v.kind === 'mailbox' ? 'MAILBOX' : v.role) }),
@@ -34,7 +43,7 @@ const ViewerRef = builder.objectRef<Exclude<Viewer, { kind: 'anonymous' }>>('Vie
   }),
 });
 
-const SessionRef = builder.objectRef<Session>('Session').implement({
+export const SessionRef = builder.objectRef<Session>('Session').implement({
   description: 'Send accessToken as "Authorization: Bearer …"; trade refreshToken for a new pair before the access token expires.',
   fields: (t) => ({
     accessToken: t.exposeString('accessToken'),
@@ -45,7 +54,8 @@ const SessionRef = builder.objectRef<Session>('Session').implement({
   }),
 });
 
-const throttle = new LoginThrottle();
+/** The one login throttle: passwords and second-factor codes count toward the same limits. */
+export const throttle = new LoginThrottle();
 
 builder.queryFields((t) => ({
   viewer: t.field({
@@ -62,8 +72,12 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   login: t.field({
     type: SessionRef,
-    description: 'Panel users log in with their e-mail; mailbox owners with the mailbox address and its password.',
-    errors: { types: [AuthenticationError, TooManyAttemptsError, ValidationError], dataField: { name: 'session' } },
+    description:
+      'Panel users log in with their e-mail; mailbox owners with the mailbox address and its password. With two-factor login on, the answer is SecondFactorRequired (complete it with completeLogin) or, where two-factor login is required but not set up, TwoFactorEnrolmentRequired (startTwoFactorEnrolment, then confirmTwoFactorEnrolment).',
+    errors: {
+      types: [SecondFactorRequiredError, TwoFactorEnrolmentRequiredError, AuthenticationError, TooManyAttemptsError, ValidationError],
+      dataField: { name: 'session' },
+    },
     args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
       const errors = new FieldErrors();
@@ -72,7 +86,7 @@ builder.mutationFields((t) => ({
       errors.throwIfAny();
       const attempted = args.email.trim().toLowerCase();
       try {
-        const session = await login(throttle, args.email, args.password, ctx.clientIp);
+        const session = await login(throttle, args.email, args.password, { ip: ctx.clientIp, userAgent: ctx.userAgent });
         const v = session.viewer;
         await audit(db(), { ...ctx, viewer: v }, {
           action: 'session.login',
@@ -83,6 +97,8 @@ builder.mutationFields((t) => ({
         });
         return session;
       } catch (err) {
+        // The password was right; the login waits for its second factor (audited when it completes).
+        if (err instanceof SecondFactorRequiredError || err instanceof TwoFactorEnrolmentRequiredError) throw err;
         // Failed logins are security events; refused (throttled) ones are not recorded one by one (a
         // flood must not write a row each): the failure that closes an address says so once.
         if (err instanceof AuthenticationError)
@@ -101,7 +117,7 @@ builder.mutationFields((t) => ({
     args: { refreshToken: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
       try {
-        return await refresh(args.refreshToken);
+        return await refresh(args.refreshToken, { ip: ctx.clientIp, userAgent: ctx.userAgent });
       } catch (err) {
         if (err instanceof RefreshTokenReuseError)
           await audit(db(), ctx, {

@@ -1,4 +1,5 @@
 import { db } from '@mailpanel/core/db';
+import { config } from '@mailpanel/core/env';
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { Role } from '@mailpanel/core/generated/prisma/enums';
@@ -59,7 +60,7 @@ builder.mutationFields((t) => ({
       const errors = new FieldErrors();
       const email = normalizeAddress(args.email);
       if (!email) errors.add('email', 'INVALID', 'Not a valid e-mail address');
-      checkPassword(errors, 'password', args.password);
+      checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.email] });
       if (args.role === 'CUSTOMER' && !args.customerId) errors.add('customerId', 'REQUIRED', 'A customer login belongs to a customer');
       if (args.role === 'ADMIN' && args.customerId) errors.add('customerId', 'NOT_ALLOWED', 'An administrator belongs to no customer');
       errors.throwIfAny();
@@ -84,6 +85,11 @@ builder.mutationFields((t) => ({
       const errors = new FieldErrors();
       if (args.password != null) checkPassword(errors, 'password', args.password);
       errors.throwIfAny();
+      if (args.password != null) {
+        const target = await db().user.findUnique({ where: { id: idOf(String(args.id), 'User') }, select: { email: true } });
+        checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: target ? [target.email] : [] });
+        errors.throwIfAny();
+      }
       const passwordHash = args.password != null ? await hashPassword(args.password) : undefined;
       return transaction(async (tx) => {
         const current = notFoundUnless(await tx.user.findUnique({ where: { id: idOf(String(args.id), 'User') } }), 'User');

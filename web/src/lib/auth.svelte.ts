@@ -47,6 +47,68 @@ const LoginMutation = graphql(
         ... on TooManyAttemptsError {
           retryAfterSeconds
         }
+        ... on SecondFactorRequired {
+          challenge
+        }
+        ... on TwoFactorEnrolmentRequired {
+          challenge
+        }
+        ...ErrorFields
+      }
+    }
+  `,
+  [SessionFields, ErrorFields],
+);
+
+const CompleteLoginMutation = graphql(
+  `
+    mutation CompleteLogin($challenge: String!, $code: String!) {
+      completeLogin(challenge: $challenge, code: $code) {
+        __typename
+        ... on MutationCompleteLoginSuccess {
+          session {
+            ...SessionFields
+          }
+        }
+        ...ErrorFields
+      }
+    }
+  `,
+  [SessionFields, ErrorFields],
+);
+
+/** Enrolment: as the signed-in person, or with the challenge of a login that requires it. */
+export const StartEnrolmentMutation = graphql(
+  `
+    mutation StartTwoFactorEnrolment($challenge: String) {
+      startTwoFactorEnrolment(challenge: $challenge) {
+        __typename
+        ... on MutationStartTwoFactorEnrolmentSuccess {
+          enrolment {
+            secret
+            otpauthUri
+          }
+        }
+        ...ErrorFields
+      }
+    }
+  `,
+  [ErrorFields],
+);
+
+export const ConfirmEnrolmentMutation = graphql(
+  `
+    mutation ConfirmTwoFactorEnrolment($code: String!, $challenge: String) {
+      confirmTwoFactorEnrolment(code: $code, challenge: $challenge) {
+        __typename
+        ... on MutationConfirmTwoFactorEnrolmentSuccess {
+          enabled {
+            recoveryCodes
+            session {
+              ...SessionFields
+            }
+          }
+        }
         ...ErrorFields
       }
     }
@@ -196,7 +258,8 @@ export async function recoverFromRejectedToken(rejected: string): Promise<boolea
 
 export type LoginResult =
   | { ok: true; session: StoredSession }
-  | { ok: false; message: string; fieldErrors: Record<string, string> };
+  | { ok: false; step: 'code' | 'enrol'; challenge: string }
+  | { ok: false; step?: undefined; message: string; fieldErrors: Record<string, string> };
 
 export async function login(email: string, password: string): Promise<LoginResult> {
   const r = await authClient.mutation(LoginMutation, { email, password }).toPromise();
@@ -204,14 +267,37 @@ export async function login(email: string, password: string): Promise<LoginResul
     return { ok: false, message: r.error?.networkError ? 'The server could not be reached. Check your connection and try again.' : (r.error?.graphQLErrors.map((e) => e.message).join('\n') ?? 'Something went wrong.'), fieldErrors: {} };
   }
   const p = r.data.login;
-  if (p.__typename === 'MutationLoginSuccess') {
-    const session = toStored(p.session);
-    setSession(session);
-    return { ok: true, session };
-  }
+  if (p.__typename === 'MutationLoginSuccess') return { ok: true, session: startSession(p.session) };
+  // The password was right; the login continues with a code, or with setting up two-factor login.
+  if (p.__typename === 'SecondFactorRequired') return { ok: false, step: 'code', challenge: p.challenge };
+  if (p.__typename === 'TwoFactorEnrolmentRequired') return { ok: false, step: 'enrol', challenge: p.challenge };
   const fieldErrors: Record<string, string> = {};
   if (p.__typename === 'ValidationError') for (const fe of p.fieldErrors) fieldErrors[fe.field] ??= fe.message;
   return { ok: false, message: p.message, fieldErrors };
+}
+
+/** A session answered by the API becomes this tab's login. */
+export function startSession(payload: SessionPayload): StoredSession {
+  const session = toStored(payload);
+  setSession(session);
+  return session;
+}
+
+/** The login's second step: a code from the authenticator app or a recovery code. */
+export async function completeLogin(challenge: string, code: string): Promise<LoginResult> {
+  const r = await authClient.mutation(CompleteLoginMutation, { challenge, code }).toPromise();
+  const p = r.data?.completeLogin;
+  if (!p) return { ok: false, message: r.error?.networkError ? 'The server could not be reached.' : 'Something went wrong.', fieldErrors: {} };
+  if (p.__typename === 'MutationCompleteLoginSuccess') return { ok: true, session: startSession(p.session) };
+  const fieldErrors: Record<string, string> = {};
+  if (p.__typename === 'ValidationError') for (const fe of p.fieldErrors) fieldErrors[fe.field] ??= fe.message;
+  return { ok: false, message: p.message, fieldErrors };
+}
+
+/** The GraphQL client for a login's own steps (no token: the challenge is the credential). Not
+ *  imported from graphql/mutate here: that module's client imports this one (a cycle at start-up). */
+export function loginStepClient() {
+  return authClient;
 }
 
 /** Ends the login server-side (best effort) and locally. */

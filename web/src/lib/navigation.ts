@@ -48,6 +48,7 @@ export const NAV_SECTIONS: { title: string; items: NavItem[] }[] = [
       { href: '/api-tokens', label: 'API tokens', icon: 'token', kinds: ['ADMIN', 'CUSTOMER'] },
       { href: '/audit', label: 'Audit log', icon: 'log', kinds: ['ADMIN', 'CUSTOMER'] },
       { href: '/audit', label: 'Activity', icon: 'log', kinds: ['MAILBOX'] },
+      { href: '/account', label: 'Account security', icon: 'key', kinds: ['ADMIN', 'CUSTOMER', 'MAILBOX'] },
     ],
   },
 ];

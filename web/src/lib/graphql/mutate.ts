@@ -1,7 +1,7 @@
 // Runs a mutation and turns its result union into one shape a form can show: the success payload, or
 // a message plus errors keyed by the argument / input field they belong to (ValidationError's
 // fieldErrors[].field, LimitExceededError's field).
-import type { AnyVariables, DocumentInput } from '@urql/core';
+import type { AnyVariables, Client, DocumentInput } from '@urql/core';
 import { describeError, getClient } from './client.svelte';
 
 type Success<T> = Extract<T, { __typename: `${string}Success` }>;
@@ -21,8 +21,9 @@ export async function mutate<Data, Variables extends AnyVariables, Key extends k
   document: DocumentInput<Data, Variables>,
   variables: Variables,
   key: Key,
+  client: Client = getClient(),
 ): Promise<MutationOutcome<NonNullable<Data[Key]>>> {
-  const result = await getClient().mutation(document, variables).toPromise();
+  const result = await client.mutation(document, variables).toPromise();
   if (result.error) return { ok: false, message: describeError(result.error), fieldErrors: {} };
   const payload = result.data?.[key] as (ErrorShape & { __typename: string }) | undefined;
   if (!payload) return { ok: false, message: 'The server returned no answer.', fieldErrors: {} };

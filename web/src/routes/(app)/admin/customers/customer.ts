@@ -6,6 +6,7 @@ export const CustomerFields = graphql(`
     name
     email
     createdAt
+    requireTwoFactor
     package {
       id
       name
