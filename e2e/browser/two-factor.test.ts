@@ -96,7 +96,7 @@ describe('two-factor login', () => {
     await page.getByLabel('Code').fill(nextCode(secret));
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: OWNER.email }).waitFor();
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
 
     await passwordStep(page, OWNER.email, OWNER.password);
     await page.getByLabel('Code').fill(recovery[0]!);
@@ -104,7 +104,7 @@ describe('two-factor login', () => {
     await page.getByRole('heading', { name: OWNER.email }).waitFor();
     await visit(page, '/account');
     await expectText(page.getByTestId('recovery-left'), '9 of 10');
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
 
     await passwordStep(page, OWNER.email, OWNER.password);
     await page.getByLabel('Code').fill(recovery[0]!);
