@@ -141,6 +141,11 @@ describe('audit trail', async () => {
     ['releaseQuarantined', 'quarantine.release', async () => http(`mutation($id:ID!){ releaseQuarantined(id:$id){ __typename } }`, { id: await quarantined() }, tenant.token)],
     ['deleteQuarantined', 'quarantine.delete', async () => http(`mutation($id:ID!){ deleteQuarantined(id:$id){ __typename } }`, { id: await quarantined() }, tenant.token)],
     ['setSendingLimitOverride', 'limits.override', () => http(`mutation($id:ID!){ setSendingLimitOverride(id:$id, maxEmailsPerHour:50){ __typename } }`, { id: ids.mailbox }, A)],
+    ['createAppPassword', 'app_password.create', async () => {
+      ids.appPassword = (await http(`mutation($m:ID!){ createAppPassword(mailboxId:$m, name:"audit", scopes:[IMAP, SMTP]){ ... on MutationCreateAppPasswordSuccess { created { appPassword { id } } } } }`, { m: ids.mailbox }, tenant.token)).createAppPassword.created.appPassword.id;
+    }],
+    ['revokeAppPassword', 'app_password.revoke', () => http(`mutation($id:ID!){ revokeAppPassword(id:$id){ __typename } }`, { id: ids.appPassword }, tenant.token)],
+    ['setAppPasswordsOnly', 'mailbox.app_passwords_only', () => http(`mutation($m:ID!){ setAppPasswordsOnly(mailboxId:$m, enabled:false){ __typename } }`, { m: ids.mailbox }, tenant.token)],
     ['deleteMailbox', 'mailbox.delete', () => http(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: ids.mailbox }, tenant.token)],
   ];
 

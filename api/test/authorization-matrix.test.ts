@@ -72,6 +72,9 @@ const M = {
   disableTwoFactor: `mutation($k:String!){ r: disableTwoFactor(code:$k){ __typename ... on MutationDisableTwoFactorSuccess { disabled } ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
   regenerateRecoveryCodes: `mutation($k:String!){ r: regenerateRecoveryCodes(code:$k){ __typename ... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } } }`,
   resetTwoFactor: `mutation($id:ID!){ r: resetTwoFactor(id:$id){ __typename ... on MutationResetTwoFactorSuccess { resetId } ${ERR} } }`,
+  createAppPassword: `mutation($m:ID!,$n:String!){ r: createAppPassword(mailboxId:$m, name:$n, scopes:[IMAP]){ __typename ... on MutationCreateAppPasswordSuccess { created { password appPassword { id name } } } ${ERR} } }`,
+  revokeAppPassword: `mutation($id:ID!){ r: revokeAppPassword(id:$id){ __typename ... on MutationRevokeAppPasswordSuccess { appPassword { id revokedAt } } ${ERR} } }`,
+  setAppPasswordsOnly: `mutation($m:ID!,$e:Boolean!){ r: setAppPasswordsOnly(mailboxId:$m, enabled:$e){ __typename ... on MutationSetAppPasswordsOnlySuccess { mailbox { id appPasswordsOnly } } ${ERR} } }`,
   endSession: `mutation($id:ID!){ r: endSession(id:$id){ __typename ... on MutationEndSessionSuccess { endedId } ... on Error { __typename message } ... on NotFoundError { entity } } }`,
   endOtherSessions: `mutation{ r: endOtherSessions{ __typename ... on MutationEndOtherSessionsSuccess { ended } } }`,
   setTwoFactorRequirement: `mutation($r:Boolean!,$c:ID){ r: setTwoFactorRequirement(required:$r, customerId:$c){ __typename ... on MutationSetTwoFactorRequirementSuccess { settings { requireTwoFactor } } ${ERR} } }`,
@@ -80,6 +83,9 @@ const M = {
   cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
   retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
 };
+
+/** App passwords made in the matrix, by who made them (revoked in the next row). */
+const appPasswordOf: Record<string, string> = {};
 
 /** A well-formed id of a login nobody has. */
 const NO_SESSION = Buffer.from('LoginSession:00000000-0000-4000-8000-000000000000').toString('base64');
@@ -1346,6 +1352,60 @@ describe('authorization matrix', async () => {
         mailboxOwner: refused('FORBIDDEN', () => ({ r: true })),
         readOnlyToken: refused('FORBIDDEN', () => ({ r: true })),
         fullToken: refused('FORBIDDEN', () => ({ r: true, c: A.customerId })),
+      },
+    },
+
+    // ============================== app passwords: whoever may manage the mailbox
+    {
+      field: 'createAppPassword',
+      kind: 'mutation',
+      doc: M.createAppPassword,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ m: mA1.id, n: 'anon' })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'mailboxOwner', 'fullToken'] as const).map((a) => [
+            a,
+            allowed(() => ({ m: mA1.id, n: `by-${slug(a)}` }), (d) => {
+              expect(d.r.created.appPassword.name).toBe(`by-${slug(a)}`);
+              expect(d.r.created.password).toMatch(/^[a-z2-9-]{23}$/);
+              appPasswordOf[a] = d.r.created.appPassword.id;
+            }),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'mailboxOwner' | 'fullToken', Cell>),
+        customerB: notFound('Mailbox', () => ({ m: mA1.id, n: 'by-b' })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ m: mA1.id, n: 'by-readonly' })),
+      },
+    },
+    {
+      field: 'revokeAppPassword',
+      kind: 'mutation',
+      doc: M.revokeAppPassword,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: appPasswordOf.admin })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'mailboxOwner', 'fullToken'] as const).map((a) => [
+            a,
+            allowed(() => ({ id: appPasswordOf[a] }), (d) => expect(d.r.appPassword.revokedAt).toBeTruthy()),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'mailboxOwner' | 'fullToken', Cell>),
+        customerB: notFound('AppPassword', () => ({ id: appPasswordOf.customerA })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: appPasswordOf.customerA })),
+      },
+    },
+    {
+      field: 'setAppPasswordsOnly',
+      kind: 'mutation',
+      doc: M.setAppPasswordsOnly,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ m: mA1.id, e: false })),
+        ...(Object.fromEntries(
+          (['admin', 'customerA', 'mailboxOwner', 'fullToken'] as const).map((a) => [
+            a,
+            allowed(() => ({ m: mA1.id, e: false }), (d) => expect(d.r.mailbox.appPasswordsOnly).toBe(false)),
+          ]),
+        ) as Record<'admin' | 'customerA' | 'mailboxOwner' | 'fullToken', Cell>),
+        customerB: notFound('Mailbox', () => ({ m: mA1.id, e: true })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ m: mA1.id, e: false })),
       },
     },
 

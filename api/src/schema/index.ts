@@ -5,6 +5,7 @@ import './errors.js';
 import './session.js';
 import './two-factor.js';
 import './login-session.js';
+import './app-password.js';
 import './hosting-package.js';
 import './customer.js';
 import './user.js';

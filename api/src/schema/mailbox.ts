@@ -183,7 +183,7 @@ builder.queryFields((t) => ({
   ),
 }));
 
-async function loadMailbox(tx: Tx, ctx: Context, globalId: string) {
+export async function loadMailbox(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
     where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
     include: { domain: { include: { customer: { include: { package: true } } } } },

@@ -153,7 +153,12 @@ describe('renderMailstackConfig', () => {
     expect(sql.get('connect')).toBe('host=127.0.0.1 port=5433 dbname=mail user=mail_reader password=Zk3-_x.~+/9');
     // Either form of the address logs in; the answer is always the stored (A-label) user.
     const either = "WHERE local_part = '%n' AND (domain = '%d' OR domain_unicode = '%d')";
-    expect(sql.get('password_query')).toBe(`SELECT email AS user, password FROM mail_users ${either}`);
+    // One row: a matching app password for this service first, else the mailbox's own unless it is panel-only.
+    const pq = sql.get('password_query')!;
+    expect(pq).toMatch(/^SELECT usr AS user, password FROM \(SELECT email AS usr, password, 0 AS pick FROM mail_app_passwords /);
+    expect(pq).toContain(`FROM mail_app_passwords ${either} AND lookup_hash = encode(sha256(convert_to('%w', 'UTF8')), 'hex') AND '%s' = ANY(services)`);
+    expect(pq).toContain(`FROM mail_users ${either} AND NOT (app_passwords_only AND '%s' IN ('imap', 'pop3', 'smtp', 'sieve'))`);
+    expect(pq).toMatch(/ORDER BY pick LIMIT 1$/);
     expect(sql.get('user_query')).toContain("SELECT email AS user, '/srv/mail/vmail/' || domain || '/' || local_part AS home, 5000 AS uid, 5000 AS gid");
     expect(sql.get('user_query')).toContain(either);
     // quota_mb 0 = unlimited: NULL quota_rule, and no global default rule in dovecot.conf
@@ -370,7 +375,7 @@ describe('renderMailstackConfig: email security (rspamd, policy service, spam fi
 });
 
 describe('renderReadonlyRoleSql', () => {
-  it('creates or updates a login role that may only SELECT the three views', () => {
+  it('creates or updates a login role that may only SELECT the mail views', () => {
     const sql = renderReadonlyRoleSql('mail_reader', 'pw');
     expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = E'mail_reader') THEN`);
     expect(sql).toContain('CREATE ROLE "mail_reader" LOGIN;');
@@ -378,7 +383,7 @@ describe('renderReadonlyRoleSql', () => {
       `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
     );
     expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
-    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused TO "mail_reader";');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused, public.mail_app_passwords TO "mail_reader";');
     const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
     expect(grants).toHaveLength(2);
     expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);
