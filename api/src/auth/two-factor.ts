@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { Secret, TOTP } from 'otpauth';
-import { db } from '@mailpanel/core/db';
+import { db, type Tx } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { decryptSecret, encryptSecret } from '@mailpanel/core/crypto/secretbox';
 import { sha256 } from '@mailpanel/core/crypto/tokens';
@@ -93,7 +93,7 @@ export async function twoFactorRequired(customerId: string | null): Promise<bool
 }
 
 /** Replaces the recovery codes of an enabled factor; returns the new codes (shown once). */
-export async function replaceRecoveryCodes(twoFactorId: string, tx = db()): Promise<string[]> {
+export async function replaceRecoveryCodes(twoFactorId: string, tx: Tx = db()): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, recoveryCode);
   await tx.twoFactorRecoveryCode.deleteMany({ where: { twoFactorId } });
   await tx.twoFactorRecoveryCode.createMany({ data: codes.map((c) => ({ twoFactorId, codeHash: recoveryHash(c) })) });

@@ -157,8 +157,8 @@ async function startEnrolment(ctx: Context, owner: Owner): Promise<{ secret: str
 async function enable(ctx: Context, owner: Owner): Promise<string[]> {
   const who = await ownerLabel(owner);
   return transaction(async (tx) => {
-    const tf = await tx.twoFactor.update({ where: owner as never, data: { enabledAt: new Date() } });
-    const codes = await replaceRecoveryCodes(tf.id, tx as never);
+    const tf = await tx.twoFactor.update({ where: 'userId' in owner ? { userId: owner.userId } : { mailboxId: owner.mailboxId }, data: { enabledAt: new Date() } });
+    const codes = await replaceRecoveryCodes(tf.id, tx);
     await audit(tx, ctx, { action: 'two_factor.enable', ...target(owner), targetLabel: who.label, customerId: who.customerId });
     return codes;
   });
@@ -270,7 +270,7 @@ builder.mutationFields((t) => ({
       if (!(await consumeCode(owner, args.code))) throw ValidationError.of('code', 'WRONG_CODE', CODE_HINT);
       const who = await ownerLabel(owner);
       return transaction(async (tx) => {
-        const recoveryCodes = await replaceRecoveryCodes(tf.id, tx as never);
+        const recoveryCodes = await replaceRecoveryCodes(tf.id, tx);
         await audit(tx, ctx, { action: 'two_factor.recovery_codes_regenerated', ...target(owner), targetLabel: who.label, customerId: who.customerId });
         return { recoveryCodes };
       });
