@@ -7,6 +7,7 @@
 // without it configured the endpoint does not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { db } from '@mailpanel/core/db';
+import { audit } from './audit.js';
 import { log } from '@mailpanel/core/logger';
 import { safeEqual } from '@mailpanel/core/crypto/tokens';
 import { UUID } from './global-id.js';
@@ -18,6 +19,34 @@ const MAX_BODY = 16 * 1024;
 interface Report {
   app?: unknown;
   success?: unknown;
+  protocol?: unknown;
+  remote?: unknown;
+}
+
+/** Records a successful login with the app password `id`; its first use is also an audit event. */
+async function recordUse(id: string, report: Report): Promise<void> {
+  const now = new Date();
+  await db().$transaction(async (tx) => {
+    // Conditional, so two reports at once cannot both be "the first use".
+    const first = await tx.appPassword.updateMany({ where: { id, revokedAt: null, lastUsedAt: null }, data: { lastUsedAt: now } });
+    if (first.count === 0) {
+      await tx.appPassword.updateMany({ where: { id, revokedAt: null }, data: { lastUsedAt: now } });
+      return;
+    }
+    const ap = await tx.appPassword.findUniqueOrThrow({ where: { id }, include: { mailbox: { include: { domain: true } } } });
+    const m = ap.mailbox;
+    await audit(
+      tx,
+      {
+        viewer: { kind: 'mailbox', mailboxId: m.id, customerId: m.domain.customerId, label: m.address },
+        clientIp: typeof report.remote === 'string' ? report.remote.slice(0, 64) : null,
+      },
+      {
+        action: 'app_password.first_use', targetType: 'Mailbox', targetId: m.id, targetLabel: m.address, customerId: m.domain.customerId,
+        details: { name: ap.name, protocol: typeof report.protocol === 'string' ? report.protocol.slice(0, 16) : null },
+      },
+    );
+  });
 }
 
 /** Handles one request to AUTH_POLICY_PATH. */
@@ -33,10 +62,7 @@ export async function handleAuthPolicy(req: IncomingMessage, res: ServerResponse
   } catch {
     /* not JSON: nothing to record */
   }
-  if (command === 'report' && report.success === true && typeof report.app === 'string' && UUID.test(report.app)) {
-    await db()
-      .appPassword.updateMany({ where: { id: report.app, revokedAt: null }, data: { lastUsedAt: new Date() } })
-      .catch((err: unknown) => log.warn('auth policy: last use not recorded', { err }));
-  }
+  if (command === 'report' && report.success === true && typeof report.app === 'string' && UUID.test(report.app))
+    await recordUse(report.app, report).catch((err: unknown) => log.warn('auth policy: last use not recorded', { err }));
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":0,"msg":""}');
 }

@@ -24,10 +24,16 @@ describe('Dovecot auth-policy reports', async () => {
     const phone = (await db().appPassword.findFirstOrThrow({ where: { name: 'Phone', mailbox: { address: m.address } } })).id;
     const tablet = (await db().appPassword.findFirstOrThrow({ where: { name: 'Tablet', mailbox: { address: m.address } } })).id;
 
-    const r = await report({ login: m.address, app: phone, protocol: 'imap', success: true });
+    const r = await report({ login: m.address, app: phone, protocol: 'imap', remote: '192.0.2.7', success: true });
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ status: 0, msg: '' });
     expect(await lastUsed('Phone')).toBeInstanceOf(Date);
+    // The first use is an audit event (once: a second login only moves the time).
+    const firstUses = async () => (await t.ok(`{ auditEvents(filter:{ action:"app_password.first_use", search:"${m.address}" }){ totalCount edges { node { clientIp details } } } }`, {}, t.adminToken)).auditEvents;
+    await report({ login: m.address, app: phone, protocol: 'smtp', remote: '192.0.2.7', success: true });
+    const events = await firstUses();
+    expect(events.totalCount).toBe(1);
+    expect(events.edges[0].node.details).toMatchObject({ name: 'Phone', protocol: 'imap' });
 
     // A failed login, a policy question instead of a report, the own password (no app), a wrong or missing secret.
     await report({ login: m.address, app: tablet, success: false });
