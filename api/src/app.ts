@@ -21,6 +21,7 @@ import { schema } from './schema/index.js';
 import type { Context } from './context.js';
 import { createAppPubSub, SubscriptionFanOut } from './pubsub.js';
 import { clientIp, resolveViewer, type ResolvedViewer } from './viewer-from-request.js';
+import { AUTH_POLICY_PATH, handleAuthPolicy } from './dovecot-auth-policy.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { revocations } from './auth/revocation.js';
 import { useQueryLimits } from './query-limits.js';
@@ -150,6 +151,8 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
       return;
     }
     if (path.startsWith(GRAPHIQL_ASSETS_PATH) && config().graphiql && serveGraphiQLAsset(req, res, path)) return;
+    const policySecret = config().DOVECOT_AUTH_POLICY_SECRET;
+    if (path === AUTH_POLICY_PATH && policySecret) return void handleAuthPolicy(req, res, policySecret);
     if (path === '/healthz') {
       if (draining) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"draining":true}');
       db().$queryRaw`SELECT 1`.then(

@@ -11,7 +11,7 @@ export interface AuditEntry {
 }
 
 /** Record who did what, in the caller's transaction (so the event exists exactly when the change does). */
-export async function audit(tx: Tx, ctx: Context, entry: AuditEntry): Promise<void> {
+export async function audit(tx: Tx, ctx: Pick<Context, 'viewer' | 'clientIp'>, entry: AuditEntry): Promise<void> {
   const v = ctx.viewer;
   await tx.auditEvent.create({
     data: {

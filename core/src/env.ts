@@ -60,6 +60,8 @@ const schema = z.object({
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  /** Shared secret of Dovecot's auth-policy reports (POST /internal/dovecot-auth-policy): records when an app password was last used. Unset: no such endpoint. */
+  DOVECOT_AUTH_POLICY_SECRET: z.string().min(24, 'at least 24 characters').optional(),
   /** Lowest zxcvbn score (0–4) a new panel or mailbox password may have; 0 turns the check off. */
   PASSWORD_MIN_SCORE: z.coerce.number().int().min(0).max(4).default(3),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),

@@ -18,6 +18,7 @@ const CREATE = `mutation($m:ID!,$n:String!,$s:[AppPasswordScope!]!){ r: createAp
 const REVOKE = `mutation($id:ID!){ r: revokeAppPassword(id:$id){ __typename ${ERR} } }`;
 const ONLY = `mutation($m:ID!,$e:Boolean!){ r: setAppPasswordsOnly(mailboxId:$m, enabled:$e){ __typename ${ERR} } }`;
 const NODE = `query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning } } }`;
+const USED = `query($id:ID!){ node(id:$id){ ... on Mailbox { appPasswords { name lastUsedAt } } } }`;
 const LOGIN = `mutation($e:String!,$p:String!){ r: login(email:$e,password:$p){ __typename ... on SecondFactorRequired { challenge } } }`;
 
 describe.skipIf(!enabled)('app passwords on the real Dovecot and Postfix', () => {
@@ -53,6 +54,11 @@ describe.skipIf(!enabled)('app passwords on the real Dovecot and Postfix', () =>
     expect(await submit(m.address, reading.password)).toBe('auth 535');
     expect(await submit(m.address, sending.password)).toBe('sent');
     expect(await imap(m.address, sending.password)).toBe(false);
+    // Dovecot reports each login; the panel records the app password's last use (and only its own).
+    const lastUsed = async () => Object.fromEntries((await p.ok(USED, { id: m.id }, tenant.token)).node.appPasswords.map((a: any) => [a.name, a.lastUsedAt]));
+    await waitFor(async () => { const u = await lastUsed(); return u['Phone (read)'] && u['Scanner (send)']; }, 'both app passwords marked used', 10_000);
+    const seen = await lastUsed();
+    expect(Date.now() - Date.parse(seen['Phone (read)'])).toBeLessThan(60_000);
     // The mailbox's own password still works everywhere, and a wrong one nowhere.
     expect(await imap(m.address, PW)).toBe(true);
     expect(await submit(m.address, PW)).toBe('sent');
@@ -67,6 +73,7 @@ describe.skipIf(!enabled)('app passwords on the real Dovecot and Postfix', () =>
     const m = await createMailbox(p, tenant.token, 'revoked', tenant.domain, PW);
     await settled(m.id);
     const both = await create(m.id, 'Old laptop', ['IMAP', 'SMTP']);
+    const unused = await create(m.id, 'Never used', ['IMAP']);
     expect(await imap(m.address, both.password)).toBe(true);
     expect(await submit(m.address, both.password)).toBe('sent');
     const at = Date.now();
@@ -74,6 +81,10 @@ describe.skipIf(!enabled)('app passwords on the real Dovecot and Postfix', () =>
     expect(await imap(m.address, both.password)).toBe(false);
     expect(await submit(m.address, both.password)).toBe('auth 535');
     expect(Date.now() - at).toBeLessThan(5000);
+    // Refused logins are not uses; a password never used has no last use.
+    const list = (await p.ok(USED, { id: m.id }, tenant.token)).node.appPasswords;
+    expect(list.find((a: any) => a.name === 'Never used').lastUsedAt).toBeNull();
+    expect(unused.password).toBeTruthy();
   });
 
   it('"mail clients need app passwords": the own password is refused by IMAP and SMTP, still logs in to the panel with its code', async () => {

@@ -43,6 +43,8 @@ export interface StartMailstackOptions {
   milter?: string;
   /** Postfix policy service for outbound rate limits (inet:HOST:PORT), empty by default. */
   policyService?: string;
+  /** Dovecot's auth-policy reports to the panel (app passwords' last use); none by default. */
+  authPolicy?: { url: string; secret: string };
   /** Keep the temporary folder after stop(). Default: MAILSTACK_KEEP=1 in the environment. */
   keepDir?: boolean;
   /** Parent of the temporary folder. Default os.tmpdir(). */
@@ -389,6 +391,7 @@ export async function startMailstack(opts: StartMailstackOptions): Promise<Mails
       instanceName: `ms-${path.basename(dir).slice(`mailstack-${runId}-`.length).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 32),
       milter: opts.milter ?? '',
       policyService: opts.policyService ?? '',
+      ...(opts.authPolicy ? { authPolicy: opts.authPolicy } : {}),
       flags: { testProfile: opts.testProfile ?? true },
     };
 

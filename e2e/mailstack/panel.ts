@@ -19,6 +19,7 @@ import type { Worker } from '../../worker/src/worker.js';
 import { ADMIN, type GqlResult, type TestApp } from '../../test/harness.js';
 import { startMailstack, type Mailstack, type StartMailstackOptions } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
+import { freePort } from '../../test/free-port.js';
 
 export interface PanelOnMailstack extends TestApp {
   ms: Mailstack;
@@ -66,7 +67,14 @@ export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}):
 
   try {
     db = await startTestDatabase();
-    ms = await startMailstack({ ...opts.mailstack, databaseUrl: db.url });
+    // The API's port is chosen first: Dovecot reports logins to it (app passwords' last use).
+    const apiPort = await freePort();
+    const policySecret = randomBytes(24).toString('hex');
+    ms = await startMailstack({
+      authPolicy: { url: `http://127.0.0.1:${apiPort}/internal/dovecot-auth-policy`, secret: policySecret },
+      ...opts.mailstack,
+      databaseUrl: db.url,
+    });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailpanel-e2e-'));
     await chmod(dataDir, 0o700);
     Object.assign(process.env, {
@@ -80,6 +88,7 @@ export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}):
       ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DB_POOL_SIZE: '5',
+      DOVECOT_AUTH_POLICY_SECRET: policySecret,
       ...opts.env,
     });
 
@@ -89,7 +98,7 @@ export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}):
     closeDb = dbModule.closeDb;
     await ensureFirstAdmin();
     app = await buildApp();
-    const url = await app.start(0, '127.0.0.1');
+    const url = await app.start(apiPort, '127.0.0.1');
     worker = await (await import('../../worker/src/worker.js')).startWorker();
 
     const theApp = app;

@@ -42,6 +42,11 @@ const AppPassword = builder.prismaNode('AppPassword', {
     scopes: t.field({ type: [ScopeEnum], resolve: (a) => a.scopes.map((s) => s.toUpperCase() as Service) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Its last successful mail login (reported by Dovecot: DOVECOT_AUTH_POLICY_SECRET); null before the first',
+    }),
     mailbox: t.relation('mailbox'),
   }),
 });

@@ -148,6 +148,21 @@ describe('renderMailstackConfig', () => {
     }
   });
 
+  it("reports logins to the panel's auth-policy endpoint only when configured, never asking before or after", () => {
+    const off = kv(render()['dovecot/dovecot.conf']);
+    expect(off.get('auth_policy_server_url')).toBe('');
+    const on = kv(render({ authPolicy: { url: 'http://127.0.0.1:4000/internal/dovecot-auth-policy', secret: 'a'.repeat(32) } })['dovecot/dovecot.conf']);
+    expect(on.get('auth_policy_server_url')).toBe('http://127.0.0.1:4000/internal/dovecot-auth-policy');
+    expect(on.get('auth_policy_server_api_header')).toBe(`Authorization: Bearer ${'a'.repeat(32)}`);
+    expect(on.get('auth_policy_check_before_auth')).toBe('no');
+    expect(on.get('auth_policy_check_after_auth')).toBe('no');
+    expect(on.get('auth_policy_report_after_auth')).toBe('yes');
+    expect(on.get('auth_policy_request_attributes')).toContain('app=%{passdb:app_password}');
+    // Nothing from the settings can add a line of its own.
+    expect(() => render({ authPolicy: { url: 'http://x/\nauth_policy_check_before_auth = yes', secret: 'a'.repeat(32) } })).toThrow(MailstackConfigError);
+    expect(() => render({ authPolicy: { url: 'http://127.0.0.1:4000/p', secret: 'short' } })).toThrow(MailstackConfigError);
+  });
+
   it('renders the Dovecot SQL conf with the read-only role and the mail root', () => {
     const sql = kv(render()['dovecot/dovecot-sql.conf.ext']);
     expect(sql.get('connect')).toBe('host=127.0.0.1 port=5433 dbname=mail user=mail_reader password=Zk3-_x.~+/9');
@@ -155,7 +170,7 @@ describe('renderMailstackConfig', () => {
     const either = "WHERE local_part = '%n' AND (domain = '%d' OR domain_unicode = '%d')";
     // One row: a matching app password for this service first, else the mailbox's own unless it is panel-only.
     const pq = sql.get('password_query')!;
-    expect(pq).toMatch(/^SELECT usr AS user, password FROM \(SELECT email AS usr, password, 0 AS pick FROM mail_app_passwords /);
+    expect(pq).toMatch(/^SELECT usr AS user, password, app_password FROM \(SELECT email AS usr, password, app_password_id::text AS app_password, 0 AS pick FROM mail_app_passwords /);
     expect(pq).toContain(`FROM mail_app_passwords ${either} AND lookup_hash = encode(sha256(convert_to('%w', 'UTF8')), 'hex') AND '%s' = ANY(services)`);
     expect(pq).toContain(`FROM mail_users ${either} AND NOT (app_passwords_only AND '%s' IN ('imap', 'pop3', 'smtp', 'sieve'))`);
     expect(pq).toMatch(/ORDER BY pick LIMIT 1$/);

@@ -95,6 +95,10 @@ export interface MailstackSettings {
    *  checked at the end of each message on the submission port, and the hosting packages' message
    *  size limits, checked at RCPT on the MX and submission ports; empty (default) = none. */
   policyService?: string;
+  /** Where Dovecot reports each login's outcome (its auth-policy reports) so the panel records when an
+   *  app password was last used: the panel's http://HOST:PORT/internal/dovecot-auth-policy and its
+   *  DOVECOT_AUTH_POLICY_SECRET. Unset (default) = no reports, app passwords' last use unknown. */
+  authPolicy?: { url: string; secret: string };
   /** Postfix message_size_limit in bytes. Default 26214400 (25 MiB). */
   messageSizeLimit?: number;
   flags?: {
@@ -268,6 +272,11 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
   if (milter !== '') checkString('milter', milter, MILTER_RE, 'empty, inet:HOST:PORT or unix:/PATH');
   const policyService = s.policyService ?? '';
   if (policyService !== '') checkString('policyService', policyService, /^inet:[A-Za-z0-9.-]+:\d{1,5}$/, 'empty or inet:HOST:PORT');
+  const authPolicy = s.authPolicy;
+  if (authPolicy) {
+    checkString('authPolicy.url', authPolicy.url, /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[A-Za-z0-9/_.-]*$/, 'an http(s) URL of host, port and path');
+    checkString('authPolicy.secret', authPolicy.secret, /^[A-Za-z0-9_-]{24,128}$/, '24–128 characters of [A-Za-z0-9_-]');
+  }
   const sizeLimit = s.messageSizeLimit ?? 26214400;
   if (!Number.isInteger(sizeLimit) || sizeLimit < 1024 || sizeLimit > 2 ** 31 - 1) {
     throw new MailstackConfigError('messageSizeLimit', 'must be an integer number of bytes >= 1024');
@@ -299,6 +308,11 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     smtpHostLookup: test ? 'native' : 'dns',
     messageSizeLimit: String(sizeLimit),
     milter,
+    authPolicyUrl: authPolicy?.url ?? '',
+    authPolicyHeader: authPolicy ? `Authorization: Bearer ${authPolicy.secret}` : '',
+    // Dovecot requires a nonce with a policy server; it salts the password hashes a policy request may
+    // carry, and ours carries none, so the (secret) secret serves.
+    authPolicyNonce: authPolicy?.secret ?? '',
     // master.cf -o values cannot hold spaces: Postfix also splits restriction lists at commas.
     policyRestriction: policyService === '' ? '' : `check_policy_service,${policyService}`,
     // main.cf only (spaces allowed); master.cf refers to it as $panel_message_size_check.
