@@ -33,7 +33,7 @@ function newAppPassword(): string {
   return chars.match(/.{5}/g)!.join('-');
 }
 
-const AppPassword = builder.prismaNode('AppPassword', {
+builder.prismaNode('AppPassword', {
   id: { field: 'id' },
   nullable: true,
   findUnique: (id, ctx) => ({ id, mailbox: tenantWhere.mailbox(ctx.viewer) }) as never,
