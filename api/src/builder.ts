@@ -9,7 +9,7 @@ import { GraphQLError } from 'graphql';
 import { db } from '@mailpanel/core/db';
 import type PrismaTypes from '@mailpanel/core/generated/pothos-types';
 import { getDatamodel } from '@mailpanel/core/generated/pothos-types';
-import type { Context } from './context.js';
+import { isPersonLogin, type Context } from './context.js';
 import { decodeId } from './global-id.js';
 import { NotFoundError } from '@mailpanel/core/errors';
 
@@ -42,7 +42,7 @@ export const builder = new SchemaBuilder<{
       panelUser: viewer.kind === 'user',
       mailboxOwner: viewer.kind === 'mailbox',
       write: viewer.kind === 'mailbox' || (viewer.kind === 'user' && viewer.access !== 'READ_ONLY'),
-      personLogin: viewer.kind === 'mailbox' || (viewer.kind === 'user' && viewer.access === 'SESSION'),
+      personLogin: isPersonLogin(viewer),
     }),
     unauthorizedError: (_parent, ctx) =>
       ctx.viewer.kind === 'anonymous'

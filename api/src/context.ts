@@ -17,6 +17,12 @@ export type Viewer =
     }
   | { kind: 'mailbox'; mailboxId: string; customerId: string; label: string; sessionId?: string };
 
+/** A person's own panel login (a mailbox owner, or a user logged in through the panel), not an API token. */
+export type PersonViewer = Extract<Viewer, { kind: 'mailbox' } | { kind: 'user' }>;
+export function isPersonLogin(v: Viewer): v is PersonViewer {
+  return v.kind === 'mailbox' || (v.kind === 'user' && v.access === 'SESSION');
+}
+
 export interface Context {
   viewer: Viewer;
   clientIp: string | null;

@@ -6,13 +6,13 @@ import { db } from '@mailpanel/core/db';
 import { NotFoundError, ValidationError } from '@mailpanel/core/errors';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
-import type { Context, Viewer } from '../context.js';
+import { isPersonLogin, type Context, type PersonViewer } from '../context.js';
 import { decodeId } from '../global-id.js';
 import { ownerOf, type Owner } from '../auth/two-factor.js';
 import { transaction } from '../mutation-helpers.js';
 import { ViewerRef } from './session.js';
 
-type Person = Extract<Exclude<Viewer, { kind: 'anonymous' }>, { kind: 'user' } | { kind: 'mailbox' }>;
+type Person = PersonViewer;
 
 interface OpenSession {
   id: string;
@@ -54,14 +54,13 @@ const LoginSessionRef = builder.objectRef<OpenSession>('LoginSession').implement
   }),
 });
 
-const isPerson = (v: Viewer): v is Person => v.kind === 'mailbox' || (v.kind === 'user' && v.access === 'SESSION');
 
 builder.objectFields(ViewerRef, (t) => ({
   sessions: t.field({
     type: [LoginSessionRef],
     nullable: true,
     description: 'The signed-in person’s open panel logins; null for an API token (see apiTokens).',
-    resolve: (v) => (isPerson(v) ? openSessions(ownerOf(v), v.sessionId) : null),
+    resolve: (v) => (isPersonLogin(v) ? openSessions(ownerOf(v), v.sessionId) : null),
   }),
 }));
 

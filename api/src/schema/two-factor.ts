@@ -6,7 +6,7 @@ import { AuthenticationError, FieldErrors, NotFoundError, TooManyAttemptsError, 
 import { checkText } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
-import type { Context, Viewer } from '../context.js';
+import { isPersonLogin, type Context, type PersonViewer } from '../context.js';
 import { decodeId } from '../global-id.js';
 import { completeLogin, FailedLoginError, SecondFactorRequiredError, TwoFactorEnrolmentRequiredError, withChallenge, type Session } from '../auth/session.js';
 import {
@@ -41,12 +41,12 @@ for (const [cls, name, description] of [
   });
 }
 
-type Person = Extract<Exclude<Viewer, { kind: 'anonymous' }>, { kind: 'user' } | { kind: 'mailbox' }>;
+type Person = PersonViewer;
 
 /** The signed-in person (a panel login, not an API token: a second factor guards a person's login). */
 function person(ctx: Context): Person {
   const v = ctx.viewer;
-  if (v.kind === 'mailbox' || (v.kind === 'user' && v.access === 'SESSION')) return v;
+  if (isPersonLogin(v)) return v;
   throw new AuthenticationError('Two-factor settings belong to a person’s panel login, not to an API token');
 }
 
@@ -114,7 +114,7 @@ builder.objectFields(ViewerRef, (t) => ({
     type: TwoFactorStatus,
     nullable: true,
     description: 'null for an API token',
-    resolve: (v) => (v.kind === 'mailbox' || (v.kind === 'user' && v.access === 'SESSION') ? { owner: ownerOf(v), customerId: v.customerId } : null),
+    resolve: (v) => (isPersonLogin(v) ? { owner: ownerOf(v), customerId: v.customerId } : null),
   }),
 }));
 
