@@ -16,21 +16,7 @@ const SessionFields = graphql(`
     accessTokenExpiresAt
     refreshToken
     refreshTokenExpiresAt
-    viewer {
-      kind
-      label
-      readOnly
-      user {
-        id
-      }
-      customer {
-        id
-        name
-      }
-      mailbox {
-        id
-      }
-    }
+    viewer { kind label readOnly user { id } customer { id name } mailbox { id } }
   }
 `);
 
@@ -39,20 +25,10 @@ const LoginMutation = graphql(
     mutation Login($email: String!, $password: String!) {
       login(email: $email, password: $password) {
         __typename
-        ... on MutationLoginSuccess {
-          session {
-            ...SessionFields
-          }
-        }
-        ... on TooManyAttemptsError {
-          retryAfterSeconds
-        }
-        ... on SecondFactorRequired {
-          challenge
-        }
-        ... on TwoFactorEnrolmentRequired {
-          challenge
-        }
+        ... on MutationLoginSuccess { session { ...SessionFields } }
+        ... on TooManyAttemptsError { retryAfterSeconds }
+        ... on SecondFactorRequired { challenge }
+        ... on TwoFactorEnrolmentRequired { challenge }
         ...ErrorFields
       }
     }
@@ -65,11 +41,7 @@ const CompleteLoginMutation = graphql(
     mutation CompleteLogin($challenge: String!, $code: String!) {
       completeLogin(challenge: $challenge, code: $code) {
         __typename
-        ... on MutationCompleteLoginSuccess {
-          session {
-            ...SessionFields
-          }
-        }
+        ... on MutationCompleteLoginSuccess { session { ...SessionFields } }
         ...ErrorFields
       }
     }
@@ -83,12 +55,7 @@ export const StartEnrolmentMutation = graphql(
     mutation StartTwoFactorEnrolment($challenge: String) {
       startTwoFactorEnrolment(challenge: $challenge) {
         __typename
-        ... on MutationStartTwoFactorEnrolmentSuccess {
-          enrolment {
-            secret
-            otpauthUri
-          }
-        }
+        ... on MutationStartTwoFactorEnrolmentSuccess { enrolment { secret otpauthUri } }
         ...ErrorFields
       }
     }
@@ -102,12 +69,7 @@ export const ConfirmEnrolmentMutation = graphql(
       confirmTwoFactorEnrolment(code: $code, challenge: $challenge) {
         __typename
         ... on MutationConfirmTwoFactorEnrolmentSuccess {
-          enabled {
-            recoveryCodes
-            session {
-              ...SessionFields
-            }
-          }
+          enabled { recoveryCodes session { ...SessionFields } }
         }
         ...ErrorFields
       }
@@ -121,14 +83,8 @@ const RefreshMutation = graphql(
     mutation RefreshSession($refreshToken: String!) {
       refreshSession(refreshToken: $refreshToken) {
         __typename
-        ... on MutationRefreshSessionSuccess {
-          session {
-            ...SessionFields
-          }
-        }
-        ... on Error {
-          message
-        }
+        ... on MutationRefreshSessionSuccess { session { ...SessionFields } }
+        ... on Error { message }
       }
     }
   `,

@@ -28,6 +28,11 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
   return `${n.toLocaleString()} ${n === 1 ? singular : plural}`;
 }
 
+/** "mailboxes" → "mailbox", "customers" → "customer": the regular plurals the panel's nouns use. */
+export function singular(plural: string): string {
+  return plural.replace(/(x|ss)es$/, '$1').replace(/s$/, '');
+}
+
 export function limit(n: number): string {
   return n === 0 ? 'unlimited' : n.toLocaleString();
 }

@@ -14,38 +14,17 @@ export const MailboxFields = graphql(`
     autoresponderActive
     createdAt
     webmailUrl
-    domain {
-      id
-      name
-    }
-    customer {
-      id
-      name
-    }
-    quota {
-      usedMb
-      limitMb
-      percent
-      messages
-      updatedAt
-    }
-    autoresponder {
-      enabled
-      active
-      subject
-      message
-      startsAt
-      endsAt
-    }
+    domain { id name }
+    customer { id name }
+    quota { usedMb limitMb percent messages updatedAt }
+    autoresponder { enabled active subject message startsAt endsAt }
   }
 `);
 
 export const MailboxChangedSubscription = graphql(
   `
     subscription MailboxChanged($id: ID!) {
-      mailboxChanged(id: $id) {
-        ...MailboxFields
-      }
+      mailboxChanged(id: $id) { ...MailboxFields }
     }
   `,
   [MailboxFields],
@@ -53,13 +32,7 @@ export const MailboxChangedSubscription = graphql(
 
 export const MailboxQuotaSubscription = graphql(`
   subscription MailboxQuota($mailboxId: ID!) {
-    mailboxQuota(mailboxId: $mailboxId) {
-      usedMb
-      limitMb
-      percent
-      messages
-      updatedAt
-    }
+    mailboxQuota(mailboxId: $mailboxId) { usedMb limitMb percent messages updatedAt }
   }
 `);
 
@@ -68,11 +41,7 @@ export const RecalculateQuota = graphql(
     mutation RecalculateQuota($mailboxId: ID!) {
       recalculateQuota(mailboxId: $mailboxId) {
         __typename
-        ... on MutationRecalculateQuotaSuccess {
-          mailbox {
-            id
-          }
-        }
+        ... on MutationRecalculateQuotaSuccess { mailbox { id } }
         ...ErrorFields
       }
     }

@@ -22,36 +22,12 @@ export const MigrationFields = graphql(`
     bytesCopied
     rate
     etaSeconds
-    error {
-      code
-      message
-    }
-    attempt {
-      attempt
-      maxAttempts
-      nextRetryAt
-    }
-    verification {
-      ok
-      missing
-      extra
-      repaired
-      checkedAt
-    }
-    source {
-      host
-      port
-      security
-      username
-    }
-    createdBy {
-      label
-      type
-    }
-    mailbox {
-      id
-      address
-    }
+    error { code message }
+    attempt { attempt maxAttempts nextRetryAt }
+    verification { ok missing extra repaired checkedAt }
+    source { host port security username }
+    createdBy { label type }
+    mailbox { id address }
     folders {
       sourceName
       targetName
@@ -64,12 +40,7 @@ export const MigrationFields = graphql(`
       bytesCopied
       engine
       note
-      verification {
-        sourceMessages
-        targetMessages
-        missing
-        extra
-      }
+      verification { sourceMessages targetMessages missing extra }
     }
   }
 `);
@@ -77,9 +48,7 @@ export const MigrationFields = graphql(`
 export const MigrationProgressSubscription = graphql(
   `
     subscription MigrationProgress($id: ID!) {
-      migrationProgress(id: $id) {
-        ...MigrationFields
-      }
+      migrationProgress(id: $id) { ...MigrationFields }
     }
   `,
   [MigrationFields],

@@ -18,17 +18,7 @@ export const ErrorFields = graphql(`
   fragment ErrorFields on Error {
     __typename
     message
-    ... on ValidationError {
-      fieldErrors {
-        field
-        code
-        message
-      }
-    }
-    ... on LimitExceededError {
-      field
-      limit
-      max
-    }
+    ... on ValidationError { fieldErrors { field code message } }
+    ... on LimitExceededError { field limit max }
   }
 `);

@@ -33,3 +33,8 @@ export async function mutate<Data, Variables extends AnyVariables, Key extends k
   if (payload.field && payload.message) fieldErrors[payload.field] ??= payload.message;
   return { ok: false, message: payload.message ?? 'The change was refused.', fieldErrors, typename: payload.__typename };
 }
+
+/** A refused mutation in one line, for a toast or a confirmation dialog: the first field's error, or the message. */
+export function refusal(outcome: { message: string; fieldErrors: Record<string, string> }): string {
+  return Object.values(outcome.fieldErrors)[0] ?? outcome.message;
+}

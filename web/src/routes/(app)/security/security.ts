@@ -21,9 +21,7 @@ export const DkimKeyFields = graphql(
       provisioningError
       createdAt
       activatedAt
-      dnsRecord {
-        ...DnsRecordFields
-      }
+      dnsRecord { ...DnsRecordFields }
     }
   `,
   [DnsRecordFields],
@@ -34,35 +32,12 @@ export const SecurityFields = graphql(
     fragment SecurityFields on Domain {
       id
       name
-      dkimKeys {
-        ...DkimKeyFields
-      }
-      spfRecord {
-        ...DnsRecordFields
-      }
-      dmarcRecord {
-        ...DnsRecordFields
-      }
-      mailRecords {
-        kind
-        record {
-          ...DnsRecordFields
-        }
-      }
-      spamSettings {
-        threshold
-        action
-        greylisting
-        updatedAt
-      }
-      sendingLimit {
-        limit
-        used
-        remaining
-        resetsAt
-        packageLimit
-        override
-      }
+      dkimKeys { ...DkimKeyFields }
+      spfRecord { ...DnsRecordFields }
+      dmarcRecord { ...DnsRecordFields }
+      mailRecords { kind record { ...DnsRecordFields } }
+      spamSettings { threshold action greylisting updatedAt }
+      sendingLimit { limit used remaining resetsAt packageLimit override }
     }
   `,
   [DkimKeyFields, DnsRecordFields],

@@ -7,24 +7,8 @@ export const CustomerFields = graphql(`
     email
     createdAt
     requireTwoFactor
-    package {
-      id
-      name
-      maxDomains
-      maxMailboxes
-      maxForwards
-      totalQuotaMb
-    }
-    sendingLimit {
-      limit
-      used
-    }
-    usage {
-      domains
-      mailboxes
-      forwards
-      quotaAllocatedMb
-      quotaUsedBytes
-    }
+    package { id name maxDomains maxMailboxes maxForwards totalQuotaMb }
+    sendingLimit { limit used }
+    usage { domains mailboxes forwards quotaAllocatedMb quotaUsedBytes }
   }
 `);
