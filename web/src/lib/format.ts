@@ -33,6 +33,11 @@ export function singular(plural: string): string {
   return plural.replace(/(x|ss)es$/, '$1').replace(/s$/, '');
 }
 
+/** Share of a limit used, in whole percent capped at 100; null where there is no limit (0). */
+export function usagePercent(used: number, max: number): number | null {
+  return max > 0 ? Math.min(100, Math.round((used / max) * 100)) : null;
+}
+
 export function limit(n: number): string {
   return n === 0 ? 'unlimited' : n.toLocaleString();
 }
