@@ -68,9 +68,7 @@ export const ConfirmEnrolmentMutation = graphql(
     mutation ConfirmTwoFactorEnrolment($code: String!, $challenge: String) {
       confirmTwoFactorEnrolment(code: $code, challenge: $challenge) {
         __typename
-        ... on MutationConfirmTwoFactorEnrolmentSuccess {
-          enabled { recoveryCodes session { ...SessionFields } }
-        }
+        ... on MutationConfirmTwoFactorEnrolmentSuccess { enabled { recoveryCodes session { ...SessionFields } } }
         ...ErrorFields
       }
     }

@@ -39,11 +39,7 @@ export const MailboxQuotaSubscription = graphql(`
 export const RecalculateQuota = graphql(
   `
     mutation RecalculateQuota($mailboxId: ID!) {
-      recalculateQuota(mailboxId: $mailboxId) {
-        __typename
-        ... on MutationRecalculateQuotaSuccess { mailbox { id } }
-        ...ErrorFields
-      }
+      recalculateQuota(mailboxId: $mailboxId) { __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ...ErrorFields }
     }
   `,
   [ErrorFields],
