@@ -145,12 +145,13 @@ const LogoutMutation = graphql(`
 
 /** Session operations go through their own client: no token, no cache, no subscriptions; the only
  *  requests that ask for (and send) the refresh-token cookie. */
+const SESSION_FETCH: RequestInit = { headers: { 'x-session-cookie': '1' }, credentials: 'same-origin' };
 const authClient = new Client({
   url: GRAPHQL_PATH,
   exchanges: [fetchExchange],
   preferGetMethod: false,
   requestPolicy: 'network-only',
-  fetchOptions: { headers: { 'x-session-cookie': '1' }, credentials: 'same-origin' },
+  fetchOptions: SESSION_FETCH,
 });
 
 type SessionPayload = ResultOf<typeof SessionFields>;
@@ -361,9 +362,11 @@ export function loginStepClient() {
   return authClient;
 }
 
-/** Ends the login server-side (best effort; the API clears the cookie) and in every tab. */
+/** Ends the login server-side (best effort; the API clears the cookie) and in every tab. Sent at once
+ *  (no need to wait for the refresh lock: any token of the login ends all of it) and with keepalive,
+ *  so a tab closed or reloaded right after the click still logs out. */
 export async function logout(): Promise<void> {
-  if (auth.session) await withRefreshLock(() => authClient.mutation(LogoutMutation, {}).toPromise()).catch(() => undefined);
+  if (auth.session) await authClient.mutation(LogoutMutation, {}, { fetchOptions: { ...SESSION_FETCH, keepalive: true } }).toPromise().catch(() => undefined);
   tellOtherTabs({ type: 'logout' });
   endSession();
 }
