@@ -227,12 +227,12 @@ type Exchange = { ok: true; session: PanelSession } | { ok: false; refused?: str
 
 /** Trades the cookie's refresh token for a new pair, holding the browser-wide refresh lock. */
 function exchange(): Promise<Exchange> {
-  return withRefreshLock(async () => {
+  return withRefreshLock(async (): Promise<Exchange> => {
     const r = await authClient.mutation(RefreshMutation, {}).toPromise();
     const payload = r.data?.refreshSession;
     if (payload?.__typename === 'MutationRefreshSessionSuccess') return { ok: true, session: toSession(payload.session) };
     return payload ? { ok: false, refused: payload.message } : { ok: false };
-  });
+  }).catch((): Exchange => ({ ok: false })); // no answer (network, lock refused): as network trouble
 }
 
 let inflight: Promise<boolean> | null = null;
@@ -275,8 +275,6 @@ export function restoreSession(): Promise<boolean> {
       const r = await exchange();
       if (r.ok && !auth.session) setSession(r.session);
       return !!auth.session;
-    } catch {
-      return false; // the server could not be reached: the login page says so when used
     } finally {
       restoring = null;
     }
