@@ -87,10 +87,8 @@ export function clearSessionCookie(jar: SessionCookieJar): void {
 export function useSessionCookies(): Plugin {
   return {
     onResponse({ request, response }) {
-      const jar = jars.get(request);
-      // The last word wins (a refresh refused after a login in the same request cannot happen, but
-      // two values for one cookie would leave the browser to pick).
-      const last = jar?.outgoing.at(-1);
+      // One Set-Cookie for the one cookie: the value set last wins.
+      const last = jars.get(request)?.outgoing.at(-1);
       if (last) response.headers.append('set-cookie', last);
     },
   };
