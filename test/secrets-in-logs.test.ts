@@ -27,9 +27,20 @@ it('secrets never appear in the logs', { timeout: 60_000 }, async () => {
   const token = (await t.ok(`mutation{ createApiToken(name:"logged?"){ ... on MutationCreateApiTokenSuccess { created { token } } } }`, {}, tenant.token)).createApiToken.created.token;
   await t.gql(`{ mailboxes { totalCount } }`, {}, token);
   await t.gql(`mutation($r:String!){ refreshSession(refreshToken:$r){ __typename } }`, { r: session.refreshToken });
+  // The panel's way: the refresh token in a cookie, presented and rotated (api/src/session-cookie.ts).
+  const panel = (query: string, cookie?: string) =>
+    t.app.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-cookie': '1', ...(cookie ? { cookie: `mailpanel_refresh=${cookie}` } : {}) },
+      body: JSON.stringify({ query }),
+    });
+  const cookieOf = (res: Response) => /^mailpanel_refresh=([^;]+)/.exec(res.headers.getSetCookie()[0] ?? '')![1]!;
+  const cookie = cookieOf(await panel(`mutation{ login(email:"${m.address}", password:"Changed-Secret-88"){ __typename } }`));
+  const rotated = cookieOf(await panel(`mutation{ refreshSession { __typename } }`, cookie));
+  await panel(`mutation{ logout }`, rotated);
   await t.gql(`mutation{ createMailbox(username:"bad name", domain:"${tenant.domain}", password:"Mailbox-Secret-77"){ __typename } }`, {}, tenant.token);
   await t.gql(`{ nonsense }`, {}, token);
-  secrets.push(session.accessToken, session.refreshToken, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
+  secrets.push(session.accessToken, session.refreshToken, cookie, rotated, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
 
   const logs = captured.join('');
   expect(logs.length).toBeGreaterThan(0); // debug logging did run

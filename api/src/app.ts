@@ -28,6 +28,7 @@ import { useQueryLimits } from './query-limits.js';
 import { readBodyWithin } from './request-body.js';
 import { useCursorCheck } from './cursor-check.js';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQLPage, serveGraphiQLAsset } from './graphiql.js';
+import { NO_COOKIES, sessionCookieJar, useSessionCookies } from './session-cookie.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Codes of expected failures thrown outside a typed result (e.g. a malformed id in node(id:)). */
@@ -75,6 +76,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         maxPageSize: config().MAX_PAGE_SIZE,
       }),
       useCursorCheck(),
+      useSessionCookies(),
       // A mutation answers only after this instance has heard every NOTIFY its commit sent: a login it
       // disabled or ended is refused by the very next request here (other instances hear it within
       // milliseconds). Revocation triggers fire for changes made anywhere, hence a barrier, not a list.
@@ -85,6 +87,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     ],
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
+    // Cross-origin callers (integrators' pages) may use bearer tokens, never the panel's cookie: no
+    // credentialed cross-origin requests (yoga's default would allow them for any origin).
+    cors: { credentials: false },
     graphqlEndpoint: GRAPHQL_PATH,
     // GraphiQL: a small page linking its bundled assets (graphiql.ts), served cacheable and compressed.
     graphiql: config().graphiql ? { subscriptionsProtocol: 'WS', title: 'Mail panel API' } : false,
@@ -128,6 +133,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
         authError: resolved.authError,
         clientIp: init.wsViewer ? (init.wsClientIp ?? null) : clientIp(init.req),
         userAgent: init.wsViewer ? null : init.request.headers.get('user-agent'),
+        sessionCookie: init.wsViewer ? NO_COOKIES : sessionCookieJar(init.request, init.req),
         boss,
         pubsub,
       };

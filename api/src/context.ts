@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { PubSub } from './pubsub.js';
+import type { SessionCookieJar } from './session-cookie.js';
 
 export type Viewer =
   | { kind: 'anonymous' }
@@ -32,6 +33,8 @@ export interface Context {
   pubsub: PubSub;
   /** Set when the access token was expired (so the API can say so instead of "not logged in"). */
   authError?: string;
+  /** The panel's refresh-token cookie for this request (session-cookie.ts). */
+  sessionCookie: SessionCookieJar;
 }
 
 export const anonymous: Viewer = { kind: 'anonymous' };

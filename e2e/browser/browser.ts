@@ -1,9 +1,10 @@
-// Debian's Chromium driven by playwright-core (no browser download). Each suite gets a fresh profile
-// folder; close() removes it. Screens are saved to e2e/artifacts/ (git-ignored) for a person to look at.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+// Debian's Chromium driven by playwright-core (no browser download). Each suite gets its own browser;
+// each newPage() its own context (cookies and storage), as a separate person's browser would be, since
+// one context shares the panel's login cookie between its tabs; newTab() opens another tab beside a
+// page, sharing its login. Screens are saved to e2e/artifacts/ (git-ignored) for a person to look at.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page, type Response } from 'playwright-core';
 import { expect } from 'vitest';
 import { ROOT } from './app.js';
 
@@ -22,46 +23,65 @@ export const CHROMIUM_ARGS = [
 ];
 
 export interface Browser {
-  context: BrowserContext;
-  /** A new tab (its own sessionStorage, so its own login). */
+  /** A tab in a context of its own (its own cookies, so its own login). */
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  /** Another tab in the same context as page (the same login). */
+  newTab(page: Page): Promise<Page>;
+  /** Every open tab, of every context. */
+  pages(): Page[];
   close(): Promise<void>;
 }
 
+/** A response that gave the tab a session (its access token is that fresh): login steps and refreshes. */
+export function isSessionAnswer(r: Response): boolean {
+  const sent = r.request();
+  return sent.method() === 'POST' && new URL(r.url()).pathname === '/graphql' && /\bmutation (Login|CompleteLogin|ConfirmTwoFactorEnrolment|RefreshSession)\b/.test(sent.postData() ?? '');
+}
+
+const sessionAnswers = new WeakMap<Page, number>();
+/** When the tab last got a session, as seen on the network (the panel keeps its tokens out of reach). */
+export function lastSessionAt(page: Page): number | undefined {
+  return sessionAnswers.get(page);
+}
+
+const CONTEXT_OPTIONS = {
+  viewport: { width: 1366, height: 900 },
+  locale: 'en-GB',
+  timezoneId: 'Europe/Berlin',
+};
+
 export async function launch(baseURL: string): Promise<Browser> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'mailpanel-chromium-'));
-  const context = await chromium
-    .launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      // playwright adds --headless itself for headless: true (and would drop a second one).
-      headless: true,
-      args: CHROMIUM_ARGS.filter((a) => a !== '--headless'),
-      baseURL,
-      viewport: { width: 1366, height: 900 },
-      locale: 'en-GB',
-      timezoneId: 'Europe/Berlin',
-    })
-    .catch((err: unknown) => {
-      rmSync(profile, { recursive: true, force: true });
-      throw err;
-    });
-  context.setDefaultTimeout(15_000);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // playwright adds --headless itself for headless: true (and would drop a second one).
+    headless: true,
+    args: CHROMIUM_ARGS.filter((a) => a !== '--headless'),
+  });
+  const contexts = new Set<BrowserContext>();
   const errors: string[] = [];
   const watch = (page: Page) => {
     page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+    page.on('response', (r) => {
+      if (isSessionAnswer(r)) sessionAnswers.set(page, Date.now());
+    });
   };
-  context.pages().forEach(watch);
-  context.on('page', watch);
+  const newTab = async (context: BrowserContext, viewport?: { width: number; height: number }) => {
+    const page = await context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    return page;
+  };
   return {
-    context,
     async newPage(viewport) {
-      const page = await context.newPage();
-      if (viewport) await page.setViewportSize(viewport);
-      return page;
+      const context = await browser.newContext({ ...CONTEXT_OPTIONS, baseURL });
+      context.setDefaultTimeout(15_000);
+      context.on('page', watch);
+      contexts.add(context);
+      return newTab(context, viewport);
     },
+    newTab: (page) => newTab(page.context()),
+    pages: () => [...contexts].flatMap((c) => c.pages()),
     async close() {
-      await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close().catch(() => undefined);
       expect(errors, 'uncaught errors in the page').toEqual([]);
     },
   };

@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.context.pages() ?? []).entries())
+    for (const [i, page] of (browser?.pages() ?? []).entries())
       await screenshot(page, `FAILED-idn-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
   }
 });

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { startSourceDovecot, type SourceDovecot } from '../mailstack/source-dovecot.js';
 import { imap, message, seed, SOURCE_PASSWORD, SOURCE_USER, type SeedSpec } from '../mailstack/migration-fixtures.js';
 import { Api } from './api.js';
-import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
+import { expectText, fieldError, lastSessionAt, launch, login, screenshot, visit, type Browser } from './browser.js';
 
 const app = inject('app');
 const FOLDERS: Record<string, number> = { INBOX: 600, 'Sent Messages': 150, 'Archive.2024': 250 };
@@ -32,12 +32,13 @@ async function seedSource(port: number) {
   );
 }
 
-/** Reloads only when the access token is far from its refresh, so what the test sees after the load
- *  is the page and not a refresh (one interrupted mid-flight is accepted again within
- *  REFRESH_REUSE_GRACE_SECONDS: api/test/auth.test.ts). */
+/** Reloads only when the access token is far from its refresh (more than 12 s of its life left, judged
+ *  by when the tab last got a session), so what the test sees after the load is the page and not a
+ *  refresh (one interrupted mid-flight is accepted again within REFRESH_REUSE_GRACE_SECONDS:
+ *  api/test/auth.test.ts). */
 async function safeReload(page: Page) {
   await expect
-    .poll(() => page.evaluate(() => JSON.parse(sessionStorage.getItem('mailpanel.session') ?? '{}').accessTokenExpiresAt - Date.now()), { timeout: 40_000, interval: 250 })
+    .poll(() => app.accessTokenTtlSeconds * 1000 - (Date.now() - (lastSessionAt(page) ?? 0)), { timeout: 40_000, interval: 250 })
     .toBeGreaterThan(12_000);
   await page.reload();
 }
@@ -64,7 +65,7 @@ beforeAll(async () => {
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.context.pages() ?? []).entries())
+    for (const [i, page] of (browser?.pages() ?? []).entries())
       await screenshot(page, `FAILED-migration-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
   }
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail')
-    for (const [i, page] of (browser?.context.pages() ?? []).entries())
+    for (const [i, page] of (browser?.pages() ?? []).entries())
       await screenshot(page, `FAILED-two-factor-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
 });
 
@@ -97,6 +97,9 @@ describe('two-factor login', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: OWNER.email }).waitFor();
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    // As a person would: on to the next login once the login page shows (a load before the logout
+    // has reached the API would still resume the browser's login from its cookie).
+    await page.waitForURL((u) => u.pathname === '/login');
 
     await passwordStep(page, OWNER.email, OWNER.password);
     await page.getByLabel('Code').fill(recovery[0]!);
@@ -105,6 +108,9 @@ describe('two-factor login', () => {
     await visit(page, '/account');
     await expectText(page.getByTestId('recovery-left'), '9 of 10');
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    // As a person would: on to the next login once the login page shows (a load before the logout
+    // has reached the API would still resume the browser's login from its cookie).
+    await page.waitForURL((u) => u.pathname === '/login');
 
     await passwordStep(page, OWNER.email, OWNER.password);
     await page.getByLabel('Code').fill(recovery[0]!);

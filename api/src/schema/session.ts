@@ -12,9 +12,9 @@ import {
   RefreshTokenReuseError,
   SecondFactorRequiredError,
   TwoFactorEnrolmentRequiredError,
-  type Session,
 } from '../auth/session.js';
 import { audit } from '../audit.js';
+import { clearSessionCookie, deliverSession, SESSION_COOKIE_HEADER, type IssuedSession } from '../session-cookie.js';
 import type { Viewer } from '../context.js';
 
 const ViewerKind = builder.enumType('ViewerKind', { values: ['ADMIN', 'CUSTOMER', 'MAILBOX'] as const });
@@ -43,16 +43,21 @@ export const ViewerRef = builder.objectRef<Exclude<Viewer, { kind: 'anonymous' }
   }),
 });
 
-export const SessionRef = builder.objectRef<Session>('Session').implement({
+export const SessionRef = builder.objectRef<IssuedSession>('Session').implement({
   description: 'Send accessToken as "Authorization: Bearer …"; trade refreshToken for a new pair before the access token expires.',
   fields: (t) => ({
     accessToken: t.exposeString('accessToken'),
     accessTokenExpiresAt: t.expose('accessTokenExpiresAt', { type: 'DateTime' }),
-    refreshToken: t.exposeString('refreshToken'),
+    refreshToken: t.exposeString('refreshToken', {
+      nullable: true,
+      description: `null when the request carried "${SESSION_COOKIE_HEADER}: 1" (the panel): the refresh token then travels only in an HttpOnly cookie, out of reach of scripts. Without that header it is always here.`,
+    }),
     refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime' }),
     viewer: t.field({ type: ViewerRef, resolve: (s) => s.viewer }),
   }),
 });
+
+const NO_SESSION = 'Not logged in: no refresh token was presented';
 
 /** The one login throttle: passwords and second-factor codes count toward the same limits. */
 export const throttle = new LoginThrottle();
@@ -95,7 +100,7 @@ builder.mutationFields((t) => ({
           targetLabel: v.label,
           customerId: v.customerId,
         });
-        return session;
+        return deliverSession(ctx.sessionCookie, session);
       } catch (err) {
         // The password was right; the login waits for its second factor (audited when it completes).
         if (err instanceof SecondFactorRequiredError || err instanceof TwoFactorEnrolmentRequiredError) throw err;
@@ -113,12 +118,17 @@ builder.mutationFields((t) => ({
   }),
   refreshSession: t.field({
     type: SessionRef,
+    description: `Trades a refresh token for a new pair (the presented one is used up). Without refreshToken, the one in the panel's cookie (only with "${SESSION_COOKIE_HEADER}: 1").`,
     errors: { types: [AuthenticationError], dataField: { name: 'session' } },
-    args: { refreshToken: t.arg.string({ required: true }) },
+    args: { refreshToken: t.arg.string({ required: false }) },
     resolve: async (_r, args, ctx) => {
+      const token = args.refreshToken ?? ctx.sessionCookie.presented;
+      if (!token) throw new AuthenticationError(NO_SESSION);
       try {
-        return await refresh(args.refreshToken, { ip: ctx.clientIp, userAgent: ctx.userAgent });
+        return deliverSession(ctx.sessionCookie, await refresh(token, { ip: ctx.clientIp, userAgent: ctx.userAgent }));
       } catch (err) {
+        // A cookie the API refused is of no further use: drop it.
+        if (err instanceof AuthenticationError && args.refreshToken == null) clearSessionCookie(ctx.sessionCookie);
         if (err instanceof RefreshTokenReuseError)
           await audit(db(), ctx, {
             action: 'session.refresh_reuse',
@@ -131,10 +141,13 @@ builder.mutationFields((t) => ({
     },
   }),
   logout: t.boolean({
-    description: 'Ends the login the refresh token belongs to (all its rotated tokens).',
-    args: { refreshToken: t.arg.string({ required: true }) },
+    description: `Ends the login the refresh token belongs to (all its rotated tokens); false for an unknown token. Without refreshToken, the one in the panel's cookie (only with "${SESSION_COOKIE_HEADER}: 1"), and the cookie is cleared.`,
+    args: { refreshToken: t.arg.string({ required: false }) },
     resolve: async (_r, args, ctx) => {
-      const owner = await logout(args.refreshToken);
+      const token = args.refreshToken ?? ctx.sessionCookie.presented;
+      clearSessionCookie(ctx.sessionCookie);
+      if (!token) return false;
+      const owner = await logout(token);
       if (owner)
         await audit(db(), ctx, { action: 'session.logout', targetType: owner.userId ? 'User' : 'Mailbox', targetId: owner.userId ?? owner.mailboxId });
       return owner !== null;

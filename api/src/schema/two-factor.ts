@@ -8,7 +8,8 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { isPersonLogin, type Context, type PersonViewer } from '../context.js';
 import { decodeId } from '../global-id.js';
-import { completeLogin, FailedLoginError, SecondFactorRequiredError, TwoFactorEnrolmentRequiredError, withChallenge, type Session } from '../auth/session.js';
+import { completeLogin, FailedLoginError, SecondFactorRequiredError, TwoFactorEnrolmentRequiredError, withChallenge } from '../auth/session.js';
+import { deliverSession, type IssuedSession } from '../session-cookie.js';
 import {
   consumeCode,
   encryptTotpSecret,
@@ -94,7 +95,7 @@ const Enrolment = builder.objectRef<{ secret: string; otpauthUri: string }>('Two
   fields: (t) => ({ secret: t.exposeString('secret'), otpauthUri: t.exposeString('otpauthUri') }),
 });
 
-const Enabled = builder.objectRef<{ recoveryCodes: string[]; session: Session | null }>('TwoFactorEnabled').implement({
+const Enabled = builder.objectRef<{ recoveryCodes: string[]; session: IssuedSession | null }>('TwoFactorEnabled').implement({
   fields: (t) => ({
     recoveryCodes: t.exposeStringList('recoveryCodes', { description: 'Ten one-time codes for when the phone is lost. Shown once.' }),
     session: t.field({ type: SessionRef, nullable: true, description: 'The login, when the enrolment was its required first step.', resolve: (e) => e.session }),
@@ -181,7 +182,7 @@ builder.mutationFields((t) => ({
         });
         if (result === 'recovery')
           await audit(db(), { ...ctx, viewer: subject }, { action: 'two_factor.recovery_code_used', ...target(ownerOf(subject as Person)), targetLabel: who.label, customerId: who.customerId });
-        return session;
+        return deliverSession(ctx.sessionCookie, session);
       } catch (err) {
         if (err instanceof FailedLoginError) {
           const owner = await verifyChallenge(args.challenge, 'code');
@@ -226,7 +227,7 @@ builder.mutationFields((t) => ({
         const recoveryCodes = await enable({ ...ctx, viewer: outcome.subject }, owner);
         const who = await ownerLabel(owner);
         await audit(db(), { ...ctx, viewer: outcome.subject }, { action: 'session.login', ...target(owner), targetLabel: who.label, customerId: who.customerId, details: { secondFactor: 'enrolled' } });
-        return { recoveryCodes, session: outcome.session };
+        return { recoveryCodes, session: deliverSession(ctx.sessionCookie, outcome.session) };
       }
       const owner = ownerOf(person(ctx));
       if (!(await consumeCode(owner, args.code, { pending: true }))) throw ValidationError.of('code', 'WRONG_CODE', CODE_HINT);

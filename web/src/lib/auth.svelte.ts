@@ -1,12 +1,16 @@
-// Login, logout and the session's lifetime. The access token is short-lived; it is refreshed with
-// `refreshSession` shortly before it expires (timer, tab becoming visible, or just before a request),
-// one refresh at a time: the API rotates refresh tokens and treats a replayed one as theft, so two
-// concurrent refreshes would end the login. When the login ends server-side (expired, revoked,
-// password changed) the tab returns to the login page with the reason.
+// Login, logout and the session's lifetime. The access token is short-lived and kept in memory; it
+// is refreshed with `refreshSession` shortly before it expires (timer, tab becoming visible, or just
+// before a request). The refresh token is an HttpOnly cookie shared by the browser's tabs, sent only
+// by this module's client (with "X-Session-Cookie: 1"); one refresh at a time, in this tab and across
+// tabs (session-tabs.ts): the API rotates refresh tokens and treats a replayed one as theft. A new
+// tab or a reload resumes the login from the cookie (restoreSession, before the first page). When
+// the login ends server-side (expired, revoked, password changed) the tab returns to the login page
+// with the reason; a logout in one tab ends the session in all of them.
 import { Client, fetchExchange } from '@urql/core';
 import { goto } from '$app/navigation';
 import { ErrorFields, graphql, type ResultOf } from './graphql';
-import { clearSession, loadSession, saveSession, type StoredSession } from './session';
+import { viewerKey, type PanelSession } from './session';
+import { onOtherTabs, tellOtherTabs, withRefreshLock } from './session-tabs';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -14,8 +18,6 @@ const SessionFields = graphql(`
   fragment SessionFields on Session {
     accessToken
     accessTokenExpiresAt
-    refreshToken
-    refreshTokenExpiresAt
     viewer { kind label readOnly user { id } customer { id name } mailbox { id } }
   }
 `);
@@ -78,25 +80,29 @@ export const ConfirmEnrolmentMutation = graphql(
 
 const RefreshMutation = graphql(
   `
-    mutation RefreshSession($refreshToken: String!) {
-      refreshSession(refreshToken: $refreshToken) {
-        __typename
-        ... on MutationRefreshSessionSuccess { session { ...SessionFields } }
-        ... on Error { message }
-      }
+    mutation RefreshSession {
+      refreshSession { __typename ... on MutationRefreshSessionSuccess { session { ...SessionFields } } ... on Error { message } }
     }
   `,
   [SessionFields],
 );
 
 const LogoutMutation = graphql(`
-  mutation Logout($refreshToken: String!) {
-    logout(refreshToken: $refreshToken)
+  mutation Logout {
+    logout
   }
 `);
 
-/** Session operations go through their own client: no token, no cache, no subscriptions. */
-const authClient = new Client({ url: GRAPHQL_PATH, exchanges: [fetchExchange], preferGetMethod: false, requestPolicy: 'network-only' });
+/** Session operations go through their own client: no token, no cache, no subscriptions; the only
+ *  requests that ask for (and send) the refresh-token cookie. */
+const SESSION_FETCH: RequestInit = { headers: { 'x-session-cookie': '1' }, credentials: 'same-origin' };
+const authClient = new Client({
+  url: GRAPHQL_PATH,
+  exchanges: [fetchExchange],
+  preferGetMethod: false,
+  requestPolicy: 'network-only',
+  fetchOptions: SESSION_FETCH,
+});
 
 type SessionPayload = ResultOf<typeof SessionFields>;
 
@@ -112,12 +118,10 @@ function localExpiry(s: SessionPayload, receivedAt: number): number {
   return Date.parse(s.accessTokenExpiresAt);
 }
 
-function toStored(s: SessionPayload, receivedAt = Date.now()): StoredSession {
+function toSession(s: SessionPayload, receivedAt = Date.now()): PanelSession {
   return {
     accessToken: s.accessToken,
-    refreshToken: s.refreshToken,
     accessTokenExpiresAt: localExpiry(s, receivedAt),
-    refreshTokenExpiresAt: Date.parse(s.refreshTokenExpiresAt),
     viewer: {
       kind: s.viewer.kind,
       label: s.viewer.label,
@@ -130,7 +134,7 @@ function toStored(s: SessionPayload, receivedAt = Date.now()): StoredSession {
   };
 }
 
-export const auth = $state<{ session: StoredSession | null }>({ session: loadSession() });
+export const auth = $state<{ session: PanelSession | null }>({ session: null });
 
 const endListeners = new Set<() => void>();
 /** Called when the session ends (logout or expiry): the GraphQL client drops its cache and socket. */
@@ -150,38 +154,53 @@ function scheduleRefresh() {
   timer = setTimeout(() => void refresh(), Math.max(0, remaining - lead));
 }
 
-function setSession(s: StoredSession) {
-  saveSession(s);
+function setSession(s: PanelSession) {
+  const before = auth.session;
   auth.session = s;
   scheduleRefresh();
+  // Another tab logged in as someone else (the cookie is the browser's): this tab follows, afresh.
+  if (before && viewerKey(before.viewer) !== viewerKey(s.viewer)) {
+    for (const fn of endListeners) fn();
+    void goto('/', { replaceState: true });
+  }
 }
 
 function endSession(reason?: string) {
   clearTimeout(timer);
-  clearSession();
   auth.session = null;
   for (const fn of endListeners) fn();
   const query = reason ? `?reason=${encodeURIComponent(reason)}` : '';
   void goto(`/login${query}`, { replaceState: true });
 }
 
+type Exchange = { ok: true; session: PanelSession } | { ok: false; refused?: string };
+
+/** Trades the cookie's refresh token for a new pair, holding the browser-wide refresh lock. */
+function exchange(): Promise<Exchange> {
+  return withRefreshLock(async (): Promise<Exchange> => {
+    const r = await authClient.mutation(RefreshMutation, {}).toPromise();
+    const payload = r.data?.refreshSession;
+    if (payload?.__typename === 'MutationRefreshSessionSuccess') return { ok: true, session: toSession(payload.session) };
+    return payload ? { ok: false, refused: payload.message } : { ok: false };
+  }).catch((): Exchange => ({ ok: false })); // no answer (network, lock refused): as network trouble
+}
+
 let inflight: Promise<boolean> | null = null;
 
-/** Trades the refresh token for a new pair. true when the session was renewed. */
+/** Renews this tab's session. true when it was renewed. */
 export function refresh(): Promise<boolean> {
   inflight ??= (async () => {
     const current = auth.session;
     if (!current) return false;
     try {
-      const r = await authClient.mutation(RefreshMutation, { refreshToken: current.refreshToken }).toPromise();
+      const r = await exchange();
       if (auth.session !== current) return !!auth.session; // logged out or replaced meanwhile
-      const payload = r.data?.refreshSession;
-      if (payload?.__typename === 'MutationRefreshSessionSuccess') {
-        setSession(toStored(payload.session));
+      if (r.ok) {
+        setSession(r.session);
         return true;
       }
-      if (payload) {
-        endSession(payload.message);
+      if (r.refused) {
+        endSession(r.refused);
         return false;
       }
       // Network trouble: keep the session, try again soon.
@@ -194,6 +213,42 @@ export function refresh(): Promise<boolean> {
   })();
   return inflight;
 }
+
+let restoring: Promise<boolean> | null = null;
+
+/** A tab without a session (just opened or reloaded, or on /login while another tab logged in) takes
+ *  the browser's login from the cookie. true when there was one. */
+export function restoreSession(): Promise<boolean> {
+  restoring ??= (async () => {
+    try {
+      if (auth.session) return true;
+      const r = await exchange();
+      if (r.ok && !auth.session) setSession(r.session);
+      return !!auth.session;
+    } finally {
+      restoring = null;
+    }
+  })();
+  return restoring;
+}
+
+const signedInElsewhere = new Set<() => void>();
+/** Called when another tab's login has given this tab (which had none) a session: /login moves on. */
+export function onSignedInElsewhere(fn: () => void): () => void {
+  signedInElsewhere.add(fn);
+  return () => signedInElsewhere.delete(fn);
+}
+
+if (typeof window !== 'undefined')
+  onOtherTabs((message) => {
+    if (message.type === 'logout') {
+      if (auth.session) endSession();
+    } else if (!auth.session) {
+      void restoreSession().then((ok) => {
+        if (ok) for (const fn of signedInElsewhere) fn();
+      });
+    }
+  });
 
 /** The access token to send now, refreshed first when it is about to expire. */
 export async function freshAccessToken(): Promise<string | null> {
@@ -211,7 +266,7 @@ export async function recoverFromRejectedToken(rejected: string): Promise<boolea
 }
 
 export type LoginResult =
-  | { ok: true; session: StoredSession }
+  | { ok: true; session: PanelSession }
   | { ok: false; step: 'code' | 'enrol'; challenge: string }
   | { ok: false; step?: undefined; message: string; fieldErrors: Record<string, string> };
 
@@ -230,10 +285,11 @@ export async function login(email: string, password: string): Promise<LoginResul
   return { ok: false, message: p.message, fieldErrors };
 }
 
-/** A session answered by the API becomes this tab's login. */
-export function startSession(payload: SessionPayload): StoredSession {
-  const session = toStored(payload);
+/** A session answered by the API becomes this tab's login (and the other tabs', through the cookie). */
+export function startSession(payload: SessionPayload): PanelSession {
+  const session = toSession(payload);
   setSession(session);
+  tellOtherTabs({ type: 'login' });
   return session;
 }
 
@@ -254,14 +310,16 @@ export function loginStepClient() {
   return authClient;
 }
 
-/** Ends the login server-side (best effort) and locally. */
+/** Ends the login server-side (best effort; the API clears the cookie) and in every tab. Sent at once
+ *  (no need to wait for the refresh lock: any token of the login ends all of it) and with keepalive,
+ *  so a tab closed or reloaded right after the click still logs out. */
 export async function logout(): Promise<void> {
-  const current = auth.session;
-  if (current) await authClient.mutation(LogoutMutation, { refreshToken: current.refreshToken }).toPromise().catch(() => undefined);
+  if (auth.session) await authClient.mutation(LogoutMutation, {}, { fetchOptions: { ...SESSION_FETCH, keepalive: true } }).toPromise().catch(() => undefined);
+  tellOtherTabs({ type: 'logout' });
   endSession();
 }
 
-/** Starts the refresh timer for a session restored from sessionStorage (page reload). */
+/** Keeps the session fresh while the panel is open: refresh timer, and a check when the tab comes back. */
 let watchingVisibility = false;
 export function resumeSession() {
   if (typeof document !== 'undefined' && !watchingVisibility) {

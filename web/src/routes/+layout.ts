@@ -1,4 +1,5 @@
 // The panel is a client-rendered app over the GraphQL API: no server-side data loading, no SSR
-// (the session lives in sessionStorage, which the server cannot see).
+// (the tab holds its access token in memory and resumes the login from an HttpOnly cookie the API
+// reads, see hooks.client.ts).
 export const ssr = false;
 export const prerender = false;

@@ -21,7 +21,8 @@ function wsUrl(): string {
 function withAuth(init: RequestInit | undefined, token: string | null): RequestInit {
   const headers = new Headers(init?.headers);
   if (token) headers.set('authorization', `Bearer ${token}`);
-  return { ...init, headers };
+  // The refresh-token cookie is for the session calls only (lib/auth.svelte.ts), not every request.
+  return { ...init, headers, credentials: 'omit' };
 }
 
 async function rejectedAsUnauthenticated(res: Response): Promise<boolean> {
