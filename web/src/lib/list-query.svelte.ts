@@ -14,7 +14,8 @@ export class ListQuery<Data, Variables extends AnyVariables, N, F extends string
   readonly list: ListState<F>;
   readonly query: QueryState<Data>;
   readonly #pick: (data: Data) => Connection<N> | null | undefined;
-  readonly connection = $derived.by(() => (this.query.data === undefined ? undefined : (this.#pick(this.query.data) ?? undefined)));
+  // data is null when the server answered only errors (e.g. the login ended in another tab).
+  readonly connection = $derived.by(() => (this.query.data == null ? undefined : (this.#pick(this.query.data) ?? undefined)));
   readonly rows: N[] = $derived(this.connection?.edges.map((e) => e.node) ?? []);
 
   /** `variables` gets the list (its args, query and filters); null pauses the query. */
