@@ -182,7 +182,7 @@ describe('IMAP migration', () => {
     await expectText(admin.getByTestId('migration-overall'), 'run 2');
   });
 
-  test('a source that refuses connections: the view shows attempt n of m, the next retry and the last error while it waits', async () => {
+  test('a source that refuses connections: the view shows attempt n of m, the next retry, the give-up time and the last error while it waits', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const srv = net.createServer();
       srv.listen(0, '127.0.0.1', () => {
@@ -205,7 +205,8 @@ describe('IMAP migration', () => {
     await expectText(listed.getByTestId('migration-row-error'), /Last error:.*refused the connection/);
     await listed.getByRole('link').click();
     await expectText(admin.getByTestId('migration-overall'), 'Waiting to retry');
-    await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d/, 30_000).catch((e) => {
+    // …and when it gives up: the start of the last attempt, after every remaining pause.
+    await expectText(admin.getByTestId('migration-attempt'), /Attempt [1-7] of 7 · next retry at \d.* · gives up if the try at \d.* fails too/, 30_000).catch((e) => {
       throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}`);
     });
     await expectText(admin.getByTestId('migration-overall'), /Last error:.*refused the connection/);

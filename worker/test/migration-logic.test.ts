@@ -17,7 +17,7 @@ import {
   scrub,
 } from '@mailpanel/core/migration/errors';
 import { decodeMutf7, encodeMutf7 } from '../src/migration/mutf7.js';
-import { maxAttempts, retryDelaySeconds, schedule } from '@mailpanel/core/migration/retry-schedule';
+import { lastAttemptAt, maxAttempts, retryDelaySeconds, schedule } from '@mailpanel/core/migration/retry-schedule';
 import {
   flagsToInfo,
   folderDirName,
@@ -141,6 +141,17 @@ describe('folder mapping', () => {
 });
 
 describe('retry schedule', () => {
+  it('the last attempt starts after every remaining pause: the time the panel says it gives up', () => {
+    const p = { retries: 6, baseSeconds: 10 };
+    const next = new Date('2030-01-01T00:00:00Z');
+    // Attempt 1 failed; attempt 2 at `next`, then pauses 20, 40, 80, 160, 320 before attempts 3..7.
+    expect(lastAttemptAt(p, 1, next).getTime() - next.getTime()).toBe((20 + 40 + 80 + 160 + 320) * 1000);
+    // Attempt 6 failed: the next (7) is the last.
+    expect(lastAttemptAt(p, 6, next)).toEqual(next);
+    // A row allowed fewer attempts (a run started under another setting) ends sooner.
+    expect(lastAttemptAt(p, 1, next, 3).getTime() - next.getTime()).toBe(20_000);
+  });
+
   it('as documented: 6 retries after 10 s doubling (7 attempts, about 10½ minutes), then none', () => {
     const p = { retries: 6, baseSeconds: 10 };
     expect(schedule(p)).toEqual([10, 20, 40, 80, 160, 320]);

@@ -1,5 +1,6 @@
 import { db, type Tx } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
+import { lastAttemptAt } from '@mailpanel/core/migration/retry-schedule';
 import { encryptSecret } from '@mailpanel/core/crypto/secretbox';
 import { FieldErrors, NotFoundError, TooManyAttemptsError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
@@ -124,6 +125,16 @@ const MigrationRetry = builder.objectRef<{ attempt: number; maxAttempts: number;
     attempt: t.exposeInt('attempt'),
     maxAttempts: t.exposeInt('maxAttempts'),
     nextRetryAt: t.expose('nextRetryAt', { type: 'DateTime', nullable: true }),
+    lastAttemptAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'While WAITING: when the last attempt starts if every one before it fails too (the retry schedule); if that one fails, the migration ends FAILED',
+      resolve: (a) => {
+        if (!a.nextRetryAt) return null;
+        const cfg = config();
+        return lastAttemptAt({ retries: cfg.MIGRATION_RETRIES, baseSeconds: cfg.MIGRATION_RETRY_DELAY_SECONDS }, a.attempt, a.nextRetryAt, a.maxAttempts);
+      },
+    }),
   }),
 });
 

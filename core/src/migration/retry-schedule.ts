@@ -24,6 +24,17 @@ export function retryDelaySeconds(p: RetryPolicy, attempt: number, max = maxAtte
   return p.baseSeconds * 2 ** Math.max(0, attempt - 1);
 }
 
+/**
+ * When the last attempt starts if every attempt before it fails at once: after attempt `attempt`
+ * failed, the next starts at `nextRetryAt`, each later one after its own pause. If that last attempt
+ * fails too, the migration ends FAILED — the time the panel gives as "gives up after".
+ */
+export function lastAttemptAt(p: RetryPolicy, attempt: number, nextRetryAt: Date, max = maxAttempts(p)): Date {
+  let at = nextRetryAt.getTime();
+  for (let a = attempt + 1; a < max; a++) at += (retryDelaySeconds(p, a, max) ?? 0) * 1000;
+  return new Date(at);
+}
+
 /** Every pause of the schedule, in order (for the docs and the tests). */
 export function schedule(p: RetryPolicy): number[] {
   return Array.from({ length: p.retries }, (_, i) => retryDelaySeconds(p, i + 1)!);

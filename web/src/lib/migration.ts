@@ -23,7 +23,7 @@ export const MigrationFields = graphql(`
     rate
     etaSeconds
     error { code message }
-    attempt { attempt maxAttempts nextRetryAt }
+    attempt { attempt maxAttempts nextRetryAt lastAttemptAt }
     verification { ok missing extra repaired checkedAt }
     source { host port security username }
     createdBy { label type }
@@ -77,7 +77,7 @@ export const PHASE_LABEL: Record<string, string> = {
 type AttemptView = {
   status: string;
   phase: string;
-  attempt?: { attempt: number; maxAttempts: number; nextRetryAt?: string | null } | null;
+  attempt?: { attempt: number; maxAttempts: number; nextRetryAt?: string | null; lastAttemptAt?: string | null } | null;
 };
 
 /** What a migration is doing, in words: "Waiting to retry" (not "for a worker") between attempts. */
@@ -91,8 +91,10 @@ export function attemptText(m: AttemptView, formatTime: (iso: string) => string)
   const a = m.attempt;
   const active = (ACTIVE_STATUSES as string[]).includes(m.status);
   if (!a || !(active || a.attempt > 1)) return null;
-  const next = active && m.phase === 'WAITING' && a.nextRetryAt ? ` · next retry at ${formatTime(a.nextRetryAt)}` : '';
-  return `Attempt ${a.attempt} of ${a.maxAttempts}${next}`;
+  const waiting = active && m.phase === 'WAITING' && a.nextRetryAt;
+  const next = waiting ? ` · next retry at ${formatTime(a.nextRetryAt!)}` : '';
+  const last = waiting && a.lastAttemptAt ? ` · gives up if the try at ${formatTime(a.lastAttemptAt)} fails too` : '';
+  return `Attempt ${a.attempt} of ${a.maxAttempts}${next}${last}`;
 }
 
 /** Share of the messages dealt with (copied, already there, or failed), 0–100. */
