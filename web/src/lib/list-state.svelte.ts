@@ -5,7 +5,7 @@
 // again from the first page. Typing in the search box replaces the history entry; everything else
 // adds one, so "back" undoes a filter or a page turn.
 import { untrack } from 'svelte';
-import { goto } from '$app/navigation';
+import { goto, replaceState } from '$app/navigation';
 import { page } from '$app/state';
 
 export type Direction = 'ASC' | 'DESC';
@@ -146,4 +146,17 @@ export class ListState<F extends string = string> {
     if (url.search === page.url.search) return;
     void goto(url, { keepFocus: true, noScroll: true, replaceState });
   }
+}
+
+/**
+ * A one-time instruction in the URL (`?new` opens a create form): true when present, and taken out of
+ * the address at once, so a later reload or a filter change does not carry it along.
+ */
+export function takeFlag(name: string): boolean {
+  if (!page.url.searchParams.has(name)) return false;
+  const url = new URL(page.url);
+  url.searchParams.delete(name);
+  // After the router has settled: replaceState during the first render is refused by SvelteKit.
+  setTimeout(() => replaceState(url, page.state), 0);
+  return true;
 }
