@@ -273,8 +273,8 @@ describe.sequential('two APIs and two workers on one PostgreSQL', () => {
     w1.child.kill('SIGKILL');
     await w1.exited;
 
-    // pg-boss notices the missed heartbeat (10 s, checked every 10 s) and the job is retried on worker-2.
-    await waitFor(async () => (await jobState(all)).every((j) => j.state === 'completed'), 'every job completed', 75_000);
+    // pg-boss notices the missed heartbeat (10 s, checked every 10 s: core/src/jobs.ts) and retries the job on worker-2.
+    await waitFor(async () => (await jobState(all)).every((j) => j.state === 'completed'), 'every job completed', 45_000);
     const ranOn2 = new Set(jobsStarted(w2, 'provision-mailbox'));
     expect(held.filter((id) => !ranOn2.has(id))).toEqual([]);
     const ready = (await sql.query(`SELECT count(*)::int AS n FROM mailboxes WHERE id = ANY($1::uuid[]) AND provisioning = 'READY'`, [all])).rows[0].n;
