@@ -110,9 +110,9 @@ describe.sequential('two APIs and two workers on one PostgreSQL', () => {
   const sockets: Client[] = [];
 
   beforeAll(async () => {
-    // A first: it creates pg-boss's schema, the queues and the first admin; then the rest at once.
-    apiA = await startApi('api-a');
-    [apiB, w1, w2] = await Promise.all([startApi('api-b'), startWorkerProcess('worker-1'), startWorkerProcess('worker-2')]);
+    // All four at once on a database with no admin and no pg-boss schema yet, as replicas start: the
+    // first admin and pg-boss's schema and queues are created once, whoever comes first.
+    [apiA, apiB, w1, w2] = await Promise.all([startApi('api-a'), startApi('api-b'), startWorkerProcess('worker-1'), startWorkerProcess('worker-2')]);
     A = await remoteApi(apiA.url);
     B = await remoteApi(apiB.url);
     tenant = await createTenant(B, { maxMailboxes: 1000 });
@@ -143,6 +143,11 @@ describe.sequential('two APIs and two workers on one PostgreSQL', () => {
     expect(new Set(pids).size).toBe(4);
     expect(apiA.port).not.toBe(apiB.port);
     expect(procs.every(alive)).toBe(true);
+  });
+
+  it('started together, they created one first admin and logged no error', async () => {
+    expect((await sql.query(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`)).rows[0].n).toBe(1);
+    for (const p of procs) expect(p.output().split('\n').filter((l) => l.includes('"level":"error"')), p.name).toEqual([]);
   });
 
   it("a subscription on API A sees a mutation made through API B, and a worker's finished job", { timeout: 30_000 }, async () => {
