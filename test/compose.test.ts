@@ -35,6 +35,8 @@ interface Service {
   ports?: (string | number | { target?: number; published?: string | number })[];
   profiles?: string[];
   user?: string;
+  deploy?: { replicas?: number };
+  container_name?: string;
 }
 interface ComposeFile {
   services: Record<string, Service>;
@@ -145,8 +147,8 @@ describe('docker-compose.yml', () => {
     }
     expect(healthTest(services.postgres)).toContain('pg_isready');
     expect(healthTest(services.api)).toMatch(/\/healthz\b/);
-    // The worker serves no HTTP: its health is the heartbeat file scripts/worker.ts rewrites.
-    expect(healthTest(services.worker)).toContain('/data/worker-heartbeat');
+    // The worker serves no HTTP: its health is the heartbeat file scripts/worker.ts rewrites in its DATA_DIR.
+    expect(healthTest(services.worker)).toContain(`${envOf(services.worker).DATA_DIR}/worker-heartbeat`);
     expect(read('scripts/worker.ts')).toContain("'worker-heartbeat'");
   });
 
@@ -210,9 +212,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the api and panel ports, and not the database', () => {
+  it('publishes the proxy (in front of the api replicas) and the panel, not the api replicas or the database', () => {
     const published = (s: Service) => (s.ports ?? []).map((p) => (typeof p === 'object' ? String(p.target) : String(p).split(':').pop()));
-    expect(published(services.api)).toContain(envOf(services.api).PORT);
+    // Replicas cannot share a host port: the api is reached through the proxy.
+    expect(services.api.ports ?? []).toEqual([]);
+    expect(published(services.proxy)).toContain('80');
     expect(published(services.web)).toContain(envOf(services.web).PORT);
     expect(services.postgres.ports ?? []).toEqual([]);
   });
@@ -231,8 +235,12 @@ describe('docker-compose.yml', () => {
     for (const name of FULL_PANEL) {
       const env = envOf(services[name]);
       expect(mounts(services[name]), `${name} MAIL_ROOT on vmail`).toContainEqual({ source: 'vmail', target: env.MAIL_ROOT });
-      expect(mounts(services[name]).some((m) => m.target === env.DATA_DIR && declared.includes(m.source)), `${name} DATA_DIR on a volume`).toBe(true);
     }
+    const api = envOf(services.api);
+    expect(mounts(services.api).some((m) => m.target === api.DATA_DIR && declared.includes(m.source)), 'api DATA_DIR on a volume').toBe(true);
+    // Each worker replica's DATA_DIR is its own (its heartbeat file): never a volume the replicas share.
+    const worker = envOf(services.worker);
+    expect(mounts(services.worker).some((m) => m.target === worker.DATA_DIR || worker.DATA_DIR.startsWith(`${m.target}/`)), 'worker DATA_DIR not on a volume').toBe(false);
   });
 
   it('keeps optional services out of a plain `up` until their dependencies exist', () => {
@@ -244,6 +252,110 @@ describe('docker-compose.yml', () => {
       const mailServicesExist = ['dovecot', 'postfix'].every((s) => s in services);
       if (!mailServicesExist) expect(services.roundcube.profiles ?? []).not.toEqual([]);
     }
+  });
+});
+
+/** One Caddyfile line and the block it opens: `words` are its tokens, `children` the lines inside its braces. */
+interface CaddyNode {
+  words: string[];
+  children: CaddyNode[];
+}
+
+/** The Caddyfile's nesting, enough to read its sites, matchers and directives (no snippets or imports). */
+function parseCaddyfile(text: string): CaddyNode[] {
+  const root: CaddyNode = { words: [], children: [] };
+  const stack = [root];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) continue;
+    if (line === '}') {
+      stack.pop();
+      expect(stack.length, 'Caddyfile braces balance').toBeGreaterThan(0);
+      continue;
+    }
+    const opens = line.endsWith('{');
+    const node: CaddyNode = { words: (opens ? line.slice(0, -1) : line).trim().split(/\s+/).filter(Boolean), children: [] };
+    stack.at(-1)!.children.push(node);
+    if (opens) stack.push(node);
+  }
+  expect(stack.length, 'Caddyfile braces balance').toBe(1);
+  return root.children;
+}
+
+const directives = (nodes: CaddyNode[], name: string) => nodes.filter((n) => n.words[0] === name);
+
+describe('docker-compose.yml: api and worker replicas behind the proxy (docs/scaling.md)', () => {
+  const caddyfile = 'deploy/caddy/Caddyfile';
+  const sites = parseCaddyfile(read(caddyfile)).filter((n) => n.words.length > 0);
+  const proxyPort = (services.proxy?.ports ?? []).map((p) => Number(String(p).split(':').pop()))[0];
+  const site = sites.find((n) => n.words.includes(`:${proxyPort}`));
+  /** The handle block a request path ends up in: the first named matcher whose `path` list matches, else the catch-all. */
+  const handleFor = (requestPath: string) => {
+    const matchers = new Map(
+      site!.children.filter((n) => n.words[0]?.startsWith('@')).map((n) => [n.words[0]!, n.words[1] === 'path' ? n.words.slice(2) : []] as const),
+    );
+    const matches = (pattern: string) => (pattern.endsWith('*') ? requestPath.startsWith(pattern.slice(0, -1)) : requestPath === pattern);
+    const handles = directives(site!.children, 'handle');
+    return handles.find((h) => h.words[1] && matchers.get(h.words[1])?.some(matches)) ?? handles.find((h) => h.words.length === 1);
+  };
+  /** The upstream a handle block proxies to: `dynamic a <service> <port>`, with its load-balancing settings. */
+  const upstreamOf = (handle: CaddyNode | undefined) => {
+    const proxy = directives(handle?.children ?? [], 'reverse_proxy')[0];
+    const dynamic = directives(proxy?.children ?? [], 'dynamic')[0];
+    return { proxy, source: dynamic?.words[1], service: dynamic?.words[2], port: dynamic?.words[3], settings: proxy?.children ?? [] };
+  };
+
+  it('runs api and worker as several replicas, none pinned to a name or a host port', () => {
+    for (const name of FULL_PANEL) {
+      expect(services[name].deploy?.replicas, `${name} replicas`).toBeGreaterThanOrEqual(2);
+      expect(services[name].container_name, `${name} container_name (one container only)`).toBeUndefined();
+      expect(services[name].ports ?? [], `${name} host ports (replicas cannot share one)`).toEqual([]);
+    }
+  });
+
+  it('has a proxy service on Caddy, with the Caddyfile mounted read-only, starting once api and web are healthy', () => {
+    const proxy = services.proxy!;
+    expect(proxy.image).toMatch(/^caddy:2\.(\d+)/);
+    expect(Number(/^caddy:2\.(\d+)/.exec(proxy.image!)![1]), '`dynamic a` upstreams need Caddy 2.6 or later').toBeGreaterThanOrEqual(6);
+    expect(proxy.volumes).toContainEqual(`./${caddyfile}:/etc/caddy/Caddyfile:ro`);
+    expect(existsSync(path.join(root, caddyfile))).toBe(true);
+    expect(dependsOn(proxy).api?.condition).toBe('service_healthy');
+    expect(dependsOn(proxy).web?.condition).toBe('service_healthy');
+    expect(healthTest(proxy)).toContain(`http://127.0.0.1:${proxyPort}/healthz`);
+    // The origin the panel announces is the proxy's published port.
+    const published = String(proxy.ports![0]).split(':').slice(0, -1).join(':');
+    expect(interpolate(envOf(services.api).PUBLIC_URL!, {})).toBe(`http://localhost:${interpolate(published, {})}`);
+  });
+
+  it('routes /graphql (HTTP and WebSocket) and /healthz to every api replica, round-robin, without sticky sessions', () => {
+    expect(site, `a site on :${proxyPort}, the port the compose file publishes`).toBeDefined();
+    for (const requestPath of ['/graphql', '/healthz']) {
+      const up = upstreamOf(handleFor(requestPath));
+      expect(up.proxy, `${requestPath} is reverse-proxied`).toBeDefined();
+      // `dynamic a`: every address Docker's DNS has for the service, i.e. every replica, re-resolved.
+      expect([up.source, up.service, up.port], `${requestPath} upstream`).toEqual(['a', 'api', envOf(services.api).PORT]);
+      const policy = directives(up.settings, 'lb_policy')[0]?.words[1];
+      expect(['round_robin', 'least_conn', 'random'], `${requestPath} lb_policy (no affinity)`).toContain(policy);
+    }
+    // WebSocket: Caddy's reverse_proxy passes the Upgrade through unless told otherwise; nothing here
+    // strips the hop-by-hop headers or forces an HTTP/2-only transport (which has no Upgrade).
+    const settings = JSON.stringify(upstreamOf(handleFor('/graphql')).settings);
+    expect(settings).not.toMatch(/header_up","-?(Upgrade|Connection)/i);
+    expect(settings).not.toMatch(/"versions"/);
+    // No affinity anywhere in the file (cookie, client address, header, URI or query hashing).
+    expect(read(caddyfile)).not.toMatch(/lb_policy\s+(cookie|ip_hash|client_ip_hash|uri_hash|header|query)/);
+  });
+
+  it('serves the panel: every other path goes to web', () => {
+    for (const requestPath of ['/', '/mailboxes', '/login']) {
+      const up = upstreamOf(handleFor(requestPath));
+      expect([up.source, up.service, up.port], `${requestPath} upstream`).toEqual(['a', 'web', envOf(services.web).PORT]);
+    }
+  });
+
+  it('gives the api the client address the proxy forwards (login throttling counts per address)', () => {
+    expect(envOf(services.api).TRUST_PROXY).toBe('true');
+    expect(parseEnv({ ...Object.fromEntries(Object.entries(envOf(services.api)).map(([k, v]) => [k, interpolate(v, { POSTGRES_PASSWORD: 'p', JWT_SECRET: 'j'.repeat(32), ENCRYPTION_KEY: 'e'.repeat(64), ADMIN_EMAIL: 'a@b.example', ADMIN_PASSWORD: 'x'.repeat(12) })])) }).TRUST_PROXY).toBe(true);
   });
 });
 

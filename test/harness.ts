@@ -21,19 +21,13 @@ export interface TestApp {
   adminToken: string;
 }
 
-export async function startTestApp(opts: { worker?: boolean; listen?: boolean } = {}): Promise<TestApp> {
-  process.env.ADMIN_EMAIL = ADMIN.email;
-  process.env.ADMIN_PASSWORD = ADMIN.password;
-  const { ensureFirstAdmin } = await import('../core/src/bootstrap.js');
-  const { buildApp } = await import('../api/src/app.js');
-  const { closeDb } = await import('../core/src/db.js');
-  await ensureFirstAdmin();
-  const app = await buildApp();
-  if (opts.listen) await app.start(0, '127.0.0.1');
-  const worker = opts.worker ? await (await import('../worker/src/worker.js')).startWorker() : undefined;
+/** What the fixtures below need from an app: GraphQL requests and logins, and an admin's token. */
+export type GqlClient = Pick<TestApp, 'gql' | 'ok' | 'login' | 'adminToken'>;
 
+/** gql/ok/login over one way of POSTing to /graphql: the in-process yoga, or a running API's URL. */
+export function gqlOver(post: (init: RequestInit) => Response | Promise<Response>): Omit<GqlClient, 'adminToken'> {
   const gql: TestApp['gql'] = async (query, variables, token, headers = {}) => {
-    const res = await app.yoga.fetch('http://localhost/graphql', {
+    const res = await post({
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
       body: JSON.stringify({ query, variables }),
@@ -53,7 +47,28 @@ export async function startTestApp(opts: { worker?: boolean; listen?: boolean } 
     if (d.login.__typename !== 'MutationLoginSuccess') throw new Error(`login failed for ${email}: ${d.login.message}`);
     return d.login.session.accessToken as string;
   };
-  const t: TestApp = { app, worker, gql, ok, login, adminToken: await login(ADMIN.email, ADMIN.password) };
+  return { gql, ok, login };
+}
+
+/** A client of an API running in another process (base URL without /graphql), logged in as ADMIN. */
+export async function remoteApi(baseUrl: string): Promise<GqlClient> {
+  const client = gqlOver((init) => fetch(`${baseUrl}/graphql`, init));
+  return { ...client, adminToken: await client.login(ADMIN.email, ADMIN.password) };
+}
+
+export async function startTestApp(opts: { worker?: boolean; listen?: boolean } = {}): Promise<TestApp> {
+  process.env.ADMIN_EMAIL = ADMIN.email;
+  process.env.ADMIN_PASSWORD = ADMIN.password;
+  const { ensureFirstAdmin } = await import('../core/src/bootstrap.js');
+  const { buildApp } = await import('../api/src/app.js');
+  const { closeDb } = await import('../core/src/db.js');
+  await ensureFirstAdmin();
+  const app = await buildApp();
+  if (opts.listen) await app.start(0, '127.0.0.1');
+  const worker = opts.worker ? await (await import('../worker/src/worker.js')).startWorker() : undefined;
+
+  const client = gqlOver((init) => app.yoga.fetch('http://localhost/graphql', init));
+  const t: TestApp = { app, worker, ...client, adminToken: await client.login(ADMIN.email, ADMIN.password) };
   afterAll(async () => {
     await worker?.stop();
     await app.stop(0);
@@ -79,7 +94,7 @@ export interface Tenant {
 
 let seq = 0;
 /** A customer with a package, a login and one domain, created through the API as admin. */
-export async function createTenant(t: TestApp, limits: Record<string, number> = {}, name = `c${++seq}${Date.now() % 100000}`): Promise<Tenant> {
+export async function createTenant(t: GqlClient, limits: Record<string, number> = {}, name = `c${++seq}${Date.now() % 100000}`): Promise<Tenant> {
   const pkg = await t.ok(
     `mutation($i:HostingPackageInput!){ createHostingPackage(input:$i){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } ... on Error { message } } }`,
     { i: { name: `pkg-${name}`, maxMailboxes: 50, maxForwards: 50, maxDomains: 5, totalQuotaMb: 0, ...limits } },
@@ -118,7 +133,7 @@ export const CREATE_MAILBOX = `mutation($u:String!,$d:String!,$p:String!,$q:Int)
   }
 }`;
 
-export async function createMailbox(t: TestApp, token: string, username: string, domain: string, password = 'mailbox-pass-1', quotaMb?: number) {
+export async function createMailbox(t: GqlClient, token: string, username: string, domain: string, password = 'mailbox-pass-1', quotaMb?: number) {
   const d = await t.ok(CREATE_MAILBOX, { u: username, d: domain, p: password, q: quotaMb }, token);
   return success(d.createMailbox, 'mailbox') as { id: string; address: string; quotaMb: number; status: string; provisioning: string };
 }

@@ -46,14 +46,24 @@ export async function ensureDatabase(): Promise<EmbeddedInstance | null> {
   return embedded;
 }
 
-/** Creates the first administrator when there is none. Returns the generated password, if any. */
+const FIRST_ADMIN_LOCK = 72707370; // arbitrary, constant (migrate.ts uses 72707369)
+
+/** Creates the first administrator when there is none. Returns the generated password, if any.
+ *  Several API replicas start at once on an empty database: a transaction-scoped advisory lock lets
+ *  exactly one of them create the admin (and the default package); the others then find it. */
 export async function ensureFirstAdmin(): Promise<{ email: string; password: string | null } | null> {
   if (await db().user.count({ where: { role: 'ADMIN' } })) return null;
   const cfg = config();
   const email = (cfg.ADMIN_EMAIL ?? 'admin@mailpanel.local').toLowerCase();
   const password = cfg.ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
-  await db().user.create({ data: { email, passwordHash: await hashPassword(password), role: 'ADMIN' } });
-  if (!(await db().hostingPackage.count()))
-    await db().hostingPackage.create({ data: { name: 'Default', maxMailboxes: 100, maxForwards: 200, maxDomains: 10, totalQuotaMb: 102400 } });
-  return { email, password: cfg.ADMIN_PASSWORD ? null : password };
+  const passwordHash = await hashPassword(password);
+  const created = await db().$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK}::bigint)`;
+    if (await tx.user.count({ where: { role: 'ADMIN' } })) return false;
+    await tx.user.create({ data: { email, passwordHash, role: 'ADMIN' } });
+    if (!(await tx.hostingPackage.count()))
+      await tx.hostingPackage.create({ data: { name: 'Default', maxMailboxes: 100, maxForwards: 200, maxDomains: 10, totalQuotaMb: 102400 } });
+    return true;
+  });
+  return created ? { email, password: cfg.ADMIN_PASSWORD ? null : password } : null;
 }

@@ -77,7 +77,10 @@ export function createBoss(connectionString: string, opts: { supervise?: boolean
     max: 4,
     supervise: opts.supervise ?? true,
     // How often missed heartbeats and expired jobs are looked for (a dead worker's jobs come back).
+    // A pass needs both timers (pg-boss runs it max(supervise, monitor) apart, claimed per queue by one
+    // instance): with monitor at its default of 60 s, a SIGKILLed worker's jobs waited up to ~70 s.
     superviseIntervalSeconds: 10,
+    monitorIntervalSeconds: 10,
     schedule: opts.supervise ?? true,
     useListenNotify: true,
   });
