@@ -46,6 +46,25 @@ const schema = z.object({
   /** Pre-compile Sieve scripts with this sievec (default /usr/bin/sievec when DOVECOT_CONFIG is set
    *  and it exists); without it Dovecot compiles a script the first time it runs it. */
   SIEVEC_PATH: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  /** Usage thresholds (percent of the quota) at which the owner gets one warning mail per crossing. */
+  QUOTA_WARNING_PERCENTS: z
+    .string()
+    .default('80,95')
+    .transform((v, ctx) => {
+      const list = v.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+      if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 100)) {
+        ctx.addIssue({ code: 'custom', message: 'a comma-separated list of whole percents, 1 to 100' });
+        return z.NEVER;
+      }
+      return [...new Set(list)].sort((a, b) => a - b);
+    }),
+  /** host:port of the MTA quota warnings are handed to (the local Postfix); unset = shown in the panel only. */
+  QUOTA_WARNING_SMTP: z
+    .string()
+    .regex(/^[a-z0-9.-]+:\d{1,5}$/i, 'must be host:port')
+    .optional(),
+  /** Sender of quota warnings; default postmaster@ the mailbox's own domain. */
+  QUOTA_WARNING_FROM: z.string().email().optional(),
   /** When the worker refreshes every mailbox's quota usage (pg-boss cron, UTC); "off" disables. */
   QUOTA_REFRESH_CRON: z
     .string()

@@ -32,8 +32,8 @@ export interface PanelOnMailstack extends TestApp {
 export interface PanelOnMailstackOptions {
   /** More options for startMailstack (e.g. milter, policyService). */
   mailstack?: Omit<StartMailstackOptions, 'databaseUrl'>;
-  /** More settings for the panel (set before it reads them). */
-  env?: Record<string, string>;
+  /** More settings for the panel (set before it reads them); a function gets the started stack (its ports). */
+  env?: Record<string, string> | ((ms: Mailstack) => Record<string, string>);
 }
 
 export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}): Promise<PanelOnMailstack> {
@@ -89,7 +89,7 @@ export async function startPanelOnMailstack(opts: PanelOnMailstackOptions = {}):
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DB_POOL_SIZE: '5',
       DOVECOT_AUTH_POLICY_SECRET: policySecret,
-      ...opts.env,
+      ...(typeof opts.env === 'function' ? opts.env(ms) : opts.env),
     });
 
     const { ensureFirstAdmin } = await import('../../core/src/bootstrap.js');

@@ -37,10 +37,14 @@ export const MailboxQuota = builder.objectRef<ReturnType<typeof quotaOf>>('Mailb
     messages: t.exposeInt('messages'),
     percent: t.exposeFloat('percent', { nullable: true, description: 'null when unlimited' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+    warningPercent: t.exposeInt('warningPercent', {
+      nullable: true,
+      description: 'The warning threshold (QUOTA_WARNING_PERCENTS) the usage has passed and the owner was mailed about; null when under every threshold',
+    }),
   }),
 });
 
-export function quotaOf(m: { quotaUsedBytes: bigint; quotaMb: number; quotaMessages: number; quotaUpdatedAt: Date | null }) {
+export function quotaOf(m: { quotaUsedBytes: bigint; quotaMb: number; quotaMessages: number; quotaUpdatedAt: Date | null; quotaWarnedPercent: number }) {
   const usedBytes = Number(m.quotaUsedBytes);
   const usedMb = Math.round((usedBytes / MB) * 100) / 100;
   return {
@@ -50,6 +54,7 @@ export function quotaOf(m: { quotaUsedBytes: bigint; quotaMb: number; quotaMessa
     messages: m.quotaMessages,
     percent: m.quotaMb > 0 ? Math.min(100, Math.round((usedBytes / (m.quotaMb * MB)) * 1000) / 10) : null,
     updatedAt: m.quotaUpdatedAt,
+    warningPercent: m.quotaWarnedPercent || null,
   };
 }
 
@@ -87,7 +92,7 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     }),
     quota: t.field({
       type: MailboxQuota,
-      select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true },
+      select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true, quotaWarnedPercent: true },
       resolve: (m) => quotaOf(m),
     }),
     status: t.expose('status', { type: MailboxStatusEnum }),
@@ -385,7 +390,7 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const quotaSelect = { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true } as const;
+const quotaSelect = { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true, quotaWarnedPercent: true } as const;
 
 builder.subscriptionFields((t) => ({
   mailboxQuota: t.field({

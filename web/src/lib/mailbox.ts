@@ -16,7 +16,7 @@ export const MailboxFields = graphql(`
     webmailUrl
     domain { id name }
     customer { id name }
-    quota { usedMb limitMb percent messages updatedAt }
+    quota { usedMb limitMb percent messages updatedAt warningPercent }
     autoresponder { enabled active subject message startsAt endsAt }
   }
 `);
@@ -32,7 +32,7 @@ export const MailboxChangedSubscription = graphql(
 
 export const MailboxQuotaSubscription = graphql(`
   subscription MailboxQuota($mailboxId: ID!) {
-    mailboxQuota(mailboxId: $mailboxId) { usedMb limitMb percent messages updatedAt }
+    mailboxQuota(mailboxId: $mailboxId) { usedMb limitMb percent messages updatedAt warningPercent }
   }
 `);
 

@@ -9,6 +9,7 @@
 // Idempotent: a measurement taken twice writes the same values. Quota columns are written with a
 // plain UPDATE that leaves updated_at alone (a measurement is not an edit of the mailbox; the
 // provisioning job relies on updated_at changing only with edits).
+// A new usage is checked against the warning thresholds (quota-warning.ts).
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { log } from '@mailpanel/core/logger';
@@ -17,6 +18,7 @@ import { publish } from '@mailpanel/core/pubsub';
 import type { JobPayload } from '@mailpanel/core/jobs';
 import { doveadmOf } from '../mail-tools.js';
 import { doveadmQuotaOf, doveadmQuotaOfAll, scanMaildir, type QuotaUsage } from '../quota.js';
+import { applyQuotaWarning } from '../quota-warning.js';
 
 const BATCH = 500;
 
@@ -42,6 +44,8 @@ async function record(id: string, usage: QuotaUsage, always: boolean): Promise<b
     : await db().$executeRaw`UPDATE mailboxes SET quota_used_bytes = ${bytes}, quota_messages = ${usage.messages}, quota_updated_at = now()
         WHERE id = ${id}::uuid AND (quota_used_bytes <> ${bytes} OR quota_messages <> ${usage.messages} OR quota_updated_at IS NULL)`;
   if (changed > 0) await publish(db(), 'mailbox:' + id, { id });
+  // A measurement asked for, or a usage that changed, may cross a warning threshold either way.
+  if (changed > 0) await applyQuotaWarning(id);
   return changed > 0;
 }
 
