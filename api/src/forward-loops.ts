@@ -17,7 +17,8 @@ type Db = Pick<Tx, '$queryRaw' | 'domain'>;
 /**
  * One query: the forwards of enabled domains, which of their destinations (or those without +tag)
  * are mailboxes — taken from the mail_users view itself, so "a mailbox" means exactly what Postfix
- * delivers to — and which of them (or their domains) Postfix refuses (the mail_refused view).
+ * delivers to — which of them (or their domains) Postfix refuses (the mail_refused view), and the
+ * alias domains Postfix rewrites (a destination x@alias is also checked as x@target).
  * Inside a transaction it sees the transaction's own writes.
  */
 export async function loadRoutingTable(tx: Db): Promise<RoutingTable> {
