@@ -24,7 +24,7 @@ type Db = Pick<Tx, '$queryRaw' | 'domain'>;
 export async function loadRoutingTable(tx: Db): Promise<RoutingTable> {
   const rows = await tx.$queryRaw<{ source: string | null; destinations: string[] | null; mailbox: string | null; refused: string | null; alias: string | null; target: string | null }[]>(Prisma.sql`
     WITH f AS (SELECT fw.source, fw.destinations FROM forwards fw JOIN domains d ON d.id = fw.domain_id WHERE d.enabled),
-         ad AS (SELECT a.name AS alias, t.name AS target FROM domains a JOIN domains t ON t.id = a.alias_of_id WHERE a.enabled AND t.enabled),
+         ad AS (SELECT alias, target FROM mail_alias_domains),
          t0 AS (SELECT DISTINCT unnest(destinations) AS a FROM f),
          t AS (SELECT a FROM t0 UNION SELECT substring(t0.a FROM '^(.*)@[^@]*$') || '@' || ad.target FROM t0 JOIN ad ON ad.alias = substring(t0.a FROM '@([^@]*)$')),
          k AS (SELECT a FROM t UNION SELECT regexp_replace(a, '^([^+@]+)\\+[^@]*(@[^@]*)$', '\\1\\2') FROM t)

@@ -398,7 +398,7 @@ describe('renderReadonlyRoleSql', () => {
       `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
     );
     expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
-    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused, public.mail_app_passwords TO "mail_reader";');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused, public.mail_app_passwords, public.mail_alias_domains TO "mail_reader";');
     const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
     expect(grants).toHaveLength(2);
     expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);

@@ -21,12 +21,19 @@ CREATE OR REPLACE VIEW "mail_refused" AS
   SELECT a.name AS key, NULL AS local_part, a.name_unicode AS domain_unicode
     FROM domains a JOIN domains t ON t.id = a.alias_of_id WHERE a.enabled AND NOT t.enabled;
 
+-- The alias domains the mail server rewrites (alias and target enabled), as a mail view the
+-- read-only role mail_reader may SELECT (MAIL_VIEWS in core/src/render/mailstack-config.ts): the
+-- functions below run with the caller's rights, so they read this view, never the domains table.
+CREATE VIEW "mail_alias_domains" AS
+  SELECT a.name AS alias, a.name_unicode AS alias_unicode, t.name AS target
+    FROM domains a JOIN domains t ON t.id = a.alias_of_id
+   WHERE a.enabled AND t.enabled;
+
 -- The alias-domain rewrite: local@alias → local@target when the domain of `address` is an alias
 -- domain and both are enabled; NULL otherwise. One probe of the unique index on domains.name.
 CREATE FUNCTION "mail_alias_domain_target"(address text) RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT substring(address FROM '^(.*)@[^@]*$') || '@' || t.name
-    FROM domains a JOIN domains t ON t.id = a.alias_of_id
-   WHERE a.name = substring(address FROM '@([^@]*)$') AND a.enabled AND t.enabled
+  SELECT substring(address FROM '^(.*)@[^@]*$') || '@' || ad.target
+    FROM mail_alias_domains ad WHERE ad.alias = substring(address FROM '@([^@]*)$')
 $$;
 
 -- mail_alias_route treats the alias rewrite as one more edge: mail to local@alias is taken by
