@@ -2,10 +2,12 @@
 // the target, no chains, a name that is no existing domain, the package's maxDomains), another
 // tenant's target reads as not found, an alias domain has no addresses of its own, a loop through the
 // alias rewrite is refused like a forward's, and the database functions Postfix asks rewrite
-// x@alias to x@target (mailboxes, +tag, catch-all) and refuse the alias of a disabled target.
+// x@alias to x@target (mailboxes, +tag, catch-all) and refuse the alias of a disabled target; rspamd
+// gets the target's spam policy for the alias.
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createMailbox, createTenant, startTestApp, success, type Tenant } from '../../test/harness.js';
+import { loadSpamPolicies } from '../../worker/src/email-security/rspamd-sync.js';
 
 const ERR = `__typename ... on Error { message } ... on ValidationError { fieldErrors { field code message } } ... on LimitExceededError { limit max } ... on NotFoundError { entity }`;
 const CREATE = `mutation($n:String!,$t:ID!){ r: createAliasDomain(name:$n, targetDomainId:$t){ ${ERR} ... on MutationCreateAliasDomainSuccess { domain { id name asciiName enabled aliasOf { id name } customer { id } } } } }`;
@@ -103,6 +105,20 @@ describe('alias domains', async () => {
     expect(await lookup(`box@${al}`)).toEqual([]);
     await t.ok(`mutation($id:ID!){ updateDomain(id:$id, enabled:true){ __typename } }`, { id: A.domainId }, t.adminToken);
     expect(await sql(`SELECT key FROM mail_refused WHERE key = $1`, [al])).toEqual([]);
+  });
+
+  it("rspamd applies the target's spam policy to an alias domain; the alias has no policy of its own to change", async () => {
+    const second = (await t.ok(DOMAINS, { f: { search: 'second-alias.example' } }, A.token)).domains.edges[0].node;
+    const spam = `mutation($d:ID!){ r: updateSpamSettings(domainId:$d, input:{ threshold: 9.5, action: REJECT }){ ${ERR} } }`;
+    expect((await t.ok(spam, { d: A.domainId }, A.token)).r.__typename).toBe('MutationUpdateSpamSettingsSuccess');
+    const list = `mutation($d:ID!){ r: addSpamListEntry(domainId:$d, kind:BLACKLIST, value:"@junk.example"){ ${ERR} } }`;
+    expect((await t.ok(list, { d: A.domainId }, A.token)).r.__typename).toBe('MutationAddSpamListEntrySuccess');
+    const policies = await loadSpamPolicies();
+    const of = (domain: string) => policies.find((p) => p.domain === domain);
+    expect(of('second-alias.example')).toEqual({ ...of(A.domain), domain: 'second-alias.example' });
+    expect(of('second-alias.example')).toMatchObject({ threshold: 9.5, action: 'REJECT', blacklist: ['@junk.example'] });
+    for (const doc of [spam, list])
+      expect((await t.ok(doc, { d: second.id }, A.token)).r).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field: 'domainId', code: 'ALIAS_DOMAIN' }] });
   });
 
   it('a loop through an alias domain is refused like a forward loop: by createForward, and by createAliasDomain', async () => {
