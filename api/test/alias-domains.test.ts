@@ -137,6 +137,22 @@ describe('alias domains', async () => {
     expect(await sql(`SELECT 1 FROM domains WHERE name = 'later-alias.example'`)).toEqual([]);
   });
 
+  it('deleting a mailbox may expose a loop through an alias domain: reported by forwardLoops, and the mail server bounces it (mail_alias_lookup)', async () => {
+    const E = await createTenant(t, {}, 'aliase');
+    const e = (local: string) => `${local}@${E.domain}`;
+    const fw = (s: string, d: string) => t.ok(`mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ ${ERR} ... on MutationCreateForwardSuccess { forward { id } } } }`, { s, d: [d] }, E.token);
+    success(await create(E, 'echo-alias.example', E.domainId), 'domain');
+    const box = await createMailbox(t, E.token, 'box', E.domain);
+    success((await fw(e('a'), 'box@echo-alias.example')).r, 'forward');
+    success((await fw(`*@${E.domain}`, e('a'))).r, 'forward');
+    expect(await lookup(e('a'))).toEqual(['box@echo-alias.example']);
+    const del = await t.ok(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: box.id }, E.token);
+    expect(del.deleteMailbox.__typename).toBe('MutationDeleteMailboxSuccess');
+    const loops = (await t.ok(`{ forwardLoops { path } }`, {}, E.token)).forwardLoops.map((l: { path: string }) => l.path);
+    expect(loops).toEqual([`*@${E.domain} → ${e('a')} → box@echo-alias.example → *@${E.domain}`]);
+    expect(await lookup(e('a'))).toEqual(['loop@forward-loop.invalid']);
+  });
+
   it('moving a target moves its aliases; an alias alone does not move; a target with aliases is not deleted', async () => {
     const adminAlias = (await t.ok(DOMAINS, { f: { search: 'admin-made.example' } }, t.adminToken)).domains.edges[0].node;
     const moveAlias = await t.ok(`mutation($id:ID!,$c:ID!){ r: updateDomain(id:$id, customerId:$c){ ${ERR} } }`, { id: adminAlias.id, c: A.customerId }, t.adminToken);
