@@ -1,7 +1,8 @@
 // Issue 16, alias domains, on the real Postfix and Dovecot: alias.example → example.com delivers
 // x@alias to x@target's mailbox (with its +tag), an unknown address of the alias reaches the
 // target's catch-all (and is refused at RCPT while there is none), every address of the alias is
-// refused with 550 5.2.1 (disabled, not unknown) when the target is disabled, and an internationalised alias name works written
+// refused with 550 5.2.1 (disabled, not unknown) when the target is disabled, a mailbox may send as
+// its local part at the alias (submission), and an internationalised alias name works written
 // either way. Driven through GraphQL, checked with SMTP and IMAP from outside.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, success, waitFor, type Tenant } from '../../test/harness.js';
@@ -67,6 +68,19 @@ describe.skipIf(!enabled)('alias domains on the real Postfix + Dovecot (issue 16
     const a = await mx(`info@${IDN_A}`, 'to the A-label alias');
     expect(a.ok, a.transcript.join('\n')).toBe(true);
     await inInfo('to the A-label alias');
+  });
+
+  it('submission: a mailbox may send as its own local part at an alias domain (either IDN form), not as another address there', async () => {
+    await createMailbox(p, tenant.token, 'sales', tenant.domain, PW);
+    const submit = (from: string, subject: string, smtputf8 = false) =>
+      smtpSend({ port: p.ms.ports.submission, from, to: ['partner@outside.test'], smtputf8, auth: { user: t('info'), pass: PW }, data: makeMessage({ from, to: 'partner@outside.test', subject }) });
+    for (const [from, subject, utf8] of [[`info@${ALIAS}`, 'sent as the alias', false], [`info@${IDN_U}`, 'als Unicode-Alias gesendet', true]] as const) {
+      const r = await submit(from, subject, utf8);
+      expect(r.ok, r.transcript.join('\n')).toBe(true);
+      await p.ms.sink.waitFor((m) => m.rcptTo.includes('partner@outside.test') && m.data.includes(subject));
+    }
+    const other = await submit(`sales@${ALIAS}`, 'as someone else at the alias');
+    expect(other, other.transcript.join('\n')).toMatchObject({ ok: false, code: 553 });
   });
 
   it('a disabled target: every address of its alias is refused with 550 at RCPT; enabled again, delivered', async () => {
