@@ -17,29 +17,36 @@ type Db = Pick<Tx, '$queryRaw' | 'domain'>;
 /**
  * One query: the forwards of enabled domains, which of their destinations (or those without +tag)
  * are mailboxes — taken from the mail_users view itself, so "a mailbox" means exactly what Postfix
- * delivers to — and which of them (or their domains) Postfix refuses (the mail_refused view).
+ * delivers to — which of them (or their domains) Postfix refuses (the mail_refused view), and the
+ * alias domains Postfix rewrites (a destination x@alias is also checked as x@target).
  * Inside a transaction it sees the transaction's own writes.
  */
 export async function loadRoutingTable(tx: Db): Promise<RoutingTable> {
-  const rows = await tx.$queryRaw<{ source: string | null; destinations: string[] | null; mailbox: string | null; refused: string | null }[]>(Prisma.sql`
+  const rows = await tx.$queryRaw<{ source: string | null; destinations: string[] | null; mailbox: string | null; refused: string | null; alias: string | null; target: string | null }[]>(Prisma.sql`
     WITH f AS (SELECT fw.source, fw.destinations FROM forwards fw JOIN domains d ON d.id = fw.domain_id WHERE d.enabled),
-         t AS (SELECT DISTINCT unnest(destinations) AS a FROM f),
+         ad AS (SELECT alias, target FROM mail_alias_domains),
+         t0 AS (SELECT DISTINCT unnest(destinations) AS a FROM f),
+         t AS (SELECT a FROM t0 UNION SELECT substring(t0.a FROM '^(.*)@[^@]*$') || '@' || ad.target FROM t0 JOIN ad ON ad.alias = substring(t0.a FROM '@([^@]*)$')),
          k AS (SELECT a FROM t UNION SELECT regexp_replace(a, '^([^+@]+)\\+[^@]*(@[^@]*)$', '\\1\\2') FROM t)
-    SELECT source, destinations, NULL::text AS mailbox, NULL::text AS refused FROM f
+    SELECT source, destinations, NULL::text AS mailbox, NULL::text AS refused, NULL::text AS alias, NULL::text AS target FROM f
     UNION ALL
-    SELECT NULL, NULL, u.email, NULL FROM mail_users u WHERE u.email IN (SELECT a FROM k)
+    SELECT NULL, NULL, u.email, NULL, NULL, NULL FROM mail_users u WHERE u.email IN (SELECT a FROM k)
     UNION ALL
-    SELECT NULL, NULL, NULL, r.key FROM mail_refused r
-     WHERE r.key IN (SELECT a FROM k UNION SELECT substring(a FROM '@(.*)$') FROM t)`);
+    SELECT NULL, NULL, NULL, r.key, NULL, NULL FROM mail_refused r
+     WHERE r.key IN (SELECT a FROM k UNION SELECT substring(a FROM '@(.*)$') FROM t)
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, ad.alias, ad.target FROM ad`);
   const forwards = new Map<string, string[]>();
   const mailboxes = new Set<string>();
   const refused = new Set<string>();
+  const aliasDomains = new Map<string, string>();
   for (const r of rows) {
     if (r.source) forwards.set(r.source, r.destinations ?? []);
     else if (r.mailbox) mailboxes.add(r.mailbox);
     else if (r.refused) refused.add(r.refused);
+    else if (r.alias && r.target) aliasDomains.set(r.alias, r.target);
   }
-  return { forwards, mailboxes, refused };
+  return { forwards, mailboxes, refused, aliasDomains };
 }
 
 /**

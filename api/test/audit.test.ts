@@ -91,6 +91,10 @@ describe('audit trail', async () => {
       ids.domain = success((await http(`mutation($c:ID!){ createDomain(name:"audit.example", customerId:$c){ ... on MutationCreateDomainSuccess { domain { id } } } }`, { c: ids.customer }, A)).createDomain, 'domain').id;
     }],
     ['updateDomain', 'domain.update', () => http(`mutation($id:ID!){ updateDomain(id:$id, enabled:true){ __typename } }`, { id: ids.domain }, A)],
+    ['createAliasDomain', 'alias_domain.create', async () => {
+      ids.aliasDomain = success((await http(`mutation($t:ID!){ createAliasDomain(name:"alias-audit.example", targetDomainId:$t){ ... on MutationCreateAliasDomainSuccess { domain { id } } } }`, { t: ids.domain }, A)).createAliasDomain, 'domain').id;
+    }],
+    ['deleteAliasDomain', 'alias_domain.delete', () => http(`mutation($id:ID!){ deleteAliasDomain(id:$id){ __typename } }`, { id: ids.aliasDomain }, A)],
     ['deleteDomain', 'domain.delete', () => http(`mutation($id:ID!){ deleteDomain(id:$id){ __typename } }`, { id: ids.domain }, A)],
     ['deleteCustomer', 'customer.delete', () => http(`mutation($id:ID!){ deleteCustomer(id:$id){ __typename } }`, { id: ids.customer }, A)],
     ['deleteHostingPackage', 'package.delete', () => http(`mutation($id:ID!){ deleteHostingPackage(id:$id){ __typename } }`, { id: ids.pkg }, A)],

@@ -52,6 +52,8 @@ const M = {
   createDomain: `mutation($n:String!,$c:ID){ r: createDomain(name:$n, customerId:$c){ __typename ... on MutationCreateDomainSuccess { domain { id name customer { id } } } ${ERR} } }`,
   updateDomain: `mutation($id:ID!,$e:Boolean){ r: updateDomain(id:$id, enabled:$e){ __typename ... on MutationUpdateDomainSuccess { domain { id enabled } } ${ERR} } }`,
   deleteDomain: `mutation($id:ID!){ r: deleteDomain(id:$id){ __typename ... on MutationDeleteDomainSuccess { deletedId } ${ERR} } }`,
+  createAliasDomain: `mutation($n:String!,$t:ID!){ r: createAliasDomain(name:$n, targetDomainId:$t){ __typename ... on MutationCreateAliasDomainSuccess { domain { id name aliasOf { id } customer { id } } } ${ERR} } }`,
+  deleteAliasDomain: `mutation($id:ID!){ r: deleteAliasDomain(id:$id){ __typename ... on MutationDeleteAliasDomainSuccess { deletedId } ${ERR} } }`,
   createCustomer: `mutation($n:String!,$p:ID!){ r: createCustomer(name:$n, packageId:$p){ __typename ... on MutationCreateCustomerSuccess { customer { id name package { id } } } ${ERR} } }`,
   updateCustomer: `mutation($id:ID!,$n:String){ r: updateCustomer(id:$id, name:$n){ __typename ... on MutationUpdateCustomerSuccess { customer { id name } } ${ERR} } }`,
   deleteCustomer: `mutation($id:ID!){ r: deleteCustomer(id:$id){ __typename ... on MutationDeleteCustomerSuccess { deletedId } ${ERR} } }`,
@@ -146,6 +148,7 @@ describe('authorization matrix', async () => {
     mailbox: {} as Partial<Record<Actor, string>>,
     forward: {} as Partial<Record<Actor, string>>,
     domain: {} as Partial<Record<Actor, string>>,
+    aliasDomain: {} as Partial<Record<Actor, string>>,
     apiToken: {} as Partial<Record<Actor, string>>,
     customer: '' as string,
     hostingPackage: '' as string,
@@ -918,6 +921,48 @@ describe('authorization matrix', async () => {
         mailboxOwner: refused('FORBIDDEN', () => ({ id: A.domainId })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: created.domain.fullToken })),
         fullToken: allowed(() => ({ id: created.domain.fullToken }), (d) => expect(d.r.deletedId).toBe(created.domain.fullToken)),
+      },
+    },
+
+    // ============================== alias domains (same rules as domains; the target decides the customer)
+    {
+      field: 'createAliasDomain',
+      kind: 'mutation',
+      doc: M.createAliasDomain,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ n: 'anonymous-alias.example', t: A.domainId })),
+        admin: allowed(() => ({ n: 'admin-alias.example', t: A.domainId }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'admin-alias.example', aliasOf: { id: A.domainId }, customer: { id: A.customerId } });
+          created.aliasDomain.admin = d.r.domain.id;
+        }),
+        customerA: allowed(() => ({ n: 'customera-alias.example', t: dA2.id }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'customera-alias.example', aliasOf: { id: dA2.id }, customer: { id: A.customerId } });
+          created.aliasDomain.customerA = d.r.domain.id;
+        }),
+        // Another tenant's domain as target reads as not found.
+        customerB: notFound('Domain', () => ({ n: 'customerb-alias.example', t: A.domainId })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ n: 'owner-alias.example', t: A.domainId })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ n: 'readonly-alias.example', t: A.domainId })),
+        fullToken: allowed(() => ({ n: 'fulltoken-alias.example', t: A.domainId }), (d) => {
+          expect(d.r.domain).toMatchObject({ name: 'fulltoken-alias.example', customer: { id: A.customerId } });
+          created.aliasDomain.fullToken = d.r.domain.id;
+        }),
+      },
+    },
+    {
+      field: 'deleteAliasDomain',
+      kind: 'mutation',
+      doc: M.deleteAliasDomain,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.aliasDomain.fullToken })),
+        admin: allowed(() => ({ id: created.aliasDomain.admin }), (d) => expect(d.r.deletedId).toBe(created.aliasDomain.admin)),
+        customerA: allowed(() => ({ id: created.aliasDomain.customerA }), (d) => expect(d.r.deletedId).toBe(created.aliasDomain.customerA)),
+        customerB: notFound('Domain', () => ({ id: created.aliasDomain.fullToken }), async () => {
+          expect(ids((await t.ok(Q.domains, {}, A.token)).domains)).toContain(created.aliasDomain.fullToken);
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: created.aliasDomain.fullToken })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.aliasDomain.fullToken })),
+        fullToken: allowed(() => ({ id: created.aliasDomain.fullToken }), (d) => expect(d.r.deletedId).toBe(created.aliasDomain.fullToken)),
       },
     },
 

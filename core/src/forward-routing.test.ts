@@ -88,6 +88,24 @@ describe('loopThrough: the loops Postfix would defer forever', () => {
   });
 });
 
+describe('alias domains: x@alias.test is read as x@target.test', () => {
+  const withAlias = (t: RoutingTable, aliases: Record<string, string> = { 'alias.test': 'target.test' }): RoutingTable => ({ ...t, aliasDomains: new Map(Object.entries(aliases)) });
+  it('routes an alias address to what takes it at the target: forward, +tag, catch-all, mailbox', () => {
+    const t = withAlias(table({ 'f@target.test': ['out@far.test'], '*@target.test': ['m@target.test'] }, ['m@target.test']));
+    expect(routeOf(t, 'f@alias.test')).toBe('f@target.test');
+    expect(routeOf(t, 'f+tag@alias.test')).toBe('f@target.test');
+    expect(routeOf(t, 'nobody@alias.test')).toBe('*@target.test');
+    expect(routeOf(t, 'm@alias.test')).toBeNull();
+  });
+  it('a loop through an alias domain is a loop; a refused alias (its target disabled) ends the route', () => {
+    const forwards = { 'a@target.test': ['b@alias.test'], 'b@target.test': ['a@target.test'] };
+    expect(loopText(withAlias(table(forwards)), 'a@target.test')).toBe('a@target.test → b@alias.test → b@target.test → a@target.test');
+    expect(loopThrough(table(forwards), 'a@target.test')).toBeNull();
+    expect(loopThrough(withAlias(table(forwards, [], ['alias.test'])), 'a@target.test')).toBeNull();
+    expect(findLoops(withAlias(table({ '*@target.test': ['x@alias.test'] }))).map((l) => describeLoop(l))).toEqual(['*@target.test → x@alias.test → *@target.test']);
+  });
+});
+
 describe('findLoops: every existing loop, once', () => {
   it('one loop per group of forwards that route into each other, sorted, through its first source', () => {
     const t = table({

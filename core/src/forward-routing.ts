@@ -4,7 +4,9 @@
 // Nodes are forward sources (`local@domain`, or `*@domain` for a catch-all). Mail to an address is
 // handled by the first of these that exists, exactly the order Postfix's virtual_alias_maps lookups
 // take with pgsql-refused-aliases.cf, then pgsql-self.cf, then pgsql-aliases.cf:
-//   0. a refused address (a disabled mailbox, any address of a disabled domain: bounced, ends),
+//   0. a refused address (a disabled mailbox, any address of a disabled domain, or of an alias
+//      domain whose target is disabled: bounced, ends); an address of an alias domain is then read
+//      as the same local part at its target (alias.example → example.com: one step, no chains),
 //   1. a forward whose source is the address,       2. a mailbox with that address (delivered: ends),
 //   3. the same three without the `+tag` extension (recipient_delimiter "+" folds x+tag@d to x@d),
 //   4. the domain's catch-all `*@domain`,           5. nothing: it ends here (an outside address, or
@@ -22,6 +24,16 @@ export interface RoutingTable {
   /** Keys of the mail_refused view: disabled mailboxes' addresses and disabled domains' names. Mail
    *  to them is bounced (5.2.1), so it ends there and never falls to a catch-all. */
   refused: ReadonlySet<string>;
+  /** Alias domains Postfix rewrites (alias and target enabled): alias name → target name. Optional:
+   *  a table without alias domains need not list them. */
+  aliasDomains?: ReadonlyMap<string, string>;
+}
+
+/** `x@alias.example` → `x@example.com` when the domain is an alias domain, else the address itself. */
+export function throughAliasDomain(table: RoutingTable, address: string): string {
+  const at = address.lastIndexOf('@');
+  const target = table.aliasDomains?.get(address.slice(at + 1));
+  return target ? `${address.slice(0, at)}@${target}` : address;
 }
 
 function isRefused(table: RoutingTable, address: string, withDomain: boolean): boolean {
@@ -36,8 +48,10 @@ export function withoutExtension(address: string): string | null {
 }
 
 /** The forward source that takes mail sent to `address`, or null when the mail ends there. */
-export function routeOf(table: RoutingTable, address: string): string | null {
-  if (isRefused(table, address, true)) return null;
+export function routeOf(table: RoutingTable, written: string): string | null {
+  if (isRefused(table, written, true)) return null;
+  const address = throughAliasDomain(table, written);
+  if (address !== written && isRefused(table, address, true)) return null;
   if (table.forwards.has(address)) return address;
   if (table.mailboxes.has(address)) return null;
   const bare = withoutExtension(address);

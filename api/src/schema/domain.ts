@@ -11,6 +11,7 @@ import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
 import { endSessionsAfterCommit } from './mailbox.js';
 import { lockForwardRouting, refuseLoops } from '../forward-loops.js';
+import { sourcesSendingTo } from '../alias-domains.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
@@ -39,16 +40,21 @@ builder.prismaNode('Domain', {
   }),
 });
 
-function domainWhere(ctx: Context, filter: { customerId?: string | number | null; search?: string | null } | null | undefined) {
+function domainWhere(ctx: Context, filter: { customerId?: string | number | null; search?: string | null; alias?: boolean | null } | null | undefined) {
   const and: object[] = [tenantWhere.domain(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
+  if (filter?.alias != null) and.push({ aliasOfId: filter.alias ? { not: null } : null });
   const q = searchTerm(filter?.search);
   if (q) and.push({ OR: [{ nameUnicode: q }, ...searchForms(q).map((f) => ({ name: f }))] });
   return { AND: and };
 }
 
 const DomainFilter = builder.inputType('DomainFilter', {
-  fields: (t) => ({ customerId: t.id({ required: false }), search: t.string({ required: false }) }),
+  fields: (t) => ({
+    customerId: t.id({ required: false }),
+    search: t.string({ required: false }),
+    alias: t.boolean({ required: false, description: 'true: only alias domains; false: only domains with addresses of their own' }),
+  }),
 });
 
 builder.queryFields((t) => ({
@@ -109,6 +115,8 @@ builder.mutationFields((t) => ({
         if (args.customerId) {
           const c = await tx.customer.findUnique({ where: { id: idOf(String(args.customerId), 'Customer') } });
           if (!c) throw ValidationError.of('customerId', 'NOT_FOUND', 'Customer not found');
+          if (current.aliasOfId && c.id !== current.customerId)
+            throw ValidationError.of('customerId', 'ALIAS_DOMAIN', 'An alias domain belongs to its target\'s customer: move the target domain');
           data.customerId = c.id;
         }
         // Enabling brings the domain's forwards back to the mail server: refused when one of them
@@ -116,13 +124,19 @@ builder.mutationFields((t) => ({
         const enabling = data.enabled === true && !current.enabled;
         if (enabling) await lockForwardRouting(tx);
         const domain = await tx.domain.update({ ...selection(query), where: { id: current.id }, data });
+        // Its alias domains stay with it (same customer as their target).
+        if (data.customerId && data.customerId !== current.customerId)
+          await tx.domain.updateMany({ where: { aliasOfId: current.id }, data: { customerId: data.customerId } });
         if (current.enabled && data.enabled === false) {
           // Its mailboxes can no longer log in: their open sessions end too.
           const mailboxes = await tx.mailbox.findMany({ where: { domainId: current.id, provisioning: { not: 'DELETING' } }, select: { id: true } });
           for (const m of mailboxes) await endSessionsAfterCommit(tx, ctx, m.id);
         }
         if (enabling) {
-          const sources = (await tx.forward.findMany({ where: { domainId: current.id }, select: { source: true } })).map((f) => f.source);
+          // An alias domain has no forwards; enabling it routes the forwards that send to it.
+          const sources = current.aliasOfId
+            ? await sourcesSendingTo(tx, current.name)
+            : (await tx.forward.findMany({ where: { domainId: current.id }, select: { source: true } })).map((f) => f.source);
           await refuseLoops(tx, ctx.viewer, sources, 'enabled');
         }
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.update' });
@@ -140,10 +154,11 @@ builder.mutationFields((t) => ({
         const d = notFoundUnless(
           await tx.domain.findFirst({
             where: { id: idOf(String(id), 'Domain'), ...tenantWhere.domain(ctx.viewer) },
-            include: { _count: { select: { mailboxes: true, forwards: true } } },
+            include: { _count: { select: { mailboxes: true, forwards: true, aliasDomains: true } } },
           }),
           'Domain',
         );
+        if (d._count.aliasDomains > 0) throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.aliasDomains} alias domains first`);
         if (d._count.mailboxes + d._count.forwards > 0)
           throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.mailboxes} mailboxes and ${d._count.forwards} forwards first`);
         await tx.domain.delete({ where: { id: d.id } });

@@ -226,6 +226,14 @@ async function loadDomain(tx: Tx, ctx: Context, globalId: string | number) {
   return notFoundUnless(await tx.domain.findFirst({ where: { id: idOf(String(globalId), 'Domain'), ...tenantWhere.domain(ctx.viewer) } }), 'Domain');
 }
 
+/** The spam policy of an alias domain is its target's (worker/src/email-security/rspamd-sync.ts). */
+async function loadPolicyDomain(tx: Tx, ctx: Context, globalId: string | number) {
+  const domain = await loadDomain(tx, ctx, globalId);
+  if (domain.aliasOfId)
+    throw ValidationError.of('domainId', 'ALIAS_DOMAIN', `${domain.nameUnicode} is an alias domain: it follows the spam policy of its target domain`);
+  return domain;
+}
+
 /** Serialises DKIM changes of one domain (two rotations at once must not both create a key). */
 async function lockDomain(tx: Tx, domainId: string) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`domain:${domainId}`}))`;
@@ -420,7 +428,7 @@ builder.mutationFields((t) => ({
       if (Object.keys(data).length === 0 && errors.errors.length === 0) errors.add('input', 'REQUIRED', 'Change at least one setting');
       errors.throwIfAny();
       return transaction(async (tx) => {
-        const domain = await loadDomain(tx, ctx, domainId);
+        const domain = await loadPolicyDomain(tx, ctx, domainId);
         const updated = await tx.domain.update({ ...selection(query), where: { id: domain.id }, data: { ...data, spamSettingsUpdatedAt: new Date() } });
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'spam.settings' });
         await audit(tx, ctx, { action: 'spam.settings', targetType: 'Domain', targetId: domain.id, targetLabel: domain.name, customerId: domain.customerId, details: data });
@@ -440,7 +448,7 @@ builder.mutationFields((t) => ({
       const value = normalizeListValue(errors, args.value);
       errors.throwIfAny();
       return transaction(async (tx) => {
-        const domain = await loadDomain(tx, ctx, args.domainId);
+        const domain = await loadPolicyDomain(tx, ctx, args.domainId);
         await lockDomain(tx, domain.id);
         const existing = await tx.spamListEntry.findUnique({ where: { domainId_value: { domainId: domain.id, value: value! } } });
         if (existing)

@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { aliasDomainHasNoAddresses } from '../alias-domains.js';
 import { assertAddressFree, orderBy } from './mailbox.js';
 import { SortDirection } from './scalars.js';
 import { Customer } from './customer.js';
@@ -142,6 +143,7 @@ builder.mutationFields((t) => ({
       return transaction(async (tx) => {
         const domain = await tx.domain.findFirst({ where: { name: domainName!, ...tenantWhere.domain(ctx.viewer) }, include: { customer: { include: { package: true } } } });
         if (!domain) throw ValidationError.of('source', 'NOT_FOUND', `Domain ${domainName} not found`);
+        if (domain.aliasOfId) throw ValidationError.of('source', 'ALIAS_DOMAIN', aliasDomainHasNoAddresses(domain.nameUnicode));
         await lockCustomer(tx, domain.customerId);
         await lockForwardRouting(tx);
         if (localPart === '*') {

@@ -11,6 +11,7 @@ import './customer.js';
 import './user.js';
 import './api-token.js';
 import './domain.js';
+import './alias-domain.js';
 import './mailbox.js';
 import './autoresponder.js';
 import './forward.js';

@@ -15,6 +15,7 @@ import { tenantWhere } from '../tenancy.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { aliasDomainHasNoAddresses } from '../alias-domains.js';
 import { SortDirection } from './scalars.js';
 import { Customer } from './customer.js';
 
@@ -257,6 +258,7 @@ builder.mutationFields((t) => ({
           include: { customer: { include: { package: true } } },
         });
         if (!domain) throw ValidationError.of('domain', 'NOT_FOUND', `Domain ${domainName} not found`);
+        if (domain.aliasOfId) throw ValidationError.of('domain', 'ALIAS_DOMAIN', aliasDomainHasNoAddresses(domain.nameUnicode));
         const pkg = domain.customer.package;
         await lockCustomer(tx, domain.customerId);
         const address = `${localPart}@${domain.name}`;

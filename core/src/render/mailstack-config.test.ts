@@ -131,7 +131,9 @@ describe('renderMailstackConfig', () => {
     expect(q('postfix/pgsql-self.cf')).toMatch(/^SELECT email FROM mail_users WHERE email = '%s'/);
     // mail_alias_lookup reads mail_aliases and mail_users only (migration 20261203010000_forward_loops).
     expect(q('postfix/pgsql-aliases.cf')).toBe("SELECT mail_alias_lookup('%s')");
-    expect(q('postfix/pgsql-sender-login.cf')).toBe(`SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')})`);
+    expect(q('postfix/pgsql-sender-login.cf')).toBe(
+      `SELECT email FROM mail_users WHERE local_part = '%u' AND (domain = '%d' OR domain_unicode = ${utf8('d')} OR domain = (SELECT target FROM mail_alias_domains WHERE alias = '%d' OR alias_unicode = ${utf8('d')}))`,
+    );
     expect(q('postfix/pgsql-idn-canonical.cf')).toMatch(/^SELECT '%u@' \|\| d\.domain FROM mail_domains d WHERE d\.domain_unicode = /);
     expect(q('postfix/pgsql-refused-recipients.cf')).toBe(`SELECT '550 5.2.1 Mailbox disabled' FROM mail_refused WHERE key IN ('%s', '%d') OR (domain_unicode = ${utf8('d')} AND (local_part IS NULL OR local_part = '%u')) LIMIT 1`);
     expect(q('postfix/pgsql-refused-aliases.cf')).toBe("SELECT '%u@%d' FROM mail_refused WHERE key = '%s' OR key = '%d'");
@@ -398,7 +400,7 @@ describe('renderReadonlyRoleSql', () => {
       `ALTER ROLE "mail_reader" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD E'pw';`,
     );
     expect(sql).toContain('ALTER ROLE "mail_reader" SET default_transaction_read_only = on;');
-    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused, public.mail_app_passwords TO "mail_reader";');
+    expect(sql).toContain('GRANT SELECT ON public.mail_domains, public.mail_users, public.mail_aliases, public.mail_refused, public.mail_app_passwords, public.mail_alias_domains TO "mail_reader";');
     const grants = sql.split('\n').filter((l) => /\bGRANT\b/.test(l));
     expect(grants).toHaveLength(2);
     expect(sql).not.toMatch(/\bGRANT\s+(ALL|INSERT|UPDATE|DELETE)/);

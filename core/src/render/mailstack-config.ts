@@ -382,7 +382,7 @@ export function renderMailstackConfig(
 // --- read-only database role -----------------------------------------------------------------
 
 /** The views Postfix and Dovecot read; the read-only role may SELECT these and nothing else. */
-export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases', 'mail_refused', 'mail_app_passwords'] as const;
+export const MAIL_VIEWS = ['mail_domains', 'mail_users', 'mail_aliases', 'mail_refused', 'mail_app_passwords', 'mail_alias_domains'] as const;
 
 /** "ident" with embedded quotes doubled. */
 export function quoteIdent(name: string): string {

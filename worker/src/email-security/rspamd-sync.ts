@@ -31,19 +31,28 @@ export interface RspamdSyncResult {
   keysRemoved: number;
 }
 
+const POLICY = {
+  spamThreshold: true,
+  spamAction: true,
+  greylisting: true,
+  spamListEntries: { select: { kind: true, value: true }, orderBy: { value: 'asc' } },
+} as const;
+
+/** Every domain's policy. An alias domain has its target's (the milter sees x@alias before Postfix
+ *  rewrites it to x@target, and the mail is the target's). */
 export async function loadSpamPolicies(): Promise<DomainSpamPolicy[]> {
-  const domains = await db().domain.findMany({
-    select: { name: true, spamThreshold: true, spamAction: true, greylisting: true, spamListEntries: { select: { kind: true, value: true }, orderBy: { value: 'asc' } } },
-    orderBy: { name: 'asc' },
+  const domains = await db().domain.findMany({ select: { name: true, ...POLICY, aliasOf: { select: POLICY } }, orderBy: { name: 'asc' } });
+  return domains.map((d) => {
+    const p = d.aliasOf ?? d;
+    return {
+      domain: d.name,
+      threshold: p.spamThreshold,
+      action: p.spamAction,
+      greylisting: p.greylisting,
+      whitelist: p.spamListEntries.filter((e) => e.kind === 'WHITELIST').map((e) => e.value),
+      blacklist: p.spamListEntries.filter((e) => e.kind === 'BLACKLIST').map((e) => e.value),
+    };
   });
-  return domains.map((d) => ({
-    domain: d.name,
-    threshold: d.spamThreshold,
-    action: d.spamAction,
-    greylisting: d.greylisting,
-    whitelist: d.spamListEntries.filter((e) => e.kind === 'WHITELIST').map((e) => e.value),
-    blacklist: d.spamListEntries.filter((e) => e.kind === 'BLACKLIST').map((e) => e.value),
-  }));
 }
 
 async function syncOnce(cfg: Config): Promise<RspamdSyncResult> {
