@@ -1,7 +1,7 @@
 // Issue 16, alias domains in a real browser: on the Domains page an admin adds an alias domain to a
 // domain's row (typed in Unicode), sees it listed as "alias of …" with its A-label, gets the
 // package's domain limit and a taken name as messages in the dialog, and deletes the alias.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { Api } from './api.js';
 import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
@@ -24,12 +24,6 @@ beforeAll(async () => {
   await login(admin, app.admin.email, app.admin.password);
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-alias-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
-  }
-});
 
 afterAll(async () => {
   await browser?.close();

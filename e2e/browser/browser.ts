@@ -50,6 +50,9 @@ const CONTEXT_OPTIONS = {
   timezoneId: 'Europe/Berlin',
 };
 
+/** The browsers open in this test file: a failed test saves their tabs (failure-screens.ts). */
+export const openBrowsers = new Set<Browser>();
+
 export async function launch(baseURL: string): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -70,7 +73,7 @@ export async function launch(baseURL: string): Promise<Browser> {
     if (viewport) await page.setViewportSize(viewport);
     return page;
   };
-  return {
+  const opened: Browser = {
     async newPage(viewport) {
       const context = await browser.newContext({ ...CONTEXT_OPTIONS, baseURL });
       context.setDefaultTimeout(15_000);
@@ -81,10 +84,13 @@ export async function launch(baseURL: string): Promise<Browser> {
     newTab: (page) => newTab(page.context()),
     pages: () => [...contexts].flatMap((c) => c.pages()),
     async close() {
+      openBrowsers.delete(opened);
       await browser.close().catch(() => undefined);
       expect(errors, 'uncaught errors in the page').toEqual([]);
     },
   };
+  openBrowsers.add(opened);
+  return opened;
 }
 
 export async function login(page: Page, email: string, password: string): Promise<void> {

@@ -2,7 +2,7 @@
 // mailbox made its address fall to the catch-all — is shown as a warning above the forwards list;
 // editing a forward of it to another loop is refused next to the field, naming the loop; a real
 // fix makes the warning go away. The customer sees the same warning on their own screen.
-import { afterAll, afterEach, beforeAll, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { Api } from './api.js';
 import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
@@ -30,9 +30,6 @@ beforeAll(async () => {
   await login(page, CUSTOMER.email, CUSTOMER.password);
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') await screenshot(page, `FAILED-forward-loops-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-});
 
 afterAll(async () => {
   await browser?.close();

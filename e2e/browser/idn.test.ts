@@ -1,7 +1,7 @@
 // Issue 12, item 6 in a real browser: an internationalised domain is typed, listed and searched in
 // Unicode (bücher.test), its A-label (what DNS zones need) shown beside it; its mailboxes and forwards
 // show Unicode addresses, are found by either form, and the owner logs in with the A-label address.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { Api } from './api.js';
 import { expectText, fieldError, launch, login, screenshot, visit, type Browser } from './browser.js';
@@ -24,12 +24,6 @@ beforeAll(async () => {
   await login(admin, app.admin.email, app.admin.password);
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-idn-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
-  }
-});
 
 afterAll(async () => {
   await browser?.close();

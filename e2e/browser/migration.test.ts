@@ -2,7 +2,7 @@
 // startSourceDovecot) seeded over IMAP, the panel's native copier writing the target Maildir (the
 // embedded default), and the live view following migrationProgress over graphql-ws.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSourceDovecot, type SourceDovecot } from '../mailstack/source-dovecot.js';
 import { imap, message, seed, SOURCE_PASSWORD, SOURCE_USER, type SeedSpec } from '../mailstack/migration-fixtures.js';
@@ -63,12 +63,6 @@ beforeAll(async () => {
   await login(admin, app.admin.email, app.admin.password);
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-migration-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
-  }
-});
 
 afterAll(async () => {
   await browser?.close();

@@ -1,7 +1,7 @@
 // The panel in a real browser against the real app (embedded PostgreSQL, API, worker, built panel):
 // one scenario through the screens of the seed, each step building on the one before. Data around a
 // step is seeded through the GraphQL API; everything asserted is what a person sees.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -58,12 +58,6 @@ beforeAll(async () => {
   admin = await browser.newPage();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}-${i}`).catch(() => undefined);
-  }
-});
 
 afterAll(async () => {
   await browser?.close();

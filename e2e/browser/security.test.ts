@@ -4,7 +4,7 @@
 // administrator override; a customer and a mailbox owner see their part.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { HostRecord } from '../../test/dns-server.js';
 import { Api } from './api.js';
@@ -34,12 +34,6 @@ beforeAll(async () => {
   await login(admin, app.admin.email, app.admin.password);
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') {
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-security-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
-  }
-});
 
 afterAll(async () => {
   await browser?.close();

@@ -2,7 +2,7 @@
 // key as text beside it, the first code, recovery codes shown once), then logs in with a code and
 // with a recovery code; a customer whose administrator requires it is led through the setup at
 // login; an administrator resets a lost one from the Users screen.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { currentCode } from '../../api/src/auth/two-factor.js';
 import { Api } from './api.js';
@@ -39,11 +39,6 @@ beforeAll(async () => {
   await admin.getByTestId('viewer-label').waitFor();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail')
-    for (const [i, page] of (browser?.pages() ?? []).entries())
-      await screenshot(page, `FAILED-two-factor-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}-${i}`).catch(() => undefined);
-});
 
 afterAll(async () => {
   await browser?.close();

@@ -12,6 +12,7 @@ export default defineConfig({
     root,
     include: ['e2e/browser/**/*.test.ts'],
     globalSetup: ['e2e/browser/global-setup.ts'],
+    setupFiles: ['e2e/browser/failure-screens.ts'],
     pool: 'forks',
     fileParallelism: false,
     maxWorkers: 1,
