@@ -72,6 +72,7 @@ afterAll(async () => {
 describe('IMAP migration', () => {
   test('tests the connection: a wrong password shows next to the field, then the folders and sizes', async () => {
     await visit(admin, '/mailboxes?q=new%40movers.test');
+    await admin.getByRole('button', { name: 'More actions for new@movers.test' }).click();
     await admin.getByRole('link', { name: 'Migrate mail into new@movers.test' }).click();
     await admin.getByRole('heading', { name: 'Import mail from another server' }).waitFor();
     expect(await admin.getByLabel('Port').inputValue()).toBe('993');

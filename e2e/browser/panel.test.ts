@@ -151,6 +151,15 @@ describe('the panel, as an administrator', () => {
 
   test('edits quota and status', async () => {
     const alice = row(admin, 'data-address', 'alice@acme.test');
+    // The row's actions sit on one line at laptop width (the rarer ones behind "More"); the menu
+    // opens beside them and closes again with Escape.
+    const actions = alice.locator('.row-actions');
+    const button = await alice.getByRole('button', { name: 'Edit alice@acme.test' }).boundingBox();
+    expect((await actions.boundingBox())!.height).toBeLessThan(button!.height * 1.5);
+    await alice.getByRole('button', { name: 'More actions for alice@acme.test' }).click();
+    await alice.getByRole('link', { name: /^Webmail for alice@acme\.test/ }).waitFor();
+    await admin.keyboard.press('Escape');
+    await alice.getByRole('link', { name: /^Webmail for alice@acme\.test/ }).waitFor({ state: 'hidden' });
     await alice.getByRole('button', { name: 'Edit alice@acme.test' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Edit mailbox' });
     await dialog.getByLabel('Quota (MB)').fill('300');
@@ -161,6 +170,7 @@ describe('the panel, as an administrator', () => {
 
   test('sets an autoresponder with start and end dates', async () => {
     const alice = row(admin, 'data-address', 'alice@acme.test');
+    await alice.getByRole('button', { name: 'More actions for alice@acme.test' }).click();
     await alice.getByRole('button', { name: 'Autoresponder of alice@acme.test' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Autoresponder' });
     await dialog.getByLabel('Send automatic replies').check();
@@ -181,6 +191,7 @@ describe('the panel, as an administrator', () => {
     await expectText(alice.locator('td[data-label="Autoresponder"]'), /Active\s*until/);
 
     // Reopened, the form shows what was saved.
+    await alice.getByRole('button', { name: 'More actions for alice@acme.test' }).click();
     await alice.getByRole('button', { name: 'Autoresponder of alice@acme.test' }).click();
     expect(await dialog.getByLabel('End (optional)').inputValue()).toBe(localInput(end));
     await dialog.getByRole('button', { name: 'Cancel' }).click();
