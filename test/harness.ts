@@ -1,5 +1,6 @@
 // Test fixtures that go through the public interface: the real app (yoga.fetch in-process, or a real
 // port for WebSockets), the real worker, and tenants seeded with GraphQL mutations.
+import pg from 'pg';
 import { afterAll } from 'vitest';
 import type { App } from '../api/src/app.js';
 import type { Worker } from '../worker/src/worker.js';
@@ -165,4 +166,15 @@ export async function errorOutputOf(fn: () => Promise<void>): Promise<string[]> 
     console.error = consoleError;
   }
   return lines;
+}
+
+/** One statement on the test database as a plain client sees it (mail views, functions, pg-boss rows). */
+export async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }

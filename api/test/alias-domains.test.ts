@@ -5,8 +5,7 @@
 // x@alias to x@target (mailboxes, +tag, catch-all) and refuse the alias of a disabled target; rspamd
 // gets the target's spam policy for the alias.
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { createMailbox, createTenant, startTestApp, success, type Tenant } from '../../test/harness.js';
+import { createMailbox, createTenant, type Tenant, sql, startTestApp, success } from '../../test/harness.js';
 import { loadSpamPolicies } from '../../worker/src/email-security/rspamd-sync.js';
 
 const ERR = `__typename ... on Error { message } ... on ValidationError { fieldErrors { field code message } } ... on LimitExceededError { limit max } ... on NotFoundError { entity }`;
@@ -14,15 +13,6 @@ const CREATE = `mutation($n:String!,$t:ID!){ r: createAliasDomain(name:$n, targe
 const DELETE = `mutation($id:ID!){ r: deleteAliasDomain(id:$id){ ${ERR} ... on MutationDeleteAliasDomainSuccess { deletedId } } }`;
 const DOMAINS = `query($f:DomainFilter){ domains(filter:$f){ totalCount edges { node { id name aliasOf { name } aliasDomains { name } } } } }`;
 
-async function sql(text: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
 const lookup = async (key: string) => (await sql(`SELECT mail_alias_lookup($1) AS d`, [key])).map((r) => r.d as string);
 
 describe('alias domains', async () => {

@@ -3,8 +3,7 @@
 // reported by forwardLoops, two transactions cannot each add half of a loop, and the database
 // function Postfix asks (mail_alias_lookup) agrees with the API on which forwards loop.
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { createMailbox, createTenant, startTestApp, success, type Tenant } from '../../test/harness.js';
+import { createMailbox, createTenant, type Tenant, sql, startTestApp, success } from '../../test/harness.js';
 import { findLoops, loopThrough } from '../../core/src/forward-routing.js';
 import { loadRoutingTable } from '../../api/src/forward-loops.js';
 import { db } from '../../core/src/db.js';
@@ -14,16 +13,6 @@ const CREATE = `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, 
 const UPDATE = `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename ... on MutationUpdateForwardSuccess { forward { id source destinations } } ${ERR} } }`;
 const LOOPS = `{ forwardLoops { path forwards { source destinations } } }`;
 const COUNT = `{ forwards { totalCount } }`;
-
-async function sql(text: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 describe('forward loops', async () => {
   const t = await startTestApp();

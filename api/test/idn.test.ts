@@ -2,9 +2,8 @@
 // U-label (bücher.test) and stored once, as its A-label (xn--bcher-kva.test), which is what the
 // mail servers and DNS see; either spelling finds it, logs in, and counts as the same domain.
 import { domainToASCII, domainToUnicode } from 'node:url';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CREATE_MAILBOX, createTenant, startTestApp, success } from '../../test/harness.js';
+import { CREATE_MAILBOX, createTenant, sql, startTestApp, success } from '../../test/harness.js';
 
 const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code } }`;
 const CREATE_DOMAIN = `mutation($n:String!){ r: createDomain(name:$n){ __typename ... on MutationCreateDomainSuccess { domain { id name asciiName dmarcRecord { name } } } ${ERR} } }`;
@@ -13,21 +12,11 @@ const MAILBOXES = `query($s:String){ mailboxes(filter:{search:$s}) { totalCount 
 const LOGIN = `mutation($e:String!,$p:String!){ login(email:$e,password:$p){ __typename ... on MutationLoginSuccess { session { accessToken } } ... on Error { message } } }`;
 const PW = 'mailbox-pass-1';
 
-async function mailView(sql: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
 describe('internationalised domains (issue 12)', async () => {
   const t = await startTestApp();
   const tenant = await createTenant(t, { maxDomains: 10, maxMailboxes: 10, maxForwards: 10 });
   const createDomain = async (n: string) => (await t.ok(CREATE_DOMAIN, { n }, tenant.token)).r;
-  const domainCount = async () => (await mailView(`SELECT count(*)::int AS n FROM domains`))[0].n as number;
+  const domainCount = async () => (await sql(`SELECT count(*)::int AS n FROM domains`))[0].n as number;
   const names = (r: any) => r.edges.map((e: any) => e.node.name).sort();
 
   it('a domain typed in Unicode is shown in Unicode and stored as its A-label; DNS record names use the A-label', async () => {
@@ -37,7 +26,7 @@ describe('internationalised domains (issue 12)', async () => {
     const node = (await t.ok(`query($id:ID!){ node(id:$id){ ... on Domain { name asciiName } } }`, { id: r.domain.id }, tenant.token)).node;
     expect(node).toEqual({ name: 'bücher.test', asciiName: 'xn--bcher-kva.test' });
     // What the daemons read: the A-label, with its U-label beside it.
-    expect(await mailView(`SELECT domain, domain_unicode FROM mail_domains WHERE domain = $1`, ['xn--bcher-kva.test'])).toEqual([
+    expect(await sql(`SELECT domain, domain_unicode FROM mail_domains WHERE domain = $1`, ['xn--bcher-kva.test'])).toEqual([
       { domain: 'xn--bcher-kva.test', domain_unicode: 'bücher.test' },
     ]);
   });
@@ -91,7 +80,7 @@ describe('internationalised domains (issue 12)', async () => {
     const one = (await t.ok(MAILBOXES, { s: 'sales@' }, tenant.token)).mailboxes.edges[0].node;
     expect(one).toEqual({ address: 'sales@bücher.test', asciiAddress: 'sales@xn--bcher-kva.test', domain: { name: 'bücher.test' } });
     // The daemons' row: the stored address, its domain's U-label beside it.
-    expect(await mailView(`SELECT email, domain, domain_unicode FROM mail_users WHERE local_part = 'info' AND domain = $1`, ['xn--bcher-kva.test'])).toEqual([
+    expect(await sql(`SELECT email, domain, domain_unicode FROM mail_users WHERE local_part = 'info' AND domain = $1`, ['xn--bcher-kva.test'])).toEqual([
       { email: 'info@xn--bcher-kva.test', domain: 'xn--bcher-kva.test', domain_unicode: 'bücher.test' },
     ]);
   });
@@ -115,14 +104,14 @@ describe('internationalised domains (issue 12)', async () => {
     const samples = ['bücher.test', 'straße.de', 'пример.рф', '日本.jp', 'xn--ls8h.la', '☃.test', 'ελληνικά.gr', 'mañana.com', 'ﬁ.test', 'ab.xn--p1ai', 'plain.example', 'déjà-vu.fr', 'ü.ü.ü.test'];
     for (const d of samples) {
       const ascii = domainToASCII(d);
-      const [row] = await mailView(`SELECT idn_to_unicode($1) AS u`, [ascii]);
+      const [row] = await sql(`SELECT idn_to_unicode($1) AS u`, [ascii]);
       expect(row.u, ascii).toBe(domainToUnicode(ascii));
     }
-    expect((await mailView(`SELECT punycode_decode('zz') AS u`))[0].u).toBeNull();
-    const [cust] = await mailView(`SELECT id FROM customers LIMIT 1`);
-    const [ins] = await mailView(`INSERT INTO domains (name, customer_id) VALUES ('xn--kln-sna.example', $1) RETURNING name_unicode`, [cust.id]);
+    expect((await sql(`SELECT punycode_decode('zz') AS u`))[0].u).toBeNull();
+    const [cust] = await sql(`SELECT id FROM customers LIMIT 1`);
+    const [ins] = await sql(`INSERT INTO domains (name, customer_id) VALUES ('xn--kln-sna.example', $1) RETURNING name_unicode`, [cust.id]);
     expect(ins.name_unicode).toBe('köln.example');
-    await mailView(`DELETE FROM domains WHERE name = 'xn--kln-sna.example'`);
+    await sql(`DELETE FROM domains WHERE name = 'xn--kln-sna.example'`);
   });
 
   it('forward sources and destinations in either form are stored with the A-label the daemons route by', async () => {
@@ -134,7 +123,7 @@ describe('internationalised domains (issue 12)', async () => {
       )
     ).r;
     expect(r.__typename).toBe('MutationCreateForwardSuccess');
-    const rows = await mailView(`SELECT source, destination FROM mail_aliases WHERE source = $1 ORDER BY destination`, ['team@xn--bcher-kva.test']);
+    const rows = await sql(`SELECT source, destination FROM mail_aliases WHERE source = $1 ORDER BY destination`, ['team@xn--bcher-kva.test']);
     expect(rows.map((x) => x.destination)).toEqual(['info@xn--bcher-kva.test', 'partner@xn--strae-oqa.example', 'sales@xn--bcher-kva.test']);
     // … and shown in Unicode.
     const shown = (await t.ok(`query($id:ID!){ node(id:$id){ ... on Forward { source destinations } } }`, { id: r.forward.id }, tenant.token)).node;

@@ -1,9 +1,8 @@
 import { existsSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { db, onQuery } from '../../core/src/db.js';
-import { createMailbox, createTenant, startTestApp, success, waitFor } from '../../test/harness.js';
+import { createMailbox, createTenant, sql, startTestApp, success, waitFor } from '../../test/harness.js';
 import { provisionMailbox } from '../../worker/src/handlers/provision-mailbox.js';
 import { QUEUE_OPTIONS } from '../../core/src/jobs.js';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -13,16 +12,6 @@ const MAILBOX_FIELDS = `id address localPart quotaMb status provisioning provisi
   autoresponder { enabled subject message startsAt endsAt active }`;
 const node = (id: string) => `{ node(id:"${id}") { ... on Mailbox { ${MAILBOX_FIELDS} } } }`;
 const uuid = (globalId: string) => decodeGlobalID(globalId).id;
-
-async function mailView(sql: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 describe('mailboxes', async () => {
   const t = await startTestApp({ worker: true });
@@ -48,7 +37,7 @@ describe('mailboxes', async () => {
       actorType: 'USER', actorLabel: tenant.email, action: 'mailbox.create', targetType: 'Mailbox', targetLabel: m.address, details: { quotaMb: 500 },
     });
     // The mail servers see it at once, with a Dovecot-verifiable hash.
-    const rows = await mailView(`SELECT email, password, quota_mb FROM mail_users WHERE email = $1`, [m.address]);
+    const rows = await sql(`SELECT email, password, quota_mb FROM mail_users WHERE email = $1`, [m.address]);
     expect(rows).toHaveLength(1);
     expect(rows[0].password).toMatch(/^\{ARGON2ID\}\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/);
     expect(rows[0].quota_mb).toBe(500);
@@ -84,17 +73,17 @@ describe('mailboxes', async () => {
     const m = await createMailbox(t, tenant.token, 'changes', tenant.domain, 'first-pass-1', 100);
     const upd = await t.ok(`mutation($id:ID!){ updateMailbox(id:$id, quotaMb:250){ ... on MutationUpdateMailboxSuccess { mailbox { quotaMb } } } }`, { id: m.id }, tenant.token);
     expect(upd.updateMailbox.mailbox.quotaMb).toBe(250);
-    expect((await mailView(`SELECT quota_mb FROM mail_users WHERE email=$1`, [m.address]))[0].quota_mb).toBe(250);
+    expect((await sql(`SELECT quota_mb FROM mail_users WHERE email=$1`, [m.address]))[0].quota_mb).toBe(250);
 
     await t.ok(`mutation($id:ID!){ setMailboxStatus(id:$id, status:DISABLED){ __typename } }`, { id: m.id }, tenant.token);
-    expect(await mailView(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(0);
     await t.ok(`mutation($id:ID!){ updateMailbox(id:$id, status:ACTIVE){ __typename } }`, { id: m.id }, tenant.token);
-    expect(await mailView(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(1);
+    expect(await sql(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(1);
 
-    const before = (await mailView(`SELECT password FROM mail_users WHERE email=$1`, [m.address]))[0].password;
+    const before = (await sql(`SELECT password FROM mail_users WHERE email=$1`, [m.address]))[0].password;
     const ch = await t.ok(`mutation($id:ID!){ changeMailboxPassword(id:$id, password:"second-pass-2"){ __typename } }`, { id: m.id }, tenant.token);
     expect(ch.changeMailboxPassword.__typename).toBe('MutationChangeMailboxPasswordSuccess');
-    expect((await mailView(`SELECT password FROM mail_users WHERE email=$1`, [m.address]))[0].password).not.toBe(before);
+    expect((await sql(`SELECT password FROM mail_users WHERE email=$1`, [m.address]))[0].password).not.toBe(before);
     await expect(t.login(m.address, 'first-pass-1')).rejects.toThrow(/login failed/);
     expect(await t.login(m.address, 'second-pass-2')).toBeTruthy();
   });
@@ -144,7 +133,7 @@ describe('mailboxes', async () => {
     writeFileSync(path.join(home(m.address), 'Maildir/new/1.msg'), 'Subject: hi\r\n\r\nbody');
     const del = await t.ok(`mutation($id:ID!){ deleteMailbox(id:$id){ ... on MutationDeleteMailboxSuccess { deletedId } } }`, { id: m.id }, tenant.token);
     expect(del.deleteMailbox.deletedId).toBe(m.id);
-    expect(await mailView(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_users WHERE email=$1`, [m.address])).toHaveLength(0);
     expect((await t.ok(node(m.id), {}, tenant.token)).node?.provisioning ?? null).not.toBe('READY');
     await waitFor(async () => !existsSync(home(m.address)), 'maildir removed');
     await waitFor(async () => (await db().mailbox.count({ where: { address: m.address } })) === 0, 'row removed');
@@ -159,7 +148,7 @@ describe('mailboxes', async () => {
     expect(team).toMatchObject({ source: `team@${tenant.domain}`, catchAll: false, destinations: ['a@x.example', 'b@y.example'] });
     const all = success((await create(`*@${tenant.domain}`, [`info.desk@${tenant.domain}`])).createForward, 'forward');
     expect(all.catchAll).toBe(true);
-    const rows = await mailView(`SELECT source, destination FROM mail_aliases WHERE source LIKE $1 ORDER BY source, destination`, [`%@${tenant.domain}`]);
+    const rows = await sql(`SELECT source, destination FROM mail_aliases WHERE source LIKE $1 ORDER BY source, destination`, [`%@${tenant.domain}`]);
     expect(rows).toEqual([
       { source: `*@${tenant.domain}`, destination: `info.desk@${tenant.domain}` },
       { source: `team@${tenant.domain}`, destination: 'a@x.example' },
@@ -169,7 +158,7 @@ describe('mailboxes', async () => {
     expect(list.forwards.edges.map((e: any) => e.node.source)).toEqual([`*@${tenant.domain}`]);
     const d = await t.ok(`mutation($id:ID!){ deleteForward(id:$id){ ... on MutationDeleteForwardSuccess { deletedId } } }`, { id: team.id }, tenant.token);
     expect(d.deleteForward.deletedId).toBe(team.id);
-    expect(await mailView(`SELECT 1 FROM mail_aliases WHERE source=$1`, [`team@${tenant.domain}`])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_aliases WHERE source=$1`, [`team@${tenant.domain}`])).toHaveLength(0);
   });
 
   it('a disabled domain drops out of every mail view', async () => {
@@ -177,9 +166,9 @@ describe('mailboxes', async () => {
     const m = await createMailbox(t, other.token, 'x', other.domain);
     await t.ok(`mutation{ createForward(source:"*@${other.domain}", destinations:["${m.address}"]){ __typename } }`, {}, other.token);
     await t.ok(`mutation($id:ID!){ updateDomain(id:$id, enabled:false){ __typename } }`, { id: other.domainId }, t.adminToken);
-    expect(await mailView(`SELECT 1 FROM mail_domains WHERE domain=$1`, [other.domain])).toHaveLength(0);
-    expect(await mailView(`SELECT 1 FROM mail_users WHERE domain=$1`, [other.domain])).toHaveLength(0);
-    expect(await mailView(`SELECT 1 FROM mail_aliases WHERE source LIKE $1`, [`%@${other.domain}`])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_domains WHERE domain=$1`, [other.domain])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_users WHERE domain=$1`, [other.domain])).toHaveLength(0);
+    expect(await sql(`SELECT 1 FROM mail_aliases WHERE source LIKE $1`, [`%@${other.domain}`])).toHaveLength(0);
   });
 });
 

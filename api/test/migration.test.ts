@@ -4,11 +4,10 @@
 // The copying itself is proven against real Dovecot instances in e2e/mailstack/migration.test.ts.
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { decryptSecret } from '../../core/src/crypto/secretbox.js';
 import { config } from '../../core/src/env.js';
-import { createMailbox, createTenant, startTestApp } from '../../test/harness.js';
+import { createMailbox, createTenant, sql, startTestApp } from '../../test/harness.js';
 import { throttledMigrationEvents } from '../src/schema/migration.js';
 
 const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } ... on NotFoundError { entity }`;
@@ -30,16 +29,6 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
 }
 
 describe('migrations API', async () => {
