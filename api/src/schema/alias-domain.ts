@@ -1,10 +1,10 @@
-import { LimitExceededError, NotFoundError, ValidationError } from '@mailpanel/core/errors';
+import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { parseDomain } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, lockCustomer, selection, transaction } from '../mutation-helpers.js';
+import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { lockForwardRouting, refuseLoops } from '../forward-loops.js';
 import { sourcesSendingTo } from '../alias-domains.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -33,11 +33,13 @@ builder.mutationFields((t) => ({
       if (!forms) throw ValidationError.of('name', 'INVALID', 'Not a valid domain name (internationalised names are welcome: bücher.de or xn--bcher-kva.de)');
       const { ascii: name, unicode: nameUnicode } = forms;
       return transaction(async (tx) => {
-        const target = await tx.domain.findFirst({
-          where: { id: idOf(String(args.targetDomainId), 'Domain'), ...tenantWhere.domain(ctx.viewer) },
-          include: { customer: { include: { package: true } }, aliasOf: { select: { nameUnicode: true } } },
-        });
-        if (!target) throw new NotFoundError('Domain');
+        const target = notFoundUnless(
+          await tx.domain.findFirst({
+            where: { id: idOf(String(args.targetDomainId), 'Domain'), ...tenantWhere.domain(ctx.viewer) },
+            include: { customer: { include: { package: true } }, aliasOf: { select: { nameUnicode: true } } },
+          }),
+          'Domain',
+        );
         if (target.aliasOf)
           throw ValidationError.of('targetDomainId', 'ALIAS_DOMAIN', `${target.nameUnicode} is itself an alias of ${target.aliasOf.nameUnicode}: choose ${target.aliasOf.nameUnicode}`);
         await lockCustomer(tx, target.customerId);
@@ -73,11 +75,13 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, ctx) =>
       transaction(async (tx) => {
-        const d = await tx.domain.findFirst({
-          where: { id: idOf(String(id), 'Domain'), aliasOfId: { not: null }, ...tenantWhere.domain(ctx.viewer) },
-          include: { aliasOf: { select: { nameUnicode: true } } },
-        });
-        if (!d) throw new NotFoundError('Domain');
+        const d = notFoundUnless(
+          await tx.domain.findFirst({
+            where: { id: idOf(String(id), 'Domain'), aliasOfId: { not: null }, ...tenantWhere.domain(ctx.viewer) },
+            include: { aliasOf: { select: { nameUnicode: true } } },
+          }),
+          'Domain',
+        );
         await tx.domain.delete({ where: { id: d.id } });
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.delete' });
         await audit(tx, ctx, {
