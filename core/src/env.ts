@@ -102,6 +102,11 @@ const schema = z.object({
   API_TOKEN_RECHECK_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
   /** IMAP migrations one worker runs at once (each holds two IMAP connections). */
   MIGRATION_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+  /** Migrations running at once from one source host, across all workers (old servers throttle); the
+   *  rest wait in line (worker/src/migration/gate.ts). */
+  MIGRATION_PER_HOST_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+  /** Migrations running at once across all workers; 0 = only each worker's MIGRATION_CONCURRENCY. */
+  MIGRATION_GLOBAL_CONCURRENCY: z.coerce.number().int().min(0).default(0),
   /** Use `doveadm import` for folders whose target is empty (falls back to the native copier). Off: the
    *  native copier measured faster (docs/migration.md, "Benchmark"). */
   MIGRATION_FAST_PATH: bool.default(false),

@@ -46,7 +46,7 @@ export const MigrationErrorCodeEnum = builder.enumType(MigrationErrorCode, { nam
 export const MigrationFolderStatusEnum = builder.enumType(MigrationFolderStatus, { name: 'MigrationFolderStatus' });
 
 const MB = 1024 * 1024;
-const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+export const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING'];
 
 // --- typed errors ----------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ for (const [cls, name, description] of [
   } as never);
 }
 
-const SOURCE_ERRORS = [SourceAuthenticationError, SourceTlsError, SourceUnreachableError, SourceTimeoutError, SourceServerError];
+export const SOURCE_ERRORS = [SourceAuthenticationError, SourceTlsError, SourceUnreachableError, SourceTimeoutError, SourceServerError];
 
 // --- object types ----------------------------------------------------------------------------
 
@@ -287,11 +287,11 @@ const SourceInput = builder.inputType('ImapSourceInput', {
 });
 
 /** Lone UTF-16 surrogates cannot be sent to a server or stored: not a real character. */
-const BROKEN_UNICODE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const BROKEN_UNICODE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-type SourceArgs = { host: string; port?: number | null; security?: MigrationSecurity | null; username: string; password: string };
+export type SourceArgs = { host: string; port?: number | null; security?: MigrationSecurity | null; username: string; password: string };
 
-async function checkSource(input: SourceArgs) {
+export async function checkSource(input: SourceArgs) {
   const errors = new FieldErrors();
   const host = input.host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (!host) errors.add('source.host', 'REQUIRED', 'Host is required');
@@ -310,7 +310,7 @@ async function checkSource(input: SourceArgs) {
   return { host, port, security, username, password: input.password };
 }
 
-async function loadMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, globalId: string) {
+export async function loadMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
     where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
     include: { domain: true },
@@ -322,7 +322,7 @@ function freeBytes(m: { quotaMb: number; quotaUsedBytes: bigint }): number | nul
   return m.quotaMb > 0 ? Math.max(0, m.quotaMb * MB - Number(m.quotaUsedBytes)) : null;
 }
 
-function actor(ctx: Context) {
+export function actor(ctx: Context) {
   const v = ctx.viewer;
   return {
     createdByType: v.kind === 'user' ? (v.tokenId ? 'API_TOKEN' : 'USER') : v.kind === 'mailbox' ? 'MAILBOX' : 'ANONYMOUS',
@@ -331,7 +331,7 @@ function actor(ctx: Context) {
   };
 }
 
-async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
+export async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.migration.findFirst({
     where: { id: idOf(globalId, 'Migration'), ...tenantWhere.migration(ctx.viewer) },
     include: { mailbox: { include: { domain: true } } },
@@ -340,15 +340,139 @@ async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
 }
 
 /** One migration at a time per mailbox; serialised so two starts cannot race. */
-async function lockMailbox(tx: Tx, mailboxId: string) {
+export async function lockMailbox(tx: Tx, mailboxId: string) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`migration:${mailboxId}`}))`;
   const busy = await tx.migration.count({ where: { mailboxId, status: { in: ACTIVE } } });
   if (busy) throw ValidationError.of('mailboxId', 'MIGRATION_RUNNING', 'A migration into this mailbox is already queued or running');
 }
 
-function overQuota(m: { quotaMb: number; quotaUsedBytes: bigint }) {
+export function overQuota(m: { quotaMb: number; quotaUsedBytes: bigint }) {
   const free = freeBytes(m);
   if (free !== null && free <= 0) throw new TargetOverQuotaError('The target mailbox is already full: raise its quota or make room before migrating.');
+}
+
+type CheckedSource = Awaited<ReturnType<typeof checkSource>>;
+type TargetMailbox = Awaited<ReturnType<typeof loadMailbox>>;
+
+/**
+ * Creates one migration (single or a bulk's row) after its checks — one at a time per mailbox, room
+ * under the quota — with its job and audit event, in the caller's transaction. The password is stored
+ * only encrypted.
+ */
+export async function createMigration(
+  tx: Tx,
+  ctx: Context,
+  input: { mailbox: TargetMailbox; source: CheckedSource; overrides?: { sourceName: string; targetName: string }[] | null; bulkMigrationId?: string },
+) {
+  const { mailbox, source, overrides } = input;
+  await lockMailbox(tx, mailbox.id);
+  overQuota(mailbox);
+  const migration = await tx.migration.create({
+    data: {
+      mailboxId: mailbox.id,
+      ...actor(ctx),
+      sourceHost: source.host,
+      sourcePort: source.port,
+      sourceSecurity: source.security,
+      sourceUsername: source.username,
+      sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
+      ...(overrides ? { folderOverrides: overrides } : {}),
+      ...(input.bulkMigrationId ? { bulkMigrationId: input.bulkMigrationId } : {}),
+    },
+  });
+  await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: migration.id });
+  await audit(tx, ctx, {
+    action: 'migration.start',
+    targetType: 'Mailbox',
+    targetId: mailbox.id,
+    targetLabel: mailbox.address,
+    customerId: mailbox.domain.customerId,
+    details: { migrationId: migration.id, host: source.host, port: source.port, security: source.security, username: source.username, ...(input.bulkMigrationId ? { bulkMigrationId: input.bulkMigrationId } : {}) },
+  });
+  return migration;
+}
+
+/**
+ * Cancels a loaded migration if it is still queued or running (null when it has already ended): with
+ * no live runner it ends now, otherwise its runner sees the request within a batch.
+ */
+export async function cancelLoadedMigration(tx: Tx, ctx: Context, m: Awaited<ReturnType<typeof loadMigration>>) {
+  await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
+  const current = await tx.migration.findUniqueOrThrow({ where: { id: m.id } });
+  if (!ACTIVE.includes(current.status)) throw ValidationError.of('id', 'NOT_RUNNING', `The migration has already ended (${current.status.toLowerCase()})`);
+  const leaseStale = !current.leaseId || !current.heartbeatAt || current.heartbeatAt.getTime() < Date.now() - config().MIGRATION_LEASE_SECONDS * 1000;
+  // No live runner: it ends now. Otherwise the runner sees the request within a batch and ends it.
+  const updated = await tx.migration.update({
+    where: { id: m.id },
+    data: leaseStale
+      ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false }
+      : { cancelRequested: true },
+  });
+  await audit(tx, ctx, {
+    action: 'migration.cancel',
+    targetType: 'Mailbox',
+    targetId: m.mailboxId,
+    targetLabel: m.mailbox.address,
+    customerId: m.mailbox.domain.customerId,
+    details: { migrationId: m.id },
+  });
+  return updated;
+}
+
+/**
+ * Queues an ended migration again with the source password (not kept after a run): a new run that
+ * continues from the folder checkpoints, with its job and audit event in the caller's transaction.
+ */
+export async function requeueLoadedMigration(tx: Tx, ctx: Context, m: Awaited<ReturnType<typeof loadMigration>>, password: string) {
+  await checkSource({ host: m.sourceHost, port: m.sourcePort, security: m.sourceSecurity, username: m.sourceUsername, password: password }).catch((e) => {
+    if (e instanceof ValidationError)
+      throw new ValidationError(e.fieldErrors.map((f) => ({ ...f, field: f.field === 'source.password' ? 'password' : f.field })));
+    throw e;
+  });
+  await lockMailbox(tx, m.mailboxId);
+  overQuota(m.mailbox);
+  const updated = await tx.migration.update({
+    where: { id: m.id },
+    data: {
+      status: 'QUEUED',
+      phase: 'WAITING',
+      runs: { increment: 1 },
+      attempts: 0,
+      cancelRequested: false,
+      sourcePasswordEnc: encryptSecret(password, config().encryptionKey),
+      errorCode: null,
+      errorMessage: null,
+      nextRetryAt: null,
+      verifiedAt: null,
+      verifyMissing: null,
+      verifyExtra: null,
+      verifyRepaired: null,
+      leaseId: null,
+      gateWaitingSince: null,
+      gateSlotAt: null,
+      startedAt: null,
+      finishedAt: null,
+      foldersDone: 0,
+      messagesCopied: 0,
+      messagesSkipped: 0,
+      messagesFailed: 0,
+      bytesCopied: 0,
+    },
+  });
+  await tx.migrationFolder.updateMany({
+    where: { migrationId: m.id },
+    data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING', verifiedSource: null, verifiedTarget: null, verifyMissing: null, verifyExtra: null },
+  });
+  await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
+  await audit(tx, ctx, {
+    action: 'migration.retry',
+    targetType: 'Mailbox',
+    targetId: m.mailboxId,
+    targetLabel: m.mailbox.address,
+    customerId: m.mailbox.domain.customerId,
+    details: { migrationId: m.id, run: updated.runs },
+  });
+  return updated;
 }
 
 const testThrottle = new FailureWindow({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000 });
@@ -445,33 +569,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const source = await checkSource(args.source);
       const overrides = checkOverrides(args.folders);
-      return transaction(async (tx) => {
-        const mailbox = await loadMailbox(tx, ctx, String(args.mailboxId));
-        await lockMailbox(tx, mailbox.id);
-        overQuota(mailbox);
-        const migration = await tx.migration.create({
-          data: {
-            mailboxId: mailbox.id,
-            ...actor(ctx),
-            sourceHost: source.host,
-            sourcePort: source.port,
-            sourceSecurity: source.security,
-            sourceUsername: source.username,
-            sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
-            ...(overrides ? { folderOverrides: overrides } : {}),
-          },
-        });
-        await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: migration.id });
-        await audit(tx, ctx, {
-          action: 'migration.start',
-          targetType: 'Mailbox',
-          targetId: mailbox.id,
-          targetLabel: mailbox.address,
-          customerId: mailbox.domain.customerId,
-          details: { migrationId: migration.id, host: source.host, port: source.port, security: source.security, username: source.username },
-        });
-        return migration;
-      });
+      return transaction(async (tx) => createMigration(tx, ctx, { mailbox: await loadMailbox(tx, ctx, String(args.mailboxId)), source, overrides }));
     },
   }),
 
@@ -484,26 +582,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const migration = await transaction(async (tx) => {
         const m = await loadMigration(tx, ctx, String(args.id));
-        await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
-        const current = await tx.migration.findUniqueOrThrow({ where: { id: m.id } });
-        if (!ACTIVE.includes(current.status)) throw ValidationError.of('id', 'NOT_RUNNING', `The migration has already ended (${current.status.toLowerCase()})`);
-        const leaseStale = !current.leaseId || !current.heartbeatAt || current.heartbeatAt.getTime() < Date.now() - config().MIGRATION_LEASE_SECONDS * 1000;
-        // No live runner: it ends now. Otherwise the runner sees the request within a batch and ends it.
-        const updated = await tx.migration.update({
-          where: { id: m.id },
-          data: leaseStale
-            ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false }
-            : { cancelRequested: true },
-        });
-        await audit(tx, ctx, {
-          action: 'migration.cancel',
-          targetType: 'Mailbox',
-          targetId: m.mailboxId,
-          targetLabel: m.mailbox.address,
-          customerId: m.mailbox.domain.customerId,
-          details: { migrationId: m.id },
-        });
-        return updated;
+        return cancelLoadedMigration(tx, ctx, m);
       });
       publishState(ctx, migration.id, migration.status);
       return migration;
@@ -520,53 +599,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) =>
       transaction(async (tx) => {
         const m = await loadMigration(tx, ctx, String(args.id));
-        await checkSource({ host: m.sourceHost, port: m.sourcePort, security: m.sourceSecurity, username: m.sourceUsername, password: args.password }).catch((e) => {
-          if (e instanceof ValidationError)
-            throw new ValidationError(e.fieldErrors.map((f) => ({ ...f, field: f.field === 'source.password' ? 'password' : f.field })));
-          throw e;
-        });
-        await lockMailbox(tx, m.mailboxId);
-        overQuota(m.mailbox);
-        const updated = await tx.migration.update({
-          where: { id: m.id },
-          data: {
-            status: 'QUEUED',
-            phase: 'WAITING',
-            runs: { increment: 1 },
-            attempts: 0,
-            cancelRequested: false,
-            sourcePasswordEnc: encryptSecret(args.password, config().encryptionKey),
-            errorCode: null,
-            errorMessage: null,
-            nextRetryAt: null,
-            verifiedAt: null,
-            verifyMissing: null,
-            verifyExtra: null,
-            verifyRepaired: null,
-            leaseId: null,
-            startedAt: null,
-            finishedAt: null,
-            foldersDone: 0,
-            messagesCopied: 0,
-            messagesSkipped: 0,
-            messagesFailed: 0,
-            bytesCopied: 0,
-          },
-        });
-        await tx.migrationFolder.updateMany({
-          where: { migrationId: m.id },
-          data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING', verifiedSource: null, verifiedTarget: null, verifyMissing: null, verifyExtra: null },
-        });
-        await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
-        await audit(tx, ctx, {
-          action: 'migration.retry',
-          targetType: 'Mailbox',
-          targetId: m.mailboxId,
-          targetLabel: m.mailbox.address,
-          customerId: m.mailbox.domain.customerId,
-          details: { migrationId: m.id, run: updated.runs },
-        });
-        return updated;
+        return requeueLoadedMigration(tx, ctx, m, args.password);
       }),
   }),
 }));

@@ -13,23 +13,29 @@
 //   and enqueues a new job in the same transaction; exactly one watchdog wins the row. pg-boss's own
 //   heartbeat stays as the second line of defence; a job that finds its migration leased elsewhere
 //   or finished just completes.
+// - Before it runs, a migration passes the gate (gate.ts): a few per source host and a global cap,
+//   across all workers. Over a limit, its job ends and the migration waits in line; every job that
+//   ends, and the watchdog, hands freed slots to the next in line.
 import type { PgBoss } from 'pg-boss';
 import { db, isDatabaseUnavailable } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { enqueue, type JobPayload } from '@mailpanel/core/jobs';
 import { log } from '@mailpanel/core/logger';
 import { runMigration } from './run-migration.js';
+import { admitWaiting, enterGate, leaveGate } from './gate.js';
 
 const running = new Set<AbortController>();
 /** The worker's queue, for enqueueing a migration's next attempt (set by startMigrationWatchdog). */
 let queue: PgBoss | null = null;
 
 export async function migrateMailbox(payload: JobPayload<'migrate-mailbox'>, job?: { retryCount?: number; signal?: AbortSignal }): Promise<void> {
+  const boss = queue;
+  // Without a queue (the benchmark) nobody could enqueue it again later: no gate.
+  if (boss && (await enterGate(boss, payload.migrationId)) === 'wait') return;
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   job?.signal?.addEventListener('abort', onAbort, { once: true });
   running.add(controller);
-  const boss = queue;
   try {
     const outcome = await runMigration(payload.migrationId, {
       signal: controller.signal,
@@ -39,6 +45,7 @@ export async function migrateMailbox(payload: JobPayload<'migrate-mailbox'>, job
   } finally {
     running.delete(controller);
     job?.signal?.removeEventListener('abort', onAbort);
+    if (boss) await leaveGate(boss, payload.migrationId).catch((err) => log.warn('migration: could not free its gate slot', { err }));
   }
 }
 
@@ -79,6 +86,7 @@ export function startMigrationWatchdog(boss: PgBoss): { stop(): void } {
     busy = true;
     try {
       await resumeStaleMigrations(boss);
+      await admitWaiting(boss);
     } catch (err) {
       // A database outage is logged once, by the pg-boss error handler (core/src/database-outage.ts).
       if (!isDatabaseUnavailable(err)) log.warn('migration watchdog failed', { err });
