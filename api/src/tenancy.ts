@@ -52,6 +52,11 @@ const rules = {
     if (v.kind === 'mailbox') return { mailboxId: v.mailboxId };
     return NOTHING;
   },
+  /** Bulk migrations (issue 16): a customer sees those that fill its mailboxes; mailbox owners none. */
+  bulkMigration(v: Viewer): Prisma.BulkMigrationWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
+    return NOTHING;
+  },
   hostingPackage(v: Viewer): Prisma.HostingPackageWhereInput {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customers: { some: { id: v.customerId ?? NO_ID } } };
     return NOTHING;
