@@ -87,6 +87,15 @@ describe('hostile strings in every mutation', async () => {
     },
     cancelMigration: { doc: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     retryMigration: { doc: `mutation($id:ID!,$p:String!){ r: retryMigration(id:$id, password:$p){ __typename } }`, vars: () => ({ id: 'x', p: 'secret' }), strings: ['id', 'p'], token: C },
+    // Bulk migration (issue 16): the CSV and the name; dry runs, and ids of no bulk.
+    startBulkMigration: {
+      doc: `mutation($c:String!,$n:String){ r: startBulkMigration(input:{csv:$c, dryRun:true, name:$n}){ __typename } }`,
+      vars: () => ({ c: `address,host,port,security,username,password\n${mailbox.address},127.0.0.1,1,NONE,u,p`, n: 'fuzz.csv' }),
+      strings: ['c', 'n'],
+      token: C,
+    },
+    cancelBulkMigration: { doc: `mutation($id:ID!){ r: cancelBulkMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
+    retryBulkMigration: { doc: `mutation($id:ID!,$c:String!){ r: retryBulkMigration(id:$id, csv:$c){ __typename } }`, vars: () => ({ id: 'x', c: 'address,host,username,password\na@b.example,h,u,p' }), strings: ['id', 'c'], token: C },
     updateForward: { doc: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename } }`, vars: () => ({ id: forwardId, d: ['a@b.example'] }), strings: ['id', 'd'], token: C },
     deleteForward: { doc: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     // Email security (no worker runs here: keys stay PENDING, nothing reaches rspamd or DNS).

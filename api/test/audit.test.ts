@@ -122,6 +122,15 @@ describe('audit trail', async () => {
     }],
     ['cancelMigration', 'migration.cancel', () => http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token)],
     ['retryMigration', 'migration.retry', () => http(`mutation($id:ID!){ retryMigration(id:$id, password:"p2"){ __typename } }`, { id: ids.migration }, tenant.token)],
+    // Bulk migration (issue 16): the single migration above is cancelled first, so its mailbox is free.
+    ['startBulkMigration', 'bulk-migration.start', async () => {
+      await http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token);
+      const csv = `address,host,port,security,username,password\naudited@${tenant.domain},127.0.0.1,9,NONE,u,p`;
+      ids.bulk = (await http(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ ... on MutationStartBulkMigrationSuccess { result { bulkMigration { id } } } } }`, { c: csv }, tenant.token)).startBulkMigration.result.bulkMigration.id;
+    }],
+    ['cancelBulkMigration', 'bulk-migration.cancel', () => http(`mutation($id:ID!){ cancelBulkMigration(id:$id){ __typename } }`, { id: ids.bulk }, tenant.token)],
+    ['retryBulkMigration', 'bulk-migration.retry', () =>
+      http(`mutation($id:ID!,$c:String!){ retryBulkMigration(id:$id, csv:$c){ __typename } }`, { id: ids.bulk, c: `address,host,port,security,username,password\naudited@${tenant.domain},127.0.0.1,9,NONE,u,p2` }, tenant.token)],
     ['enableDkim', 'dkim.enable', () => http(`mutation($d:ID!){ enableDkim(domainId:$d, selector:"s1"){ __typename } }`, { d: tenant.domainId }, tenant.token)],
     ['rotateDkimKey', 'dkim.rotate', async () => {
       const r = await http(`mutation($d:ID!){ rotateDkimKey(domainId:$d, selector:"s2"){ __typename } }`, { d: tenant.domainId }, tenant.token);

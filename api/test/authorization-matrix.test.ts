@@ -36,6 +36,8 @@ const Q = {
   auditEvents: `query($f:AuditEventFilter){ auditEvents(first:200, filter:$f){ totalCount edges { node { id action targetType targetLabel } } } }`,
   nodes: `query($ids:[ID!]!){ nodes(ids:$ids){ __typename id } }`,
   migrations: `query($f:MigrationFilter){ migrations(first:200, filter:$f){ totalCount edges { node { id } } } }`,
+  // Bulk migration (issue 16)
+  bulkMigrations: `{ bulkMigrations(first:200){ totalCount edges { node { id } } } }`,
 };
 
 const M = {
@@ -84,6 +86,10 @@ const M = {
   startMigration: `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { id status mailbox { id } } } ${ERR} } }`,
   cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
   retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
+  // Bulk migration (issue 16)
+  startBulkMigration: `mutation($csv:String!,$d:Boolean){ r: startBulkMigration(input:{csv:$csv, dryRun:$d}){ __typename ... on MutationStartBulkMigrationSuccess { result { dryRun rows { address ok errors { field code } } bulkMigration { id rows } } } ${ERR} } }`,
+  cancelBulkMigration: `mutation($id:ID!){ r: cancelBulkMigration(id:$id){ __typename ... on MutationCancelBulkMigrationSuccess { bulkMigration { id summary { total cancelled queued } } } ${ERR} } }`,
+  retryBulkMigration: `mutation($id:ID!,$csv:String!){ r: retryBulkMigration(id:$id, csv:$csv){ __typename ... on MutationRetryBulkMigrationSuccess { bulkMigration { id summary { total cancelled queued } } } ${ERR} } }`,
 };
 
 /** App passwords made in the matrix, by who made them (revoked in the next row). */
@@ -93,6 +99,8 @@ const appPasswordOf: Record<string, string> = {};
 const NO_SESSION = Buffer.from('LoginSession:00000000-0000-4000-8000-000000000000').toString('base64');
 
 /** An IMAP source on a loopback port nothing listens on: refused at once, no mail server needed. */
+/** A bulk-migration CSV into the given mailboxes from the closed loopback port of MIGRATION_SOURCE (issue 16). */
+const bulkCsv = (...addresses: string[]) => ['address,host,port,security,username,password', ...addresses.map((a) => `${a},127.0.0.1,9,NONE,old@legacy.test,source-pass-1`)].join('\n');
 const MIGRATION_SOURCE = { host: '127.0.0.1', port: 9, security: 'NONE', username: 'old@legacy.test', password: 'source-pass-1' };
 
 /** node(id) for many ids at once, each under its own alias. */
@@ -155,6 +163,7 @@ describe('authorization matrix', async () => {
     user: '' as string,
     session: {} as Partial<Record<Actor, string>>, // refresh tokens
     migration: {} as Partial<Record<Actor, string>>,
+    bulkMigration: '' as string,
   };
 
   // ---------------------------------------------------------------- helpers
@@ -778,6 +787,92 @@ describe('authorization matrix', async () => {
         mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
         fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
+      },
+    },
+    // ============================== Bulk migration (issue 16): A's mailbox mA2 is free here (no cell
+    // started a migration into it); mB and mA1 have queued ones (MIGRATION_RUNNING in a dry run).
+    {
+      field: 'startBulkMigration',
+      kind: 'mutation',
+      doc: M.startBulkMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ csv: bulkCsv(mA2.address), d: true })),
+        admin: allowed(() => ({ csv: bulkCsv(mA2.address, mB.address), d: true }), (d) => {
+          // Every tenant's mailbox is found: mB's only problem is its queued migration.
+          expect(d.r.result.rows).toEqual([
+            { address: mA2.address, ok: true, errors: [] },
+            { address: mB.address, ok: false, errors: [{ field: 'address', code: 'MIGRATION_RUNNING' }] },
+          ]);
+        }),
+        customerA: allowed(() => ({ csv: bulkCsv(mA2.address) }), (d) => {
+          expect(d.r.result.bulkMigration.rows).toBe(1);
+          created.bulkMigration = d.r.result.bulkMigration.id;
+        }),
+        customerB: invisible(() => ({ csv: bulkCsv(mA2.address), d: true }), (d) =>
+          expect(d.r.result.rows).toEqual([{ address: mA2.address, ok: false, errors: [{ field: 'address', code: 'NOT_FOUND' }] }]),
+        ),
+        mailboxOwner: refused('FORBIDDEN', () => ({ csv: bulkCsv(mA1.address), d: true })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ csv: bulkCsv(mA2.address) })),
+        fullToken: allowed(() => ({ csv: bulkCsv(mA2.address), d: true }), (d) =>
+          expect(d.r.result.rows).toEqual([{ address: mA2.address, ok: false, errors: [{ field: 'address', code: 'MIGRATION_RUNNING' }] }]),
+        ),
+      },
+    },
+    {
+      field: 'bulkMigrations',
+      kind: 'query',
+      doc: Q.bulkMigrations,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED'),
+        admin: allowed(() => ({}), (d) => expect(ids(d.bulkMigrations)).toContain(created.bulkMigration)),
+        customerA: invisible(() => ({}), (d) => expect(ids(d.bulkMigrations)).toEqual([created.bulkMigration])),
+        customerB: invisible(() => ({}), (d) => expect(d.bulkMigrations).toEqual({ totalCount: 0, edges: [] })),
+        mailboxOwner: refused('FORBIDDEN'),
+        readOnlyToken: invisible(() => ({}), (d) => expect(ids(d.bulkMigrations)).toEqual([created.bulkMigration])),
+        fullToken: invisible(() => ({}), (d) => expect(ids(d.bulkMigrations)).toEqual([created.bulkMigration])),
+      },
+    },
+    {
+      field: 'cancelBulkMigration',
+      kind: 'mutation',
+      doc: M.cancelBulkMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.bulkMigration })),
+        admin: allowed(() => ({ id: created.bulkMigration }), async (d) => {
+          expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 1, queued: 0 });
+          await asAdmin(M.retryBulkMigration, { id: created.bulkMigration, csv: bulkCsv(mA2.address) });
+        }),
+        customerA: allowed(() => ({ id: created.bulkMigration }), async (d) => {
+          expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 1, queued: 0 });
+          await asAdmin(M.retryBulkMigration, { id: created.bulkMigration, csv: bulkCsv(mA2.address) });
+        }),
+        customerB: notFound('BulkMigration', () => ({ id: created.bulkMigration })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: created.bulkMigration })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.bulkMigration })),
+        fullToken: allowed(() => ({ id: created.bulkMigration }), (d) => expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 1, queued: 0 })),
+      },
+    },
+    {
+      field: 'retryBulkMigration',
+      kind: 'mutation',
+      doc: M.retryBulkMigration,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) })),
+        admin: allowed(() => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) }), async (d) => {
+          expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 0, queued: 1 });
+          await asAdmin(M.cancelBulkMigration, { id: created.bulkMigration });
+        }),
+        customerA: allowed(() => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) }), async (d) => {
+          expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 0, queued: 1 });
+          await asAdmin(M.cancelBulkMigration, { id: created.bulkMigration });
+        }),
+        customerB: notFound('BulkMigration', () => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) })),
+        fullToken: allowed(() => ({ id: created.bulkMigration, csv: bulkCsv(mA2.address) }), async (d) => {
+          expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 0, queued: 1 });
+          await asAdmin(M.cancelBulkMigration, { id: created.bulkMigration });
+        }),
       },
     },
     {
