@@ -14,7 +14,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { loadOncePerEvent, visibleRow } from '../pubsub.js';
 import { parseBulkMigrationCsv, type BulkCsvRow } from '../bulk-migration-csv.js';
 import { FieldErrorRef, MUTATION_ERRORS } from './errors.js';
@@ -201,7 +201,7 @@ const BulkMigrationStart = builder
       bulkMigration: t.prismaField({
         type: 'BulkMigration',
         nullable: true,
-        resolve: (query, r) => (r.bulkMigrationId ? db().bulkMigration.findUnique({ ...query, where: { id: r.bulkMigrationId } }) : null),
+        resolve: (query, r) => (r.bulkMigrationId ? db().bulkMigration.findUnique({ ...selection(query), where: { id: r.bulkMigrationId } }) : null),
       }),
     }),
   });
@@ -306,7 +306,7 @@ builder.mutationFields((t) => ({
         return { bulk, changed };
       });
       publishRows(ctx, changed);
-      return db().bulkMigration.findUniqueOrThrow({ ...query, where: { id: bulk.id } });
+      return db().bulkMigration.findUniqueOrThrow({ ...selection(query), where: { id: bulk.id } });
     },
   }),
 
@@ -342,7 +342,7 @@ builder.mutationFields((t) => ({
         return { bulk, requeued };
       });
       publishRows(ctx, requeued);
-      return db().bulkMigration.findUniqueOrThrow({ ...query, where: { id: bulk.id } });
+      return db().bulkMigration.findUniqueOrThrow({ ...selection(query), where: { id: bulk.id } });
     },
   }),
 }));
@@ -397,7 +397,7 @@ builder.subscriptionFields((t) => ({
     },
     resolve: async (query, payload, _args, ctx) => {
       const where = { id: (payload as unknown as { id: string }).id, ...tenantWhere.bulkMigration(ctx.viewer) };
-      return loadOncePerEvent(payload as object, [query, where], () => visibleRow(db().bulkMigration.findFirst({ ...query, where }), 'BulkMigration'));
+      return loadOncePerEvent(payload as object, [query, where], () => visibleRow(db().bulkMigration.findFirst({ ...selection(query), where }), 'BulkMigration'));
     },
   }),
 }));
