@@ -5,10 +5,12 @@
 // The copying from three real source servers (one dead) is in e2e/mailstack/bulk-migration.test.ts.
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { decryptSecret } from '../../core/src/crypto/secretbox.js';
 import { config } from '../../core/src/env.js';
-import { createMailbox, createTenant, sql, startTestApp } from '../../test/harness.js';
+import { createMailbox, createTenant, sql, startTestApp, waitFor } from '../../test/harness.js';
 import { enterGate, leaveGate, pickAdmissions } from '../../worker/src/migration/gate.js';
 
 const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } ... on NotFoundError { entity }`;
@@ -35,7 +37,7 @@ const uuid = (globalId: string) => decodeGlobalID(globalId).id;
 const codes = (errors: { field: string; code: string }[]) => errors.map((e) => `${e.field}:${e.code}`).sort();
 
 describe('bulk migration API', async () => {
-  const t = await startTestApp();
+  const t = await startTestApp({ listen: true });
   const A = await createTenant(t, {}, 'bulk-a');
   const B = await createTenant(t, {}, 'bulk-b');
   const a1 = await createMailbox(t, A.token, 'ann', A.domain, 'ann-pass-12345');
@@ -128,9 +130,39 @@ describe('bulk migration API', async () => {
     expect((await t.gql(LIST, {}, owner)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it('bulkMigrationProgress: the bulk now, then its changes; another tenant gets not found', async () => {
+    const subscribe = (token: string) => {
+      const client = createClient({ url: t.app.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      const seen = { data: [] as any[], errors: [] as unknown[] };
+      client.subscribe({ query: `subscription($id:ID!){ bulkMigrationProgress(id:$id){ id summary { total queued cancelled } } }`, variables: { id: bulkId } }, {
+        next: (v) => (v.errors ? seen.errors.push(v.errors) : seen.data.push(v.data)),
+        error: (e) => seen.errors.push(e),
+        complete: () => {},
+      });
+      return { client, seen };
+    };
+    const a = subscribe(A.token);
+    const b = subscribe(B.token);
+    try {
+      await waitFor(async () => a.seen.data.length > 0, 'the current state');
+      expect(a.seen.data[0].bulkMigrationProgress).toEqual({ id: bulkId, summary: { total: 3, queued: 3, cancelled: 0 } });
+      const c = (await t.ok(CANCEL, { id: bulkId }, A.token)).r;
+      expect(c.bulkMigration.summary).toMatchObject({ total: 3, cancelled: 3, queued: 0 });
+      await waitFor(async () => a.seen.data.at(-1)?.bulkMigrationProgress.summary.cancelled === 3, 'the cancellation, live');
+      await waitFor(async () => b.seen.errors.length > 0, "the other tenant's refusal");
+      expect(JSON.stringify(b.seen.errors)).toMatch(/BulkMigration not found/);
+      expect(b.seen.data).toEqual([]);
+    } finally {
+      await a.client.dispose();
+      await b.client.dispose();
+    }
+  });
+
   it('cancel all, then retry the cancelled rows with the file (passwords are not kept)', async () => {
+    // Cancelled above, live; cancelling again changes nothing and is no error.
     const c = (await t.ok(CANCEL, { id: bulkId }, A.token)).r;
     expect(c.bulkMigration.summary).toMatchObject({ total: 3, cancelled: 3, queued: 0 });
+    expect((await sql(`SELECT count(*)::int AS n FROM migrations WHERE bulk_migration_id = $1 AND status = 'CANCELLED'`, [uuid(bulkId)]))[0].n).toBe(3);
     const wiped = await sql(`SELECT count(*)::int AS n FROM migrations WHERE bulk_migration_id = $1 AND source_password_enc IS NOT NULL`, [uuid(bulkId)]);
     expect(wiped[0].n).toBe(0);
     // A file none of whose rows belong to this bulk retries nothing.

@@ -374,7 +374,8 @@ function throttledBulkEvents(sources: AsyncIterable<unknown>[], bulkId: string):
         timer ??= setTimeout(fire, BULK_THROTTLE_MS);
       }
     });
-    void Promise.race([stop, Promise.all(pumps)]);
+    // A source that fails ends the stream (the client resubscribes); never an unhandled rejection.
+    Promise.all(pumps).catch(() => stop());
     await stop;
     if (timer) clearTimeout(timer);
     await Promise.all(iterators.map((it) => it.return?.()));
