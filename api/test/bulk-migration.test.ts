@@ -3,8 +3,8 @@
 // tenancy, passwords only encrypted and never in an answer, cancel/retry of the whole bulk, and the
 // per-host / global concurrency gate in PostgreSQL with several workers admitting at once.
 // The copying from three real source servers (one dead) is in e2e/mailstack/bulk-migration.test.ts.
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../test/free-port.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -25,14 +25,6 @@ const LIST = `{ bulkMigrations(first: 20) { totalCount edges { node { id name ro
 const SECRET = 'Bulk-Src-Pa$$word-4417';
 const HEADER = 'address,host,port,security,username,password';
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 const uuid = (globalId: string) => decodeGlobalID(globalId).id;
 const codes = (errors: { field: string; code: string }[]) => errors.map((e) => `${e.field}:${e.code}`).sort();
 
@@ -44,7 +36,7 @@ describe('bulk migration API', async () => {
   const a2 = await createMailbox(t, A.token, 'ben', A.domain);
   const a3 = await createMailbox(t, A.token, 'cid', A.domain);
   const b1 = await createMailbox(t, B.token, 'dora', B.domain);
-  const port = await closedPort();
+  const port = await freePort();
   const migrationsOf = async (mailboxId: string) => (await sql(`SELECT count(*)::int AS n FROM migrations WHERE mailbox_id = $1`, [uuid(mailboxId)]))[0].n;
 
   it('a dry run checks every row with the single-migration rules and starts nothing', async () => {

@@ -2,8 +2,8 @@
 // its per-row errors, then the live table of one bulk following bulkMigrationProgress over graphql-ws
 // — two rows from a real source Dovecot finish, a row whose source refuses connections shows its
 // error while it waits to retry — and cancel all / retry of one row from the table.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { freePort } from '../../test/free-port.js';
 import type { Page } from 'playwright-core';
 import { startSourceDovecot, type SourceDovecot } from '../mailstack/source-dovecot.js';
 import { imap, message, seed } from '../mailstack/migration-fixtures.js';
@@ -22,14 +22,6 @@ let page: Page;
 let boxes: { id: string; address: string }[];
 let deadPort: number;
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function chooseCsv(p: Page, label: string, text: string) {
   await p.getByLabel(label, { exact: true }).setInputFiles({ name: 'movers.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
 }
@@ -42,7 +34,7 @@ beforeAll(async () => {
     await seed(c, Array.from({ length: u.messages }, (_, i) => ({ folder: 'INBOX', raw: message({ subject: `${u.user} ${i}` }) })));
     await c.logout();
   }
-  deadPort = await closedPort();
+  deadPort = await freePort();
   const api = await new Api(app.url).login(app.admin.email, app.admin.password);
   const pkg = await api.createPackage('Bulk movers', { maxMailboxes: 10 });
   const customer = await api.createCustomer('Bulk Movers', pkg);
@@ -97,26 +89,26 @@ describe('bulk migration', () => {
     const summary = page.getByTestId('bulk-summary');
     const row = (address: string) => page.locator(`tr[data-address="${address}"]`);
     await expectText(summary.locator('[data-count="succeeded"]'), '2 finished', 90_000);
-    await expectText(row(boxes[0]!.address).getByTestId('row-status'), 'Finished');
-    await expectText(row(boxes[1]!.address), `${USERS[1]!.messages} of ${USERS[1]!.messages}`);
-    await expectText(row(boxes[2]!.address).getByTestId('row-error'), /Last error: .*refused the connection/, 60_000);
+    await expectText(row(boxes[0]!.address).getByTestId('migration-row-status'), 'Finished');
+    await expectText(row(boxes[1]!.address), `100 % · ${USERS[1]!.messages} copied`);
+    await expectText(row(boxes[2]!.address).getByTestId('migration-row-error'), /Last error: .*refused the connection/, 60_000);
     await screenshot(page, 'bulk-migration-live');
 
     await page.getByRole('button', { name: 'Cancel all' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel all' }).click();
     await expectText(summary.locator('[data-count="cancelled"]'), '1 cancelled');
-    await expectText(row(boxes[2]!.address).getByTestId('row-status'), 'Cancelled');
+    await expectText(row(boxes[2]!.address).getByTestId('migration-row-status'), 'Cancelled');
     await page.getByRole('button', { name: 'Retry failed' }).waitFor();
 
     await page.getByRole('button', { name: `Retry the migration into ${boxes[2]!.address}` }).click();
     await page.getByLabel('Password of cy@old.test on localhost').fill('Cy-src-pass-3');
     await page.getByRole('dialog').getByRole('button', { name: 'Retry' }).click();
-    await expectText(row(boxes[2]!.address).getByTestId('row-status'), /Queued|Running/);
+    await expectText(row(boxes[2]!.address).getByTestId('migration-row-status'), /Queued|Running/);
     await expectText(summary.locator('[data-count="cancelled"]'), '0 cancelled');
 
     // Leave nothing running for the other files: cancel the row again from the table.
     await page.getByRole('button', { name: `Cancel the migration into ${boxes[2]!.address}` }).click();
-    await expectText(row(boxes[2]!.address).getByTestId('row-status'), 'Cancelled', 30_000);
+    await expectText(row(boxes[2]!.address).getByTestId('migration-row-status'), 'Cancelled', 30_000);
     expect(await page.content()).not.toContain(USERS[0]!.password);
   });
 });

@@ -6,10 +6,10 @@
 // with its own error, and the bulk's summary says so. The password is in no answer and no output.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/free-port.js';
 import { createMailbox, createTenant, startTestApp, type TestApp, type Tenant } from '../../test/harness.js';
 import { startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
@@ -25,14 +25,6 @@ const START = `mutation($i:StartBulkMigrationInput!){ r: startBulkMigration(inpu
   ... on Error { message } ... on ValidationError { fieldErrors { field code message } } } }`;
 const BULK = `query($id:ID!){ node(id:$id){ ... on BulkMigration { summary { total queued waiting running succeeded failed cancelled }
   migrations(first: 10) { edges { node { id status phase startedAt finishedAt messagesCopied messagesTotal error { code message } mailbox { address } source { host port } } } } } } }`;
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe.skipIf(!enabled)('bulk migration from three source servers, one dead', () => {
   let db: TestDatabase;
@@ -87,7 +79,7 @@ describe.skipIf(!enabled)('bulk migration from three source servers, one dead', 
 
   it('the live sources are copied completely, one at a time per host; the dead one fails with its error', async () => {
     const boxes = await Promise.all(['uno', 'due', 'tre'].map((u) => createMailbox(t, tenant.token, u, tenant.domain, MAILBOX_PASSWORD)));
-    const dead = await closedPort();
+    const dead = await freePort();
     const csv = [
       'address,host,port,security,username,password',
       `${boxes[0]!.address},127.0.0.1,${sources[0]!.port},NONE,one@legacy.test,${PASSWORDS[0]}`,

@@ -8,6 +8,7 @@ export const MigrationFields = graphql(`
     phase
     engine
     runs
+    waitingForSlot
     cancelRequested
     createdAt
     startedAt
