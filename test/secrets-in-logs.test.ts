@@ -1,7 +1,8 @@
 // No password, token or key may reach the logs, even at debug level, whatever path an operation
 // takes (success, validation error, wrong password, unexpected error).
 import { afterAll, expect, it } from 'vitest';
-import { createMailbox, createTenant, startTestApp, ADMIN } from './harness.js';
+import { createMailbox, createTenant, startTestApp, waitFor, ADMIN } from './harness.js';
+import { freePort } from './free-port.js';
 
 const captured: string[] = [];
 const write = process.stderr.write.bind(process.stderr);
@@ -40,6 +41,18 @@ it('secrets never appear in the logs', { timeout: 60_000 }, async () => {
   await panel(`mutation{ logout }`, rotated);
   await t.gql(`mutation{ createMailbox(username:"bad name", domain:"${tenant.domain}", password:"Mailbox-Secret-77"){ __typename } }`, {}, tenant.token);
   await t.gql(`{ nonsense }`, {}, token);
+  // Bulk migration (issue 16): the CSV's source password in a dry run with errors, a broken file, and a
+  // real run the worker picks up (the source is a closed port: it logs the failure).
+  const port = await freePort();
+  const csv = (rows: string) => `address,host,port,security,username,password\n${rows}`;
+  await t.gql(`mutation($c:String!){ startBulkMigration(input:{csv:$c, dryRun:true}){ __typename } }`, { c: csv(`${m.address},127.0.0.1,${port},NONE,old@legacy.test,Bulk-Secret-55\nnobody@x.example,bad host,0,NONE,u,Bulk-Secret-55`) }, tenant.token);
+  await t.gql(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ __typename } }`, { c: csv(`"${m.address},127.0.0.1,${port},NONE,u,Bulk-Secret-55`) }, tenant.token);
+  const bulk = (await t.ok(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ ... on MutationStartBulkMigrationSuccess { result { bulkMigration { id } } } } }`, { c: csv(`${m.address},127.0.0.1,${port},NONE,old@legacy.test,Bulk-Secret-55`) }, tenant.token)).startBulkMigration.result.bulkMigration.id;
+  await waitFor(
+    async () => (await t.ok(`query($id:ID!){ node(id:$id){ ... on BulkMigration { migrations(first:1){ edges { node { error { code } } } } } } }`, { id: bulk }, tenant.token)).node.migrations.edges[0].node.error,
+    'the worker tried the source',
+  );
+  secrets.push('Bulk-Secret-55');
   secrets.push(session.accessToken, session.refreshToken, cookie, rotated, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
 
   const logs = captured.join('');

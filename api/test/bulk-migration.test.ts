@@ -240,7 +240,7 @@ describe('the per-host gate', async () => {
     const ids = await Promise.all(boxes2.map((b, i) => queue(`host${i}.example`, b.id, 10 - i)));
     const verdicts = await Promise.all(ids.map((id) => enterGate(boss, id, { ...limits, global: 2 })));
     expect(verdicts.filter((v) => v === 'run')).toHaveLength(2);
-    expect(verdicts[2]).toBe('wait');
+    expect(verdicts.filter((v) => v === 'wait')).toHaveLength(1);
   });
 });
 
