@@ -24,6 +24,7 @@ import {
 } from '@mailpanel/core/migration/errors';
 import { validTargetName } from '@mailpanel/core/migration/folder-mapping';
 import { preflight } from '@mailpanel/core/migration/preflight';
+import { SYNC_INTERVAL_DEFAULT, SYNC_INTERVAL_MAX, SYNC_INTERVAL_MIN, syncIntervalProblem } from '@mailpanel/core/migration/sync';
 import { sourceAddressProblem, validHostSyntax } from '@mailpanel/core/migration/source-address';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
@@ -46,7 +47,8 @@ export const MigrationErrorCodeEnum = builder.enumType(MigrationErrorCode, { nam
 export const MigrationFolderStatusEnum = builder.enumType(MigrationFolderStatus, { name: 'MigrationFolderStatus' });
 
 const MB = 1024 * 1024;
-const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+/** Not ended: one such migration per mailbox; cancel applies. SYNCING = keep in sync until cut-over. */
+export const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING', 'SYNCING'];
 
 // --- typed errors ----------------------------------------------------------------------------
 
@@ -200,7 +202,8 @@ export const Migration = builder.prismaNode('Migration', {
       type: MigrationRetry,
       nullable: true,
       description: 'Null before the first attempt started',
-      resolve: (m) => (m.attempts > 0 ? { attempt: m.attempts, maxAttempts: m.maxAttempts, nextRetryAt: m.status === 'RUNNING' ? m.nextRetryAt : null } : null),
+      resolve: (m) =>
+        m.attempts > 0 ? { attempt: m.attempts, maxAttempts: m.maxAttempts, nextRetryAt: m.status === 'RUNNING' || m.status === 'SYNCING' ? m.nextRetryAt : null } : null,
     }),
     verification: t.field({
       type: MigrationVerification,
@@ -256,6 +259,21 @@ const FolderOverrideInput = builder.inputType('MigrationFolderOverride', {
     targetName: t.string({ required: true, description: '"/"-separated target folder name' }),
   }),
 });
+
+const SyncInput = builder.inputType('MigrationSyncInput', {
+  description: 'Keep in sync until cut-over: after the first full copy, copy new mail every intervalMinutes until finishMigration.',
+  fields: (t) => ({
+    intervalMinutes: t.int({ required: false, defaultValue: SYNC_INTERVAL_DEFAULT, description: `Minutes between syncs, ${SYNC_INTERVAL_MIN} to ${SYNC_INTERVAL_MAX} (default ${SYNC_INTERVAL_DEFAULT})` }),
+  }),
+});
+
+function checkSync(sync: { intervalMinutes?: number | null } | null | undefined): number | null {
+  if (!sync) return null;
+  const minutes = sync.intervalMinutes ?? SYNC_INTERVAL_DEFAULT;
+  const problem = syncIntervalProblem(minutes);
+  if (problem) throw ValidationError.of('sync.intervalMinutes', 'OUT_OF_RANGE', problem);
+  return minutes;
+}
 
 function checkOverrides(list: { sourceName: string; targetName: string }[] | null | undefined) {
   if (!list?.length) return null;
@@ -331,7 +349,7 @@ function actor(ctx: Context) {
   };
 }
 
-async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
+export async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.migration.findFirst({
     where: { id: idOf(globalId, 'Migration'), ...tenantWhere.migration(ctx.viewer) },
     include: { mailbox: { include: { domain: true } } },
@@ -353,7 +371,7 @@ function overQuota(m: { quotaMb: number; quotaUsedBytes: bigint }) {
 
 const testThrottle = new FailureWindow({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000 });
 
-const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
+export const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
 
 // --- queries, mutations, subscription --------------------------------------------------------
 
@@ -441,8 +459,10 @@ builder.mutationFields((t) => ({
       mailboxId: t.arg.id({ required: true }),
       source: t.arg({ type: SourceInput, required: true }),
       folders: t.arg({ type: [FolderOverrideInput], required: false, description: 'Per-folder target names instead of the planned ones' }),
+      sync: t.arg({ type: SyncInput, required: false, description: 'Keep in sync until cut-over (finishMigration) instead of ending after the first copy' }),
     },
     resolve: async (_root, args, ctx) => {
+      const syncMinutes = checkSync(args.sync);
       const source = await checkSource(args.source);
       const overrides = checkOverrides(args.folders);
       return transaction(async (tx) => {
@@ -459,6 +479,7 @@ builder.mutationFields((t) => ({
             sourceUsername: source.username,
             sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
             ...(overrides ? { folderOverrides: overrides } : {}),
+            syncIntervalMinutes: syncMinutes,
           },
         });
         await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: migration.id });
@@ -468,7 +489,14 @@ builder.mutationFields((t) => ({
           targetId: mailbox.id,
           targetLabel: mailbox.address,
           customerId: mailbox.domain.customerId,
-          details: { migrationId: migration.id, host: source.host, port: source.port, security: source.security, username: source.username },
+          details: {
+            migrationId: migration.id,
+            host: source.host,
+            port: source.port,
+            security: source.security,
+            username: source.username,
+            ...(syncMinutes !== null ? { syncIntervalMinutes: syncMinutes } : {}),
+          },
         });
         return migration;
       });
@@ -477,7 +505,7 @@ builder.mutationFields((t) => ({
 
   cancelMigration: t.field({
     type: Migration,
-    description: 'Stops a queued or running migration. Messages already copied stay; a running one stops after its current batch.',
+    description: 'Stops a queued, running or syncing migration. Messages already copied stay; a running one (or a sync in progress) stops after its current batch.',
     authScopes: { $all: { authenticated: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'migration' } },
     args: { id: t.arg.id({ required: true }) },
@@ -492,7 +520,7 @@ builder.mutationFields((t) => ({
         const updated = await tx.migration.update({
           where: { id: m.id },
           data: leaseStale
-            ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false }
+            ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false, nextSyncAt: null }
             : { cancelRequested: true },
         });
         await audit(tx, ctx, {
@@ -539,6 +567,10 @@ builder.mutationFields((t) => ({
             errorCode: null,
             errorMessage: null,
             nextRetryAt: null,
+            nextSyncAt: null,
+            finishRequested: false,
+            syncBaseMessages: 0,
+            syncBaseBytes: 0,
             verifiedAt: null,
             verifyMissing: null,
             verifyExtra: null,
