@@ -87,6 +87,8 @@ describe('hostile strings in every mutation', async () => {
     },
     cancelMigration: { doc: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     retryMigration: { doc: `mutation($id:ID!,$p:String!){ r: retryMigration(id:$id, password:$p){ __typename } }`, vars: () => ({ id: 'x', p: 'secret' }), strings: ['id', 'p'], token: C },
+    // Keep-in-sync migrations (sync-migration)
+    finishMigration: { doc: `mutation($id:ID!){ r: finishMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     updateForward: { doc: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename } }`, vars: () => ({ id: forwardId, d: ['a@b.example'] }), strings: ['id', 'd'], token: C },
     deleteForward: { doc: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     // Email security (no worker runs here: keys stay PENDING, nothing reaches rspamd or DNS).

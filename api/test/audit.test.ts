@@ -122,6 +122,13 @@ describe('audit trail', async () => {
     }],
     ['cancelMigration', 'migration.cancel', () => http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token)],
     ['retryMigration', 'migration.retry', () => http(`mutation($id:ID!){ retryMigration(id:$id, password:"p2"){ __typename } }`, { id: ids.migration }, tenant.token)],
+    // Keep-in-sync migrations (sync-migration): a sync-mode migration into the same mailbox, finished.
+    ['finishMigration', 'migration.finish', async () => {
+      await http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token);
+      const id = (await http(`mutation($m:ID!){ startMigration(mailboxId:$m, source:{host:"127.0.0.1", port:9, security:NONE, username:"u", password:"p"}, sync:{intervalMinutes:15}){ ... on MutationStartMigrationSuccess { migration { id } } } }`, { m: ids.mailbox }, tenant.token)).startMigration.migration.id;
+      const r = await http(`mutation($id:ID!){ finishMigration(id:$id){ __typename } }`, { id }, tenant.token);
+      expect(r.finishMigration.__typename).toBe('MutationFinishMigrationSuccess');
+    }],
     ['enableDkim', 'dkim.enable', () => http(`mutation($d:ID!){ enableDkim(domainId:$d, selector:"s1"){ __typename } }`, { d: tenant.domainId }, tenant.token)],
     ['rotateDkimKey', 'dkim.rotate', async () => {
       const r = await http(`mutation($d:ID!){ rotateDkimKey(domainId:$d, selector:"s2"){ __typename } }`, { d: tenant.domainId }, tenant.token);

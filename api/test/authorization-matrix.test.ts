@@ -7,7 +7,7 @@
 // a cell may use what an earlier allowed cell created (e.g. deleteMailbox deletes what createMailbox
 // made), which keeps the argon2 work — and the runtime — small.
 import { describe, expect, it } from 'vitest';
-import { ADMIN, createMailbox, createTenant, startTestApp, type GqlResult } from '../../test/harness.js';
+import { ADMIN, createMailbox, createTenant, sql, startTestApp, type GqlResult } from '../../test/harness.js';
 
 const ACTORS = ['anonymous', 'admin', 'customerA', 'customerB', 'mailboxOwner', 'readOnlyToken', 'fullToken'] as const;
 type Actor = (typeof ACTORS)[number];
@@ -84,6 +84,8 @@ const M = {
   startMigration: `mutation($m:ID!,$s:ImapSourceInput!){ r: startMigration(mailboxId:$m, source:$s){ __typename ... on MutationStartMigrationSuccess { migration { id status mailbox { id } } } ${ERR} } }`,
   cancelMigration: `mutation($id:ID!){ r: cancelMigration(id:$id){ __typename ... on MutationCancelMigrationSuccess { migration { id status } } ${ERR} } }`,
   retryMigration: `mutation($id:ID!){ r: retryMigration(id:$id, password:"source-pass-2"){ __typename ... on MutationRetryMigrationSuccess { migration { id status runs } } ${ERR} } }`,
+  // Keep-in-sync migrations (sync-migration)
+  finishMigration: `mutation($id:ID!){ r: finishMigration(id:$id){ __typename ... on MutationFinishMigrationSuccess { migration { id status sync { finishRequested } } } ${ERR} } }`,
 };
 
 /** App passwords made in the matrix, by who made them (revoked in the next row). */
@@ -778,6 +780,30 @@ describe('authorization matrix', async () => {
         mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
         fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', runs: 2 })),
+      },
+    },
+    // ---- keep-in-sync migrations (sync-migration): finishMigration on the migrations retryMigration
+    // queued again, turned into sync-mode ones first (the first cell does it; cells run in order).
+    {
+      field: 'finishMigration',
+      kind: 'mutation',
+      doc: M.finishMigration,
+      cells: {
+        anonymous: {
+          outcome: 'UNAUTHENTICATED',
+          async run(doc, actor) {
+            await sql(`UPDATE migrations SET sync_interval_minutes = 15 WHERE status = 'QUEUED' AND sync_interval_minutes IS NULL`);
+            await refused('UNAUTHENTICATED', () => ({ id: created.migration.customerA })).run(doc, actor);
+          },
+        },
+        admin: allowed(() => ({ id: created.migration.admin }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', sync: { finishRequested: true } })),
+        customerA: allowed(() => ({ id: created.migration.customerA }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
+        customerB: notFound('Migration', () => ({ id: created.migration.mailboxOwner }), async () => {
+          expect((await adminNode(created.migration.mailboxOwner!, 'on Migration { sync { finishRequested } }')).sync.finishRequested).toBe(false);
+        }),
+        mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
+        fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
       },
     },
     {
