@@ -250,10 +250,14 @@ describe.skipIf(!enabled)('keep-in-sync migration into the panel’s Dovecot', (
     await append('INBOX', 'just before cut-over');
     const before = await node(mig);
     const f = (await t.ok(FINISH, { id: mig }, tenant.token)).r;
+    // (A sync may run right now; the last one then follows it — either way the mail above is copied.)
     expect(f.__typename, JSON.stringify(f)).toBe('MutationFinishMigrationSuccess');
     expect(f.migration.sync.finishRequested).toBe(true);
     const done = await waitFor(mig, (x) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(x.status), 'finish');
     expect(done, JSON.stringify(done)).toMatchObject({ status: 'SUCCEEDED', phase: 'FINISHED', error: null, messagesCopied: before.messagesCopied + 1, verification: { ok: true, missing: 0 }, sync: { nextSyncAt: null } });
+    // The last sync is recorded like the others.
+    expect(done.sync.count).toBeGreaterThan(before.sync.count);
+    expect(Date.parse(done.sync.lastSyncAt)).toBeGreaterThan(Date.parse(f.migration.sync.lastSyncAt ?? before.sync.lastSyncAt));
     const [row] = await sql(`SELECT source_password_enc, next_sync_at FROM migrations WHERE id = (SELECT id FROM migrations ORDER BY created_at DESC LIMIT 1)`);
     expect(row).toEqual({ source_password_enc: null, next_sync_at: null });
     const expected = await sourceNow();

@@ -362,6 +362,8 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
       await goIdle(migrationId, leaseId, state.counters, kind.syncIntervalMinutes!, null, opts.scheduleRetry);
       return 'finished';
     }
+    // The last sync of a keep-in-sync migration is a sync too: the panel shows what it copied.
+    if (kind.syncIntervalMinutes !== null) await recordSync(migrationId, leaseId, state.counters);
     await finish(migrationId, leaseId, 'SUCCEEDED', state.counters, null);
     return 'finished';
   } catch (err) {
@@ -453,6 +455,15 @@ async function goIdle(migrationId: string, leaseId: string, c: Counters, interva
     if (rows.length) await schedule(tx, rows[0]!.finish_requested && ok ? 0 : interval);
   });
   await notify(migrationId, 'SYNCING');
+}
+
+/** Records a completed sync of a keep-in-sync migration that ends here (the last one, before SUCCEEDED). */
+async function recordSync(migrationId: string, leaseId: string, c: Counters) {
+  await db().$executeRaw`
+    UPDATE migrations SET sync_count = sync_count + 1, last_sync_at = now(),
+      last_sync_messages = ${c.messagesCopied}::int - sync_base_messages, last_sync_bytes = ${c.bytesCopied}::bigint - sync_base_bytes,
+      sync_base_messages = ${c.messagesCopied}::int, sync_base_bytes = ${c.bytesCopied}::bigint
+    WHERE id = ${migrationId}::uuid AND lease_id = ${leaseId}::uuid`;
 }
 
 /** A migration's per-folder target names chosen at start ({ sourceName, targetName }[] in the row). */
