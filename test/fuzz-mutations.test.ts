@@ -96,6 +96,8 @@ describe('hostile strings in every mutation', async () => {
     },
     cancelBulkMigration: { doc: `mutation($id:ID!){ r: cancelBulkMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     retryBulkMigration: { doc: `mutation($id:ID!,$c:String!){ r: retryBulkMigration(id:$id, csv:$c){ __typename } }`, vars: () => ({ id: 'x', c: 'address,host,username,password\na@b.example,h,u,p' }), strings: ['id', 'c'], token: C },
+    // Keep-in-sync migrations (sync-migration)
+    finishMigration: { doc: `mutation($id:ID!){ r: finishMigration(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     updateForward: { doc: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename } }`, vars: () => ({ id: forwardId, d: ['a@b.example'] }), strings: ['id', 'd'], token: C },
     deleteForward: { doc: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     // Email security (no worker runs here: keys stay PENDING, nothing reaches rspamd or DNS).

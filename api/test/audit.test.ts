@@ -122,9 +122,17 @@ describe('audit trail', async () => {
     }],
     ['cancelMigration', 'migration.cancel', () => http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token)],
     ['retryMigration', 'migration.retry', () => http(`mutation($id:ID!){ retryMigration(id:$id, password:"p2"){ __typename } }`, { id: ids.migration }, tenant.token)],
-    // Bulk migration (issue 16): the single migration above is cancelled first, so its mailbox is free.
-    ['startBulkMigration', 'bulk-migration.start', async () => {
+    // Keep-in-sync migrations (sync-migration): a sync-mode migration into the same mailbox, finished.
+    ['finishMigration', 'migration.finish', async () => {
       await http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: ids.migration }, tenant.token);
+      const id = (await http(`mutation($m:ID!){ startMigration(mailboxId:$m, source:{host:"127.0.0.1", port:9, security:NONE, username:"u", password:"p"}, sync:{intervalMinutes:15}){ ... on MutationStartMigrationSuccess { migration { id } } } }`, { m: ids.mailbox }, tenant.token)).startMigration.migration.id;
+      const r = await http(`mutation($id:ID!){ finishMigration(id:$id){ __typename } }`, { id }, tenant.token);
+      expect(r.finishMigration.__typename).toBe('MutationFinishMigrationSuccess');
+    }],
+    // Bulk migration (issue 16): the mailbox's migrations above are cancelled first, so it is free.
+    ['startBulkMigration', 'bulk-migration.start', async () => {
+      const active = await http(`query($m:ID!){ migrations(filter:{mailboxId:$m, status:[QUEUED, RUNNING, SYNCING]}){ edges { node { id } } } }`, { m: ids.mailbox }, tenant.token);
+      for (const e of active.migrations.edges) await http(`mutation($id:ID!){ cancelMigration(id:$id){ __typename } }`, { id: e.node.id }, tenant.token);
       const csv = `address,host,port,security,username,password\naudited@${tenant.domain},127.0.0.1,9,NONE,u,p`;
       ids.bulk = (await http(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ ... on MutationStartBulkMigrationSuccess { result { bulkMigration { id } } } } }`, { c: csv }, tenant.token)).startBulkMigration.result.bulkMigration.id;
     }],

@@ -7,7 +7,7 @@
 // a cell may use what an earlier allowed cell created (e.g. deleteMailbox deletes what createMailbox
 // made), which keeps the argon2 work — and the runtime — small.
 import { describe, expect, it } from 'vitest';
-import { ADMIN, createMailbox, createTenant, startTestApp, type GqlResult } from '../../test/harness.js';
+import { ADMIN, createMailbox, createTenant, sql, startTestApp, type GqlResult } from '../../test/harness.js';
 
 const ACTORS = ['anonymous', 'admin', 'customerA', 'customerB', 'mailboxOwner', 'readOnlyToken', 'fullToken'] as const;
 type Actor = (typeof ACTORS)[number];
@@ -90,6 +90,8 @@ const M = {
   startBulkMigration: `mutation($csv:String!,$d:Boolean){ r: startBulkMigration(input:{csv:$csv, dryRun:$d}){ __typename ... on MutationStartBulkMigrationSuccess { result { dryRun rows { address ok errors { field code } } bulkMigration { id rows } } } ${ERR} } }`,
   cancelBulkMigration: `mutation($id:ID!){ r: cancelBulkMigration(id:$id){ __typename ... on MutationCancelBulkMigrationSuccess { bulkMigration { id summary { total cancelled queued } } } ${ERR} } }`,
   retryBulkMigration: `mutation($id:ID!,$csv:String!){ r: retryBulkMigration(id:$id, csv:$csv){ __typename ... on MutationRetryBulkMigrationSuccess { bulkMigration { id summary { total cancelled queued } } } ${ERR} } }`,
+  // Keep-in-sync migrations (sync-migration)
+  finishMigration: `mutation($id:ID!){ r: finishMigration(id:$id){ __typename ... on MutationFinishMigrationSuccess { migration { id status sync { finishRequested } } } ${ERR} } }`,
 };
 
 /** App passwords made in the matrix, by who made them (revoked in the next row). */
@@ -873,6 +875,30 @@ describe('authorization matrix', async () => {
           expect(d.r.bulkMigration.summary).toEqual({ total: 1, cancelled: 0, queued: 1 });
           await asAdmin(M.cancelBulkMigration, { id: created.bulkMigration });
         }),
+      },
+    },
+    // ---- keep-in-sync migrations (sync-migration): finishMigration on the migrations retryMigration
+    // queued again, turned into sync-mode ones first (the first cell does it; cells run in order).
+    {
+      field: 'finishMigration',
+      kind: 'mutation',
+      doc: M.finishMigration,
+      cells: {
+        anonymous: {
+          outcome: 'UNAUTHENTICATED',
+          async run(doc, actor) {
+            await sql(`UPDATE migrations SET sync_interval_minutes = 15 WHERE status = 'QUEUED' AND sync_interval_minutes IS NULL`);
+            await refused('UNAUTHENTICATED', () => ({ id: created.migration.customerA })).run(doc, actor);
+          },
+        },
+        admin: allowed(() => ({ id: created.migration.admin }), (d) => expect(d.r.migration).toMatchObject({ status: 'QUEUED', sync: { finishRequested: true } })),
+        customerA: allowed(() => ({ id: created.migration.customerA }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
+        customerB: notFound('Migration', () => ({ id: created.migration.mailboxOwner }), async () => {
+          expect((await adminNode(created.migration.mailboxOwner!, 'on Migration { sync { finishRequested } }')).sync.finishRequested).toBe(false);
+        }),
+        mailboxOwner: allowed(() => ({ id: created.migration.mailboxOwner }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: created.migration.fullToken })),
+        fullToken: allowed(() => ({ id: created.migration.fullToken }), (d) => expect(d.r.migration.sync.finishRequested).toBe(true)),
       },
     },
     {

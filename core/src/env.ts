@@ -116,6 +116,8 @@ const schema = z.object({
   MIGRATION_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
   /** Pause before the first retry; each further one waits twice as long (10 s → 5 min 20 s by default). */
   MIGRATION_RETRY_DELAY_SECONDS: z.coerce.number().min(0).default(10),
+  /** Tests only: the length of one minute of a keep-in-sync migration's interval, in seconds (60 = real minutes). */
+  MIGRATION_SYNC_MINUTE_SECONDS: z.coerce.number().min(0.1).max(60).default(60),
   /** Allow migration sources on loopback/private addresses. Default: allowed except in production. */
   MIGRATION_ALLOW_PRIVATE_SOURCES: bool.optional(),
   // Email security (docs/email-security.md): DKIM key files and rspamd maps the worker writes, the DNS

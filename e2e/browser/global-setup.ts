@@ -47,6 +47,9 @@ export default async function setup(project: TestProject) {
       // One migration at a time, so a second one stays queued (the cancel test).
       MIGRATION_CONCURRENCY: '1',
       MIGRATION_ALLOW_PRIVATE_SOURCES: 'true',
+      // Keep-in-sync migrations (sync-migration): a "minute" of the sync interval is 1 s, so the
+      // shortest interval (5) syncs every 5 s (migration-sync.test.ts).
+      MIGRATION_SYNC_MINUTE_SECONDS: '1',
       // The quarantine test files a message the way Dovecot's spam Sieve would; pick it up quickly.
       QUARANTINE_SCAN_SECONDS: '1',
     } });

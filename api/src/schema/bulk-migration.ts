@@ -120,7 +120,7 @@ const BulkMigrationRow = builder.objectRef<CheckedRow>('BulkMigrationRowCheck').
 });
 
 const BulkMigrationSummary = builder
-  .objectRef<{ total: number; waiting: number; queued: number; running: number; succeeded: number; failed: number; cancelled: number; messagesCopied: number; messagesTotal: number; rate: number; etaSeconds: number | null }>(
+  .objectRef<{ total: number; waiting: number; queued: number; running: number; syncing: number; succeeded: number; failed: number; cancelled: number; messagesCopied: number; messagesTotal: number; rate: number; etaSeconds: number | null }>(
     'BulkMigrationSummary',
   )
   .implement({
@@ -129,6 +129,7 @@ const BulkMigrationSummary = builder
       queued: t.exposeInt('queued', { description: 'Queued, not waiting for a slot' }),
       waiting: t.exposeInt('waiting', { description: 'Waiting for a slot of their source host (MIGRATION_PER_HOST_CONCURRENCY) or the global cap' }),
       running: t.exposeInt('running'),
+      syncing: t.exposeInt('syncing', { description: 'Keeping in sync until cut-over (finishMigration)' }),
       succeeded: t.exposeInt('succeeded'),
       failed: t.exposeInt('failed'),
       cancelled: t.exposeInt('cancelled'),
@@ -144,11 +145,12 @@ async function summaryOf(bulkId: string, ctx: Context) {
     where: { bulkMigrationId: bulkId, ...tenantWhere.migration(ctx.viewer) },
     select: { status: true, gateWaitingSince: true, messagesCopied: true, messagesSkipped: true, messagesFailed: true, messagesTotal: true, startedAt: true, finishedAt: true },
   });
-  const s = { total: rows.length, waiting: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, messagesCopied: 0, messagesTotal: 0, rate: 0, etaSeconds: null as number | null };
+  const s = { total: rows.length, waiting: 0, queued: 0, running: 0, syncing: 0, succeeded: 0, failed: 0, cancelled: 0, messagesCopied: 0, messagesTotal: 0, rate: 0, etaSeconds: null as number | null };
   let remaining = 0;
   for (const m of rows) {
     if (m.status === 'QUEUED') m.gateWaitingSince ? s.waiting++ : s.queued++;
     else if (m.status === 'RUNNING') m.gateWaitingSince ? s.waiting++ : s.running++;
+    else if (m.status === 'SYNCING') m.gateWaitingSince ? s.waiting++ : s.syncing++;
     else s[m.status.toLowerCase() as 'succeeded' | 'failed' | 'cancelled']++;
     s.messagesCopied += m.messagesCopied + m.messagesSkipped;
     s.messagesTotal += m.messagesTotal;
@@ -289,7 +291,7 @@ builder.mutationFields((t) => ({
 
   cancelBulkMigration: t.prismaField({
     type: 'BulkMigration',
-    description: 'Cancels every queued, waiting or running migration of the bulk. Finished ones stay as they are.',
+    description: 'Cancels every queued, waiting, running or syncing migration of the bulk. Finished ones stay as they are.',
     authScopes: { $all: { panelUser: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'bulkMigration' } },
     args: { id: t.arg.id({ required: true }) },

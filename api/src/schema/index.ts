@@ -20,6 +20,7 @@ import './email-security.js';
 import './quarantine.js';
 import './sending-limit.js';
 import './migration.js';
+import './migration-sync.js';
 import './bulk-migration.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

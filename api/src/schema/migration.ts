@@ -24,6 +24,7 @@ import {
 } from '@mailpanel/core/migration/errors';
 import { validTargetName } from '@mailpanel/core/migration/folder-mapping';
 import { preflight } from '@mailpanel/core/migration/preflight';
+import { SYNC_INTERVAL_DEFAULT, SYNC_INTERVAL_MAX, SYNC_INTERVAL_MIN, syncIntervalProblem } from '@mailpanel/core/migration/sync';
 import { sourceAddressProblem, validHostSyntax } from '@mailpanel/core/migration/source-address';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
@@ -46,7 +47,8 @@ export const MigrationErrorCodeEnum = builder.enumType(MigrationErrorCode, { nam
 export const MigrationFolderStatusEnum = builder.enumType(MigrationFolderStatus, { name: 'MigrationFolderStatus' });
 
 const MB = 1024 * 1024;
-export const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+/** Not ended: one such migration per mailbox; cancel applies. SYNCING = keep in sync until cut-over. */
+export const ACTIVE: MigrationStatus[] = ['QUEUED', 'RUNNING', 'SYNCING'];
 
 // --- typed errors ----------------------------------------------------------------------------
 
@@ -200,7 +202,8 @@ export const Migration = builder.prismaNode('Migration', {
       type: MigrationRetry,
       nullable: true,
       description: 'Null before the first attempt started',
-      resolve: (m) => (m.attempts > 0 ? { attempt: m.attempts, maxAttempts: m.maxAttempts, nextRetryAt: m.status === 'RUNNING' ? m.nextRetryAt : null } : null),
+      resolve: (m) =>
+        m.attempts > 0 ? { attempt: m.attempts, maxAttempts: m.maxAttempts, nextRetryAt: m.status === 'RUNNING' || m.status === 'SYNCING' ? m.nextRetryAt : null } : null,
     }),
     verification: t.field({
       type: MigrationVerification,
@@ -256,6 +259,21 @@ const FolderOverrideInput = builder.inputType('MigrationFolderOverride', {
     targetName: t.string({ required: true, description: '"/"-separated target folder name' }),
   }),
 });
+
+const SyncInput = builder.inputType('MigrationSyncInput', {
+  description: 'Keep in sync until cut-over: after the first full copy, copy new mail every intervalMinutes until finishMigration.',
+  fields: (t) => ({
+    intervalMinutes: t.int({ required: false, defaultValue: SYNC_INTERVAL_DEFAULT, description: `Minutes between syncs, ${SYNC_INTERVAL_MIN} to ${SYNC_INTERVAL_MAX} (default ${SYNC_INTERVAL_DEFAULT})` }),
+  }),
+});
+
+function checkSync(sync: { intervalMinutes?: number | null } | null | undefined): number | null {
+  if (!sync) return null;
+  const minutes = sync.intervalMinutes ?? SYNC_INTERVAL_DEFAULT;
+  const problem = syncIntervalProblem(minutes);
+  if (problem) throw ValidationError.of('sync.intervalMinutes', 'OUT_OF_RANGE', problem);
+  return minutes;
+}
 
 function checkOverrides(list: { sourceName: string; targetName: string }[] | null | undefined) {
   if (!list?.length) return null;
@@ -362,7 +380,14 @@ type TargetMailbox = Awaited<ReturnType<typeof loadMailbox>>;
 export async function createMigration(
   tx: Tx,
   ctx: Context,
-  input: { mailbox: TargetMailbox; source: CheckedSource; overrides?: { sourceName: string; targetName: string }[] | null; bulkMigrationId?: string },
+  input: {
+    mailbox: TargetMailbox;
+    source: CheckedSource;
+    overrides?: { sourceName: string; targetName: string }[] | null;
+    /** Keep in sync until cut-over: minutes between syncs (null: end after the first copy). */
+    syncIntervalMinutes?: number | null;
+    bulkMigrationId?: string;
+  },
 ) {
   const { mailbox, source, overrides } = input;
   await lockMailbox(tx, mailbox.id);
@@ -377,6 +402,7 @@ export async function createMigration(
       sourceUsername: source.username,
       sourcePasswordEnc: encryptSecret(source.password, config().encryptionKey),
       ...(overrides ? { folderOverrides: overrides } : {}),
+      syncIntervalMinutes: input.syncIntervalMinutes ?? null,
       ...(input.bulkMigrationId ? { bulkMigrationId: input.bulkMigrationId } : {}),
     },
   });
@@ -387,14 +413,22 @@ export async function createMigration(
     targetId: mailbox.id,
     targetLabel: mailbox.address,
     customerId: mailbox.domain.customerId,
-    details: { migrationId: migration.id, host: source.host, port: source.port, security: source.security, username: source.username, ...(input.bulkMigrationId ? { bulkMigrationId: input.bulkMigrationId } : {}) },
+    details: {
+      migrationId: migration.id,
+      host: source.host,
+      port: source.port,
+      security: source.security,
+      username: source.username,
+      ...(input.syncIntervalMinutes != null ? { syncIntervalMinutes: input.syncIntervalMinutes } : {}),
+      ...(input.bulkMigrationId ? { bulkMigrationId: input.bulkMigrationId } : {}),
+    },
   });
   return migration;
 }
 
 /**
- * Cancels a loaded migration if it is still queued or running (null when it has already ended): with
- * no live runner it ends now, otherwise its runner sees the request within a batch.
+ * Cancels a loaded migration that has not ended (queued, running or syncing; NOT_RUNNING otherwise):
+ * with no live runner it ends now, otherwise its runner sees the request within a batch.
  */
 export async function cancelLoadedMigration(tx: Tx, ctx: Context, m: Awaited<ReturnType<typeof loadMigration>>) {
   await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
@@ -405,7 +439,7 @@ export async function cancelLoadedMigration(tx: Tx, ctx: Context, m: Awaited<Ret
   const updated = await tx.migration.update({
     where: { id: m.id },
     data: leaseStale
-      ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false }
+      ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false, nextSyncAt: null }
       : { cancelRequested: true },
   });
   await audit(tx, ctx, {
@@ -443,6 +477,10 @@ export async function requeueLoadedMigration(tx: Tx, ctx: Context, m: Awaited<Re
       errorCode: null,
       errorMessage: null,
       nextRetryAt: null,
+      nextSyncAt: null,
+      finishRequested: false,
+      syncBaseMessages: 0,
+      syncBaseBytes: 0,
       verifiedAt: null,
       verifyMissing: null,
       verifyExtra: null,
@@ -477,7 +515,7 @@ export async function requeueLoadedMigration(tx: Tx, ctx: Context, m: Awaited<Re
 
 const testThrottle = new FailureWindow({ perAccount: 10, perIp: 30, windowMs: 10 * 60_000 });
 
-const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
+export const publishState = (ctx: Context, id: string, status: MigrationStatus) => ctx.pubsub.publish('migration', id, { id, status });
 
 // --- queries, mutations, subscription --------------------------------------------------------
 
@@ -565,17 +603,19 @@ builder.mutationFields((t) => ({
       mailboxId: t.arg.id({ required: true }),
       source: t.arg({ type: SourceInput, required: true }),
       folders: t.arg({ type: [FolderOverrideInput], required: false, description: 'Per-folder target names instead of the planned ones' }),
+      sync: t.arg({ type: SyncInput, required: false, description: 'Keep in sync until cut-over (finishMigration) instead of ending after the first copy' }),
     },
     resolve: async (_root, args, ctx) => {
+      const syncMinutes = checkSync(args.sync);
       const source = await checkSource(args.source);
       const overrides = checkOverrides(args.folders);
-      return transaction(async (tx) => createMigration(tx, ctx, { mailbox: await loadMailbox(tx, ctx, String(args.mailboxId)), source, overrides }));
+      return transaction(async (tx) => createMigration(tx, ctx, { mailbox: await loadMailbox(tx, ctx, String(args.mailboxId)), source, overrides, syncIntervalMinutes: syncMinutes }));
     },
   }),
 
   cancelMigration: t.field({
     type: Migration,
-    description: 'Stops a queued or running migration. Messages already copied stay; a running one stops after its current batch.',
+    description: 'Stops a queued, running or syncing migration. Messages already copied stay; a running one (or a sync in progress) stops after its current batch.',
     authScopes: { $all: { authenticated: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'migration' } },
     args: { id: t.arg.id({ required: true }) },

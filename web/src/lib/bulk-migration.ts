@@ -31,7 +31,7 @@ export const BulkFields = graphql(
       rows
       createdAt
       createdBy
-      summary { total queued waiting running succeeded failed cancelled messagesCopied messagesTotal rate etaSeconds }
+      summary { total queued waiting running syncing succeeded failed cancelled messagesCopied messagesTotal rate etaSeconds }
       migrations(first: 1000) { edges { node { ...BulkRowFields } } }
     }
   `,

@@ -26,6 +26,7 @@ export const MigrationFields = graphql(`
     error { code message }
     attempt { attempt maxAttempts nextRetryAt lastAttemptAt }
     verification { ok missing extra repaired checkedAt }
+    sync { intervalMinutes count lastSyncAt lastSyncMessages lastSyncBytes nextSyncAt finishRequested }
     source { host port security username }
     createdBy { label type }
     mailbox { id address }
@@ -55,12 +56,14 @@ export const MigrationProgressSubscription = graphql(
   [MigrationFields],
 );
 
-export type MigrationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export const ACTIVE_STATUSES: MigrationStatus[] = ['QUEUED', 'RUNNING'];
+export type MigrationStatus = 'QUEUED' | 'RUNNING' | 'SYNCING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+/** Not ended (SYNCING: keep in sync until cut-over — it ends with "Finish" or "Cancel"). */
+export const ACTIVE_STATUSES: MigrationStatus[] = ['QUEUED', 'RUNNING', 'SYNCING'];
 
 export const STATUS_LABEL: Record<MigrationStatus, { text: string; cls: string }> = {
   QUEUED: { text: 'Queued', cls: 'accent' },
   RUNNING: { text: 'Running', cls: 'accent' },
+  SYNCING: { text: 'Keeping in sync', cls: 'accent' },
   SUCCEEDED: { text: 'Finished', cls: 'ok' },
   FAILED: { text: 'Failed', cls: 'danger' },
   CANCELLED: { text: 'Cancelled', cls: 'warning' },
@@ -73,6 +76,7 @@ export const PHASE_LABEL: Record<string, string> = {
   COPYING: 'Copying messages',
   VERIFYING: 'Verifying: comparing every folder with the source',
   FINISHED: 'Done',
+  IDLE: 'Waiting for the next sync',
 };
 
 type AttemptView = {
@@ -98,9 +102,31 @@ export function attemptText(m: AttemptView, formatTime: (iso: string) => string)
   return `Attempt ${a.attempt} of ${a.maxAttempts}${next}${last}`;
 }
 
+export type SyncView = {
+  status: string;
+  sync?: { count: number; lastSyncAt?: string | null; lastSyncMessages?: number | null; lastSyncBytes?: number | null; nextSyncAt?: string | null; finishRequested: boolean } | null;
+};
+
+/** "Last sync 10:15: 3 messages (12 KB)"; null before the first copy is done or without sync mode. */
+export function lastSyncText(m: SyncView, formatTime: (iso: string) => string, formatBytes: (n: number) => string): string | null {
+  const s = m.sync;
+  if (!s?.lastSyncAt) return null;
+  const n = s.lastSyncMessages ?? 0;
+  return `Last sync ${formatTime(s.lastSyncAt)}: ${n.toLocaleString()} ${n === 1 ? 'message' : 'messages'} (${formatBytes(s.lastSyncBytes ?? 0)})`;
+}
+
+/** "Next sync 10:30" / "Finishing: last sync now" while it keeps in sync; else null. */
+export function nextSyncText(m: SyncView, formatTime: (iso: string) => string): string | null {
+  const s = m.sync;
+  if (!s || !(ACTIVE_STATUSES as string[]).includes(m.status)) return null;
+  if (s.finishRequested) return 'Finishing: one last sync, then it ends';
+  if (m.status === 'SYNCING' && s.nextSyncAt) return `Next sync ${formatTime(s.nextSyncAt)}`;
+  return null;
+}
+
 /** Share of the messages dealt with (copied, already there, or failed), 0–100. */
 export function percentDone(m: { messagesTotal: number; messagesCopied: number; messagesSkipped: number; messagesFailed: number; status: string }): number {
-  if (m.status === 'SUCCEEDED') return 100;
+  if (m.status === 'SUCCEEDED' || m.status === 'SYNCING') return 100;
   if (!m.messagesTotal) return 0;
   return Math.min(100, Math.floor(((m.messagesCopied + m.messagesSkipped + m.messagesFailed) / m.messagesTotal) * 100));
 }

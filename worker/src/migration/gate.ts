@@ -10,6 +10,8 @@
 //   nothing has to be released by hand for the counts to be right.
 // - Admissions are serialised by one advisory transaction lock: two workers never both take the
 //   last slot.
+// - A keep-in-sync migration (SYNCING) holds a slot only while a sync runs (its lease); its next sync
+//   passes the gate like any run, and waiting leaves its phase IDLE (claim() reads it for "due").
 // - Waiting keeps its place: a migration over a limit records gate_waiting_since once (its place in
 //   line), shows phase WAITING, and its job ends. Slots go to the oldest waiting migration of a host
 //   first. Whoever frees a slot (a run that ends, or the watchdog for a crashed one) admits the next
@@ -62,7 +64,7 @@ async function lockGate(tx: Tx) {
 async function heldSlots(tx: Tx, leaseSeconds: number): Promise<Map<string, number>> {
   const rows = await tx.$queryRaw<{ host: string; n: number }[]>`
     SELECT lower(source_host) AS host, count(*)::int AS n FROM migrations
-    WHERE status IN ('QUEUED', 'RUNNING') AND (
+    WHERE status IN ('QUEUED', 'RUNNING', 'SYNCING') AND (
       (lease_id IS NOT NULL AND heartbeat_at > now() - make_interval(secs => ${leaseSeconds}))
       OR gate_slot_at > now() - make_interval(secs => ${leaseSeconds}))
     GROUP BY 1`;
@@ -77,7 +79,7 @@ async function admit(tx: Tx, boss: PgBoss, limits: GateLimits, self?: string): P
   const held = await heldSlots(tx, limits.leaseSeconds);
   const waiting = await tx.$queryRaw<{ id: string; host: string }[]>`
     SELECT id, lower(source_host) AS host FROM migrations
-    WHERE status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested AND gate_waiting_since IS NOT NULL
+    WHERE status IN ('QUEUED', 'RUNNING', 'SYNCING') AND NOT cancel_requested AND gate_waiting_since IS NOT NULL
       AND NOT (lease_id IS NOT NULL AND heartbeat_at > now() - make_interval(secs => ${limits.leaseSeconds}))
       AND (gate_slot_at IS NULL OR gate_slot_at <= now() - make_interval(secs => ${limits.leaseSeconds}))
     ORDER BY gate_waiting_since, id
@@ -98,14 +100,15 @@ export async function enterGate(boss: PgBoss, migrationId: string, limits = gate
   const verdict = await db().$transaction(async (tx) => {
     await lockGate(tx);
     const [row] = await tx.$queryRaw<{ active: boolean; live: boolean; admitted: boolean }[]>`
-      SELECT status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested AS active,
+      SELECT status IN ('QUEUED', 'RUNNING', 'SYNCING') AND NOT cancel_requested AS active,
         lease_id IS NOT NULL AND heartbeat_at > now() - make_interval(secs => ${limits.leaseSeconds}) AS live,
         gate_slot_at > now() - make_interval(secs => ${limits.leaseSeconds}) AS admitted
       FROM migrations WHERE id = ${migrationId}::uuid`;
     if (!row || !row.active || row.live) return 'run' as const;
     if (!row.admitted) {
       await tx.$executeRaw`
-        UPDATE migrations SET gate_waiting_since = COALESCE(gate_waiting_since, now()), phase = 'WAITING', updated_at = now()
+        UPDATE migrations SET gate_waiting_since = COALESCE(gate_waiting_since, now()),
+          phase = CASE WHEN phase = 'IDLE' THEN phase ELSE 'WAITING'::"MigrationPhase" END, updated_at = now()
         WHERE id = ${migrationId}::uuid`;
       const admitted = await admit(tx, boss, limits, migrationId);
       if (!admitted.includes(migrationId)) return 'wait' as const;

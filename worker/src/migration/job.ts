@@ -12,7 +12,8 @@
 //   RUNNING migration whose lease has not been renewed for MIGRATION_LEASE_SECONDS, clears the lease
 //   and enqueues a new job in the same transaction; exactly one watchdog wins the row. pg-boss's own
 //   heartbeat stays as the second line of defence; a job that finds its migration leased elsewhere
-//   or finished just completes.
+//   or finished just completes. A keep-in-sync migration's sync (status SYNCING) is resumed the same
+//   way; between syncs it holds no lease and its next sync waits as a pg-boss job (startAfter).
 // - Before it runs, a migration passes the gate (gate.ts): a few per source host and a global cap,
 //   across all workers. Over a limit, its job ends and the migration waits in line; every job that
 //   ends, and the watchdog, hands freed slots to the next in line.
@@ -58,14 +59,14 @@ export function interruptMigrations(): void {
 export async function resumeStaleMigrations(boss: PgBoss, leaseSeconds = config().MIGRATION_LEASE_SECONDS): Promise<number> {
   const stale = await db().$queryRaw<{ id: string }[]>`
     SELECT id FROM migrations
-    WHERE status = 'RUNNING' AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})
+    WHERE status IN ('RUNNING', 'SYNCING') AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})
     LIMIT 50`;
   let taken = 0;
   for (const { id } of stale) {
     const won = await db().$transaction(async (tx) => {
       const n = await tx.$executeRaw`
         UPDATE migrations SET lease_id = NULL, phase = 'WAITING', updated_at = now()
-        WHERE id = ${id}::uuid AND status = 'RUNNING' AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})`;
+        WHERE id = ${id}::uuid AND status IN ('RUNNING', 'SYNCING') AND lease_id IS NOT NULL AND heartbeat_at < now() - make_interval(secs => ${leaseSeconds})`;
       if (n === 1) await enqueue(boss, tx, 'migrate-mailbox', { migrationId: id });
       return n === 1;
     });

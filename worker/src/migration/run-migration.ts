@@ -19,7 +19,13 @@
 // - Cancellation is read from the row on every heartbeat and checked before every batch: after the
 //   row says CANCELLED, nothing more is written.
 // - The decrypted password lives only in this function's scope; the stored one is set to NULL when
-//   the migration ends (succeeded, failed, cancelled).
+//   the migration ends (succeeded, failed, cancelled). A keep-in-sync migration keeps it (encrypted)
+//   while SYNCING, because every sync logs in again.
+// - Keep in sync (core/src/migration/sync.ts): after the first verified copy a sync-mode migration goes
+//   to SYNCING/IDLE and enqueues its next run (startAfter = the interval) in the transaction that
+//   releases the lease — one job, in pg-boss's table, so it runs once across workers and survives a
+//   restart. A sync run holds the lease like any run; a transient failure retries per the schedule and,
+//   when that is exhausted, goes back to IDLE with the error instead of ending the migration.
 import { randomUUID } from 'node:crypto';
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
@@ -33,6 +39,7 @@ import { KeyCounter, dedupeKey, headerBlock, parseHeaders } from '@mailpanel/cor
 import { doveadmImport, imapcName } from './doveadm-import.js';
 import { MigrationError, MigrationInterrupted, SourceServerError, TargetError, classifyError } from '@mailpanel/core/migration/errors';
 import { maxAttempts, retryDelaySeconds } from '@mailpanel/core/migration/retry-schedule';
+import { isFinalRun, syncDelaySeconds, verifiesRun, type RunKind } from '@mailpanel/core/migration/sync';
 import { planFolders, type FolderPlan } from '@mailpanel/core/migration/folder-mapping';
 import { SourceConnection, uidSet, type SourceMessage, type SourceSettings } from '@mailpanel/core/migration/source-imap';
 import { DovecotTarget } from './target-dovecot.js';
@@ -55,8 +62,9 @@ export interface RunOptions {
   /** Aborted when the worker stops or pg-boss takes the job away. */
   signal?: AbortSignal;
   /**
-   * Enqueues the next attempt after `delaySeconds`, inside the transaction that releases the row.
-   * Without it (the benchmark) a transient failure ends the run FAILED.
+   * Enqueues the next attempt (or a keep-in-sync migration's next sync) after `delaySeconds`, inside
+   * the transaction that releases the row. Without it (the benchmark) a transient failure ends the run
+   * FAILED.
    */
   scheduleRetry?: (tx: Tx, delaySeconds: number) => Promise<void>;
   /** Tests and the benchmark: override MIGRATION_FAST_PATH. */
@@ -168,16 +176,30 @@ class RunState {
   }
 }
 
-/** Takes the lease; returns the attempt number within the current run, or null when not ours. */
-async function claim(migrationId: string, leaseId: string, leaseSeconds: number, attemptsAllowed: number): Promise<number | null> {
-  const rows = await db().$queryRaw<{ attempts: number }[]>`
-    UPDATE migrations SET lease_id = ${leaseId}::uuid, heartbeat_at = now(), status = 'RUNNING', phase = 'CONNECTING',
+interface Claimed {
+  /** The attempt number within the current run (or the current sync). */
+  attempt: number;
+  kind: RunKind;
+}
+
+/**
+ * Takes the lease; null when not ours. A SYNCING migration stays SYNCING while a sync runs; an IDLE
+ * one is only taken when its sync is due or finishMigration asked for the last one (a stray early
+ * job does nothing — the scheduled one is still there).
+ */
+async function claim(migrationId: string, leaseId: string, leaseSeconds: number, attemptsAllowed: number): Promise<Claimed | null> {
+  const rows = await db().$queryRaw<{ attempts: number; sync_run: boolean; sync_interval_minutes: number | null; finish_requested: boolean }[]>`
+    UPDATE migrations SET lease_id = ${leaseId}::uuid, heartbeat_at = now(),
+      status = CASE WHEN status = 'SYNCING' THEN 'SYNCING'::"MigrationStatus" ELSE 'RUNNING'::"MigrationStatus" END, phase = 'CONNECTING',
       attempts = attempts + 1, max_attempts = CASE WHEN attempts = 0 THEN ${attemptsAllowed}::int ELSE max_attempts END,
-      next_retry_at = NULL, started_at = COALESCE(started_at, now()), updated_at = now()
-    WHERE id = ${migrationId}::uuid AND status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested
+      next_retry_at = NULL, next_sync_at = NULL, started_at = COALESCE(started_at, now()), updated_at = now()
+    WHERE id = ${migrationId}::uuid AND status IN ('QUEUED', 'RUNNING', 'SYNCING') AND NOT cancel_requested
       AND (lease_id IS NULL OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => ${leaseSeconds}))
-    RETURNING attempts`;
-  return rows[0]?.attempts ?? null;
+      AND (phase <> 'IDLE' OR finish_requested OR next_sync_at IS NULL OR next_sync_at <= now() + interval '2 seconds')
+    RETURNING attempts, status = 'SYNCING' AS sync_run, sync_interval_minutes, finish_requested`;
+  const r = rows[0];
+  if (!r) return null;
+  return { attempt: r.attempts, kind: { syncIntervalMinutes: r.sync_interval_minutes, syncRun: r.sync_run, finishRequested: r.finish_requested } };
 }
 
 /** Ends the migration (only while this runner holds the lease): final status, password wiped. */
@@ -190,7 +212,7 @@ async function finish(
 ): Promise<void> {
   await db().$executeRaw`
     UPDATE migrations SET status = ${status}::"MigrationStatus", phase = 'FINISHED', finished_at = now(), updated_at = now(),
-      source_password_enc = NULL, lease_id = NULL, cancel_requested = false, next_retry_at = NULL,
+      source_password_enc = NULL, lease_id = NULL, cancel_requested = false, next_retry_at = NULL, next_sync_at = NULL,
       error_code = ${error?.code ?? null}::"MigrationErrorCode", error_message = ${error?.message ?? null},
       folders_done = COALESCE(${counters?.foldersDone ?? null}::int, folders_done),
       messages_copied = COALESCE(${counters?.messagesCopied ?? null}::int, messages_copied),
@@ -207,15 +229,16 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
   const cfg = config();
   const leaseId = randomUUID();
   const policy = { retries: cfg.MIGRATION_RETRIES, baseSeconds: cfg.MIGRATION_RETRY_DELAY_SECONDS };
-  const attempt = await claim(migrationId, leaseId, cfg.MIGRATION_LEASE_SECONDS, maxAttempts(policy));
-  if (attempt === null) {
-    // Finished, cancelled, or another worker holds a live lease: nothing to do here.
+  const claimed = await claim(migrationId, leaseId, cfg.MIGRATION_LEASE_SECONDS, maxAttempts(policy));
+  if (claimed === null) {
+    // Finished, cancelled, not due yet, or another worker holds a live lease: nothing to do here.
     const row = await db().migration.findUnique({ where: { id: migrationId }, select: { status: true, cancelRequested: true, leaseId: true, heartbeatAt: true } });
-    if (row && row.cancelRequested && (row.status === 'QUEUED' || row.status === 'RUNNING') && !row.leaseId) {
+    if (row && row.cancelRequested && (row.status === 'QUEUED' || row.status === 'RUNNING' || row.status === 'SYNCING') && !row.leaseId) {
       await finish(migrationId, row.leaseId ?? randomUUID(), 'CANCELLED', null, null);
     }
     return 'not-mine';
   }
+  const { attempt, kind } = claimed;
   await notify(migrationId, 'RUNNING');
   const state = new RunState(migrationId, leaseId, cfg.MIGRATION_LEASE_SECONDS, opts.signal);
   state.startHeartbeat();
@@ -228,8 +251,9 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
     allowedAttempts = m.maxAttempts;
     if (m.mailbox.provisioning === 'DELETING') throw new MigrationError('TARGET_ERROR', 'The target mailbox is being deleted.', true);
     // A later attempt of the same run (after a crash or a transient failure) continues the counters
-    // and skips the folders it already finished.
-    const resumed = attempt > 1;
+    // and skips the folders it already finished. A sync continues the counters too, but looks at every
+    // folder again (each from its checkpoint: a folder without new UIDs costs one SELECT).
+    const resumed = attempt > 1 || kind.syncRun;
     if (resumed) {
       // From the folder rows: each is written with its checkpoint, so they are exact where the run's
       // own (throttled) counters may lag a little behind a crash.
@@ -297,7 +321,7 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
       rows.set(p.sourcePath, row);
     }
     state.counters.messagesTotal = plans.filter((p) => p.copy).reduce((n, p) => n + (counts.get(p.sourcePath) ?? 0), 0);
-    if (!resumed) state.counters.foldersDone = plans.filter((p) => !p.copy).length;
+    if (!resumed || kind.syncRun) state.counters.foldersDone = plans.filter((p) => !p.copy).length;
     await db().migration.update({
       where: { id: migrationId },
       data: { phase: 'COPYING', foldersTotal: plans.length, foldersDone: state.counters.foldersDone, messagesTotal: state.counters.messagesTotal },
@@ -306,13 +330,18 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
 
     for (const plan of plans.filter((p) => p.copy)) {
       state.check();
-      if (resumed && rows.get(plan.sourcePath)!.status === 'DONE') continue;
+      if (resumed && !kind.syncRun && rows.get(plan.sourcePath)!.status === 'DONE') continue;
       await copyFolder({ plan, row: rows.get(plan.sourcePath)!, src: source, target, state, settings, fastPath: opts.fastPath ?? cfg.MIGRATION_FAST_PATH, user: m.mailbox.address, personalPrefix: source.conn.personalPrefix, delimiter: delimiters.get(plan.sourcePath) ?? null, resumed });
       state.counters.foldersDone++;
       await state.flush();
     }
     state.check();
 
+    if (!verifiesRun(kind)) {
+      state.stopHeartbeat();
+      await goIdle(migrationId, leaseId, state.counters, kind.syncIntervalMinutes!, null, opts.scheduleRetry);
+      return 'finished';
+    }
     // SUCCEEDED means verified: every copied folder, source against target.
     const verifyStarted = Date.now();
     await db().migration.update({ where: { id: migrationId }, data: { phase: 'VERIFYING' } });
@@ -328,6 +357,13 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
       await finish(migrationId, leaseId, 'FAILED', state.counters, new MigrationError('VERIFY_FAILED', `Verification found ${verdict.missing} message(s) missing after a repair attempt: ${list}.`, true));
       return 'finished';
     }
+    if (!isFinalRun(kind)) {
+      // The first copy of a keep-in-sync migration, verified: from now on only new mail.
+      await goIdle(migrationId, leaseId, state.counters, kind.syncIntervalMinutes!, null, opts.scheduleRetry);
+      return 'finished';
+    }
+    // The last sync of a keep-in-sync migration is a sync too: the panel shows what it copied.
+    if (kind.syncIntervalMinutes !== null) await recordSync(migrationId, leaseId, state.counters);
     await finish(migrationId, leaseId, 'SUCCEEDED', state.counters, null);
     return 'finished';
   } catch (err) {
@@ -353,6 +389,12 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
       await db().migrationFolder.update({ where: { id: state.folder.row.id }, data: { status: 'FAILED', errorMessage: failure.message } }).catch(() => {});
     }
     const delay = retryDelaySeconds(policy, attempt, allowedAttempts);
+    if (!failure.permanent && delay === null && kind.syncRun && opts.scheduleRetry) {
+      // One sync failed on every attempt: sync mode goes on (the next sync at the usual interval),
+      // with the error shown until a sync succeeds.
+      await goIdle(migrationId, leaseId, state.counters, kind.syncIntervalMinutes!, failure, opts.scheduleRetry);
+      return 'finished';
+    }
     if (failure.permanent || delay === null || !opts.scheduleRetry) {
       await finish(migrationId, leaseId, 'FAILED', state.counters, failure);
       return 'finished';
@@ -381,6 +423,47 @@ async function release(migrationId: string, leaseId: string, c: Counters, error:
     if (n === 1) await scheduleRetry(tx, delaySeconds);
   });
   await notify(migrationId, 'RUNNING');
+}
+
+/**
+ * A keep-in-sync migration after a copy: SYNCING, phase IDLE, lease released, the next sync enqueued
+ * in the same transaction. After a successful sync (error null) its numbers are recorded; after a
+ * failed one the error stays and the numbers of the last good sync remain. finishMigration's request
+ * makes the next sync start at once (it is the last); finishMigration enqueues it itself only when no
+ * runner holds the lease, so a request that races this update is never lost.
+ */
+async function goIdle(migrationId: string, leaseId: string, c: Counters, intervalMinutes: number, error: MigrationError | null, schedule: RunOptions['scheduleRetry']) {
+  if (!schedule) throw new Error('a keep-in-sync migration needs a queue to schedule its next sync');
+  const interval = syncDelaySeconds(intervalMinutes, config().MIGRATION_SYNC_MINUTE_SECONDS);
+  const ok = error === null;
+  await db().$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ finish_requested: boolean }[]>`
+      UPDATE migrations SET status = 'SYNCING', phase = 'IDLE', lease_id = NULL, attempts = 0, next_retry_at = NULL, updated_at = now(),
+        error_code = ${error?.code ?? null}::"MigrationErrorCode", error_message = ${error?.message ?? null},
+        folders_done = ${c.foldersDone}, messages_copied = ${c.messagesCopied}, messages_skipped = ${c.messagesSkipped},
+        messages_failed = ${c.messagesFailed}, messages_total = ${c.messagesTotal}, bytes_copied = ${c.bytesCopied},
+        sync_count = sync_count + ${ok ? 1 : 0}::int,
+        last_sync_at = CASE WHEN ${ok}::boolean THEN now() ELSE last_sync_at END,
+        last_sync_messages = CASE WHEN ${ok}::boolean THEN ${c.messagesCopied}::int - sync_base_messages ELSE last_sync_messages END,
+        last_sync_bytes = CASE WHEN ${ok}::boolean THEN ${c.bytesCopied}::bigint - sync_base_bytes ELSE last_sync_bytes END,
+        sync_base_messages = CASE WHEN ${ok}::boolean THEN ${c.messagesCopied}::int ELSE sync_base_messages END,
+        sync_base_bytes = CASE WHEN ${ok}::boolean THEN ${c.bytesCopied}::bigint ELSE sync_base_bytes END,
+        next_sync_at = now() + make_interval(secs => CASE WHEN finish_requested AND ${ok}::boolean THEN 0 ELSE ${interval}::int END)
+      WHERE id = ${migrationId}::uuid AND lease_id = ${leaseId}::uuid
+      RETURNING finish_requested`;
+    await tx.$executeRaw`UPDATE migration_folders SET status = 'PENDING', updated_at = now() WHERE migration_id = ${migrationId}::uuid AND status = 'COPYING'`;
+    if (rows.length) await schedule(tx, rows[0]!.finish_requested && ok ? 0 : interval);
+  });
+  await notify(migrationId, 'SYNCING');
+}
+
+/** Records a completed sync of a keep-in-sync migration that ends here (the last one, before SUCCEEDED). */
+async function recordSync(migrationId: string, leaseId: string, c: Counters) {
+  await db().$executeRaw`
+    UPDATE migrations SET sync_count = sync_count + 1, last_sync_at = now(),
+      last_sync_messages = ${c.messagesCopied}::int - sync_base_messages, last_sync_bytes = ${c.bytesCopied}::bigint - sync_base_bytes,
+      sync_base_messages = ${c.messagesCopied}::int, sync_base_bytes = ${c.bytesCopied}::bigint
+    WHERE id = ${migrationId}::uuid AND lease_id = ${leaseId}::uuid`;
 }
 
 /** A migration's per-folder target names chosen at start ({ sourceName, targetName }[] in the row). */
