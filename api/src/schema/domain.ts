@@ -1,3 +1,4 @@
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db } from '@mailpanel/core/db';
 import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
 import { parseDomain, searchForms, searchTerm } from '@mailpanel/core/validation';
@@ -27,7 +28,7 @@ builder.prismaNode('Domain', {
     }),
     enabled: t.exposeBoolean('enabled'),
     customer: t.relation('customer'),
-    mailboxCount: t.relationCount('mailboxes', { where: { provisioning: { not: 'DELETING' } } }),
+    mailboxCount: t.relationCount('mailboxes', { where: LIVE_MAILBOX }),
     forwardCount: t.relationCount('forwards', { authScopes: { panelUser: true } }),
     catchAll: t.field({
       type: Forward,
