@@ -24,6 +24,14 @@ async function loadRestorable(tx: Tx, ctx: Context, globalId: string) {
   return notFoundUnless(m, 'Mailbox');
 }
 
+builder.prismaObjectField('Mailbox', 'deleteGraceDays', (t) =>
+  t.int({
+    description: "Days this mailbox could still be restored after a deletion (its package's deleteGraceDays); 0 = deleting it is immediate and final",
+    select: { domain: { select: { customer: { select: { package: { select: { deleteGraceDays: true } } } } } } },
+    resolve: (m) => m.domain.customer.package.deleteGraceDays,
+  }),
+);
+
 builder.mutationFields((t) => ({
   restoreMailbox: t.field({
     type: Mailbox,

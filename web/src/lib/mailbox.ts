@@ -13,6 +13,9 @@ export const MailboxFields = graphql(`
     provisioningError
     autoresponderActive
     createdAt
+    deletedAt
+    purgeAt
+    deleteGraceDays
     webmailUrl
     domain { id name }
     customer { id name }
