@@ -191,6 +191,18 @@ describe('deletion with restore', async () => {
     expect(reused.address).toBe(m.address);
   });
 
+  it('a domain whose deleted mailbox can still be restored is not deleted; once purged it is', async () => {
+    const tenant = await withGrace(2);
+    const m = await createMailbox(t, tenant.token, 'last', tenant.domain);
+    await t.ok(DELETE, { id: m.id }, tenant.token);
+    const DELETE_DOMAIN = `mutation($id:ID!){ r: deleteDomain(id:$id){ __typename ${ERR} } }`;
+    const refused = (await t.ok(DELETE_DOMAIN, { id: tenant.domainId }, tenant.token)).r;
+    expect(refused).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field: 'id', code: 'IN_USE', message: expect.stringMatching(/1 deleted mailboxes .* can still be restored/) }] });
+    await t.ok(PURGE, { id: m.id }, t.adminToken);
+    await waitFor(async () => (await node(m.id)) === null, 'row gone');
+    expect((await t.ok(DELETE_DOMAIN, { id: tenant.domainId }, tenant.token)).r.__typename).toBe('MutationDeleteDomainSuccess');
+  });
+
   it('the schedule purges exactly the mailboxes whose grace period has ended, once, through pg-boss', async () => {
     const schedules = await sql(`SELECT name, cron FROM pgboss.schedule WHERE name = 'purge-mailboxes'`);
     expect(schedules).toEqual([{ name: 'purge-mailboxes', cron: '*/10 * * * *' }]);
