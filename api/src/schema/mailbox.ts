@@ -7,6 +7,7 @@ import { hashPassword } from '@mailpanel/core/crypto/password';
 import { effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { publish } from '@mailpanel/core/pubsub';
 import { beginPurge, LIVE_MAILBOX, purgeDate } from '@mailpanel/core/mailbox-deletion';
+import { checkMailboxLanguage, MAILBOX_LANGUAGES } from '@mailpanel/core/mailbox-language';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
 import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
@@ -118,6 +119,10 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       description: 'Set while the mailbox is deleted but can still be restored (restoreMailbox) — its package has a grace period',
     }),
     purgeAt: t.expose('purgeAt', { type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good' }),
+    language: t.exposeString('language', {
+      nullable: true,
+      description: `Language of the mails the panel sends the owner (quota warnings): one of ${MAILBOX_LANGUAGES.join(', ')}; null = English`,
+    }),
   }),
 });
 
@@ -268,6 +273,7 @@ builder.mutationFields((t) => ({
       domain: t.arg.string({ required: true, description: 'Domain name' }),
       password: t.arg.string({ required: true }),
       quotaMb: t.arg.int({ required: false, description: `0 = unlimited; default from DEFAULT_QUOTA_MB` }),
+      language: t.arg.string({ required: false, description: `One of ${MAILBOX_LANGUAGES.join(', ')}; absent or "" = English` }),
     },
     resolve: async (_root, args, ctx) => {
       const errors = new FieldErrors();
@@ -279,6 +285,7 @@ builder.mutationFields((t) => ({
       checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.username, args.domain] });
       const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
       checkQuota(errors, 'quotaMb', quotaMb);
+      const language = args.language == null ? null : checkMailboxLanguage(errors, 'language', args.language);
       errors.throwIfAny();
       const passwordHash = await hashPassword(args.password);
       return transaction(async (tx) => {
@@ -295,7 +302,7 @@ builder.mutationFields((t) => ({
         await checkMailboxCount(tx, domain.customerId, pkg.maxMailboxes);
         await checkQuotaBudget(tx, domain.customerId, pkg.totalQuotaMb, quotaMb, null);
         const mailbox = await tx.mailbox.create({
-          data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb },
+          data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb, language },
         });
         await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId: mailbox.id });
         await audit(tx, ctx, { action: 'mailbox.create', targetType: 'Mailbox', targetId: mailbox.id, targetLabel: address, customerId: domain.customerId, details: { quotaMb } });
@@ -312,11 +319,18 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true }),
       quotaMb: t.arg.int({ required: false }),
       status: t.arg({ type: MailboxStatusEnum, required: false }),
+      language: t.arg.string({ required: false, description: `One of ${MAILBOX_LANGUAGES.join(', ')}; "" = English; absent = unchanged` }),
     },
     resolve: (_root, args, ctx) =>
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
-        const data: { quotaMb?: number; status?: MailboxStatus } = {};
+        const data: { quotaMb?: number; status?: MailboxStatus; language?: string | null } = {};
+        if (args.language != null) {
+          const errors = new FieldErrors();
+          const language = checkMailboxLanguage(errors, 'language', args.language);
+          errors.throwIfAny();
+          if (language !== current.language) data.language = language ?? null;
+        }
         if (args.quotaMb != null && args.quotaMb !== current.quotaMb) {
           const errors = new FieldErrors();
           checkQuota(errors, 'quotaMb', args.quotaMb);
