@@ -26,7 +26,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe('deletion with restore (issue 16)', () => {
+describe('deletion with restore, mailbox language (issue 16)', () => {
   test('a package with a restore period; delete → "deleted — purged on <date>" → Restore → active again', async () => {
     await visit(admin, '/admin/packages');
     await admin.getByRole('button', { name: 'Create package' }).click();
@@ -74,5 +74,26 @@ describe('deletion with restore (issue 16)', () => {
     await expectText(mailbox.locator('td[data-label="Status"]'), /Active/);
     const state = await api.gql(`query($id:ID!){ node(id:$id){ ... on Mailbox { status deletedAt purgeAt } } }`, { id: m.id });
     expect(state.node).toEqual({ status: 'ACTIVE', deletedAt: null, purgeAt: null });
+  });
+
+  // Mailbox language (issue 16): set in the edit dialog.
+  test('the edit dialog sets the mailbox language', async () => {
+    const pkg = await api.createPackage('Language test');
+    const customer = await api.createCustomer('Sprache Kunde', pkg);
+    await api.createDomain('sprache.test', customer);
+    const m = await api.createMailbox('anna', 'sprache.test', 'Anna-Spricht-Deutsch-3');
+    await visit(admin, '/mailboxes');
+    const mailbox = row(admin, m.address);
+    await mailbox.waitFor();
+    await mailbox.getByRole('button', { name: `Edit ${m.address}` }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Edit mailbox' });
+    expect(await dialog.getByLabel('Language').inputValue()).toBe('');
+    await dialog.getByLabel('Language').selectOption({ label: 'Deutsch' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    const saved = await api.gql(`query($id:ID!){ node(id:$id){ ... on Mailbox { language } } }`, { id: m.id });
+    expect(saved.node.language).toBe('de');
+    await mailbox.getByRole('button', { name: `Edit ${m.address}` }).click();
+    expect(await dialog.getByLabel('Language').inputValue()).toBe('de');
   });
 });

@@ -16,6 +16,7 @@ export const MailboxFields = graphql(`
     deletedAt
     purgeAt
     deleteGraceDays
+    language
     webmailUrl
     domain { id name }
     customer { id name }
