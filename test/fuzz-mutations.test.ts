@@ -64,6 +64,9 @@ describe('hostile strings in every mutation', async () => {
     setMailboxStatus: { doc: `mutation($id:ID!){ r: setMailboxStatus(id:$id, status:ACTIVE){ __typename } }`, vars: () => ({ id: mailbox.id }), strings: ['id'], token: C },
     changeMailboxPassword: { doc: `mutation($id:ID!,$p:String!){ r: changeMailboxPassword(id:$id, password:$p){ __typename } }`, vars: () => ({ id: mailbox.id, p: 'long-password-4' }), strings: ['id', 'p'], token: C },
     deleteMailbox: { doc: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
+    // deletion with restore (issue 16)
+    restoreMailbox: { doc: `mutation($id:ID!){ r: restoreMailbox(id:$id){ __typename } }`, vars: () => ({ id: mailbox.id }), strings: ['id'], token: C },
+    purgeMailbox: { doc: `mutation($id:ID!){ r: purgeMailbox(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: A },
     recalculateQuota: { doc: `mutation($id:ID!){ r: recalculateQuota(mailboxId:$id){ __typename } }`, vars: () => ({ id: mailbox.id }), strings: ['id'], token: C },
     setAutoresponder: {
       doc: `mutation($id:ID!,$s:String!,$m:String!){ r: setAutoresponder(mailboxId:$id, input:{enabled:true, subject:$s, message:$m}){ __typename } }`,

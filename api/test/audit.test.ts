@@ -168,6 +168,19 @@ describe('audit trail', async () => {
     ['revokeAppPassword', 'app_password.revoke', () => http(`mutation($id:ID!){ revokeAppPassword(id:$id){ __typename } }`, { id: ids.appPassword }, tenant.token)],
     ['setAppPasswordsOnly', 'mailbox.app_passwords_only', () => http(`mutation($m:ID!){ setAppPasswordsOnly(mailboxId:$m, enabled:false){ __typename } }`, { m: ids.mailbox }, tenant.token)],
     ['deleteMailbox', 'mailbox.delete', () => http(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: ids.mailbox }, tenant.token)],
+    // deletion with restore (issue 16): a mailbox deleted under a grace period, restored, deleted again, purged.
+    ['restoreMailbox', 'mailbox.restore', async () => {
+      await http(`mutation($id:ID!){ updateHostingPackage(id:$id, input:{ deleteGraceDays:3 }){ __typename } }`, { id: tenant.packageId }, A);
+      ids.restorable = (await http(`mutation($d:String!){ createMailbox(username:"restorable", domain:$d, password:"Restorable-Pass-21"){ ... on MutationCreateMailboxSuccess { mailbox { id } } } }`, { d: tenant.domain }, tenant.token)).createMailbox.mailbox.id;
+      await http(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: ids.restorable }, tenant.token);
+      const r = await http(`mutation($id:ID!){ restoreMailbox(id:$id){ __typename } }`, { id: ids.restorable }, tenant.token);
+      expect(r.restoreMailbox.__typename).toBe('MutationRestoreMailboxSuccess');
+    }],
+    ['purgeMailbox', 'mailbox.purge', async () => {
+      await http(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: ids.restorable }, tenant.token);
+      const r = await http(`mutation($id:ID!){ purgeMailbox(id:$id){ __typename } }`, { id: ids.restorable }, A);
+      expect(r.purgeMailbox.__typename).toBe('MutationPurgeMailboxSuccess');
+    }],
   ];
 
   // A held message as the worker's quarantine ingest records it (the mail path itself is the mail-stack suite's).

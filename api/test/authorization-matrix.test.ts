@@ -48,6 +48,9 @@ const M = {
   setAutoresponder: `mutation($id:ID!,$s:String!){ r: setAutoresponder(mailboxId:$id, input:{ enabled:true, subject:$s, message:"Away" }){ __typename ... on MutationSetAutoresponderSuccess { mailbox { id autoresponder { subject enabled } } } ${ERR} } }`,
   recalculateQuota: `mutation($id:ID!){ r: recalculateQuota(mailboxId:$id){ __typename ... on MutationRecalculateQuotaSuccess { mailbox { id } } ${ERR} } }`,
   deleteMailbox: `mutation($id:ID!){ r: deleteMailbox(id:$id){ __typename ... on MutationDeleteMailboxSuccess { deletedId } ${ERR} } }`,
+  // deletion with restore (issue 16)
+  restoreMailbox: `mutation($id:ID!){ r: restoreMailbox(id:$id){ __typename ... on MutationRestoreMailboxSuccess { mailbox { id deletedAt purgeAt } } ${ERR} } }`,
+  purgeMailbox: `mutation($id:ID!){ r: purgeMailbox(id:$id){ __typename ... on MutationPurgeMailboxSuccess { purgedId } ${ERR} } }`,
   createForward: `mutation($s:String!,$d:[String!]!){ r: createForward(source:$s, destinations:$d){ __typename ... on MutationCreateForwardSuccess { forward { id source destinations customer { id } } } ${ERR} } }`,
   updateForward: `mutation($id:ID!,$d:[String!]!){ r: updateForward(id:$id, destinations:$d){ __typename ... on MutationUpdateForwardSuccess { forward { id destinations } } ${ERR} } }`,
   deleteForward: `mutation($id:ID!){ r: deleteForward(id:$id){ __typename ... on MutationDeleteForwardSuccess { deletedId } ${ERR} } }`,
@@ -142,6 +145,17 @@ describe('authorization matrix', async () => {
   const migB = (await t.ok(M.startMigration, { m: mB.id, s: MIGRATION_SOURCE }, B.token)).r.migration.id as string;
   await t.ok(M.cancelMigration, { id: migA1 }, ownerToken);
   await t.ok(M.cancelMigration, { id: migB }, B.token);
+
+  // Deletion with restore (issue 16): mailboxes of A deleted under a grace period, for the
+  // restoreMailbox and purgeMailbox rows; A's package is back to "delete at once" afterwards.
+  await t.ok(`mutation($id:ID!){ updateHostingPackage(id:$id, input:{ deleteGraceDays:7 }){ __typename } }`, { id: A.packageId }, t.adminToken);
+  const deletedA: Record<'admin' | 'customerA' | 'fullToken' | 'purge', string> = { admin: '', customerA: '', fullToken: '', purge: '' };
+  for (const k of Object.keys(deletedA) as (keyof typeof deletedA)[]) {
+    deletedA[k] = (await createMailbox(t, A.token, `deleted-${k.toLowerCase()}`, A.domain)).id;
+    await t.ok(M.deleteMailbox, { id: deletedA[k] }, A.token);
+  }
+  await t.ok(`mutation($id:ID!){ updateHostingPackage(id:$id, input:{ deleteGraceDays:0 }){ __typename } }`, { id: A.packageId }, t.adminToken);
+  const deletedState = async (id: string) => (await adminNode(id, 'on Mailbox { deletedAt provisioning }')) as { deletedAt: string | null; provisioning: string } | null;
 
   const token: Record<Actor, string | undefined> = {
     anonymous: undefined,
@@ -918,6 +932,49 @@ describe('authorization matrix', async () => {
         mailboxOwner: refused('FORBIDDEN', () => ({ id: mA1.id })),
         readOnlyToken: refused('FORBIDDEN', () => ({ id: created.mailbox.fullToken })),
         fullToken: allowed(() => ({ id: created.mailbox.fullToken }), (d) => expect(d.r.deletedId).toBe(created.mailbox.fullToken)),
+      },
+    },
+    // ---- deletion with restore (issue 16)
+    {
+      field: 'restoreMailbox',
+      kind: 'mutation',
+      doc: M.restoreMailbox,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: deletedA.customerA })),
+        admin: allowed(() => ({ id: deletedA.admin }), (d) => expect(d.r.mailbox).toEqual({ id: deletedA.admin, deletedAt: null, purgeAt: null })),
+        customerA: allowed(() => ({ id: deletedA.customerA }), async (d) => {
+          expect(d.r.mailbox).toEqual({ id: deletedA.customerA, deletedAt: null, purgeAt: null });
+          expect(ids((await t.ok(Q.mailboxes, {}, A.token)).mailboxes)).toContain(deletedA.customerA);
+        }),
+        customerB: notFound('Mailbox', () => ({ id: deletedA.fullToken }), async () => {
+          expect((await deletedState(deletedA.fullToken))!.deletedAt).not.toBeNull();
+        }),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: deletedA.fullToken })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: deletedA.fullToken }), async () => {
+          expect((await deletedState(deletedA.fullToken))!.deletedAt).not.toBeNull();
+        }),
+        fullToken: allowed(() => ({ id: deletedA.fullToken }), async (d) => {
+          expect(d.r.mailbox).toEqual({ id: deletedA.fullToken, deletedAt: null, purgeAt: null });
+          // Later rows count A's mailboxes: the restored ones go again (A's package deletes at once now).
+          for (const id of [deletedA.admin, deletedA.customerA, deletedA.fullToken]) await t.ok(M.deleteMailbox, { id }, t.adminToken);
+        }),
+      },
+    },
+    {
+      field: 'purgeMailbox',
+      kind: 'mutation',
+      doc: M.purgeMailbox,
+      cells: {
+        anonymous: refused('UNAUTHENTICATED', () => ({ id: deletedA.purge })),
+        admin: allowed(() => ({ id: deletedA.purge }), async (d) => {
+          expect(d.r.purgedId).toBe(deletedA.purge);
+          expect((await deletedState(deletedA.purge))?.provisioning ?? 'GONE').toMatch(/^(DELETING|GONE)$/);
+        }),
+        customerA: refused('FORBIDDEN', () => ({ id: deletedA.purge })),
+        customerB: refused('FORBIDDEN', () => ({ id: deletedA.purge })),
+        mailboxOwner: refused('FORBIDDEN', () => ({ id: deletedA.purge })),
+        readOnlyToken: refused('FORBIDDEN', () => ({ id: deletedA.purge })),
+        fullToken: refused('FORBIDDEN', () => ({ id: deletedA.purge })),
       },
     },
 

@@ -71,6 +71,12 @@ const schema = z.object({
     .trim()
     .refine((v) => v === 'off' || /^\S+(\s+\S+){4,5}$/.test(v), 'must be a cron expression (5 or 6 fields) or "off"')
     .default('*/5 * * * *'),
+  /** When the worker purges deleted mailboxes whose grace period has ended (pg-boss cron, UTC); "off" disables. */
+  MAILBOX_PURGE_CRON: z
+    .string()
+    .trim()
+    .refine((v) => v === 'off' || /^\S+(\s+\S+){4,5}$/.test(v), 'must be a cron expression (5 or 6 fields) or "off"')
+    .default('*/10 * * * *'),
   /** The server's largest message in bytes: Postfix's message_size_limit (messageSizeLimit in the
    *  rendered configuration; keep both equal). A hosting package may set a lower one. */
   MESSAGE_SIZE_LIMIT_BYTES: z.coerce.number().int().min(1024).max(2 ** 31 - 1).default(26214400),

@@ -10,6 +10,8 @@ export const JOBS = {
   /** endSessions: also end the mailbox's open IMAP/POP3/ManageSieve sessions (password change, disable). */
   'provision-mailbox': z.object({ mailboxId: z.string().uuid(), endSessions: z.boolean().optional() }),
   'delete-mailbox': z.object({ mailboxId: z.string().uuid() }),
+  /** The schedule's: purges every deleted mailbox whose grace period has ended (core/src/mailbox-deletion.ts). */
+  'purge-mailboxes': z.object({}),
   /** One mailbox (recalculateQuota), or every mailbox when mailboxId is absent (the schedule). */
   'quota-refresh': z.object({ mailboxId: z.string().uuid().optional() }),
   /** Runs (or resumes) one IMAP migration; see worker/src/migration/run-migration.ts. */
@@ -43,6 +45,8 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   // The heartbeat lets a killed worker's job be taken again within seconds instead of at expiry.
   'provision-mailbox': { ...SHORT, heartbeatSeconds: 10 },
   'delete-mailbox': { ...SHORT, expireInSeconds: 900, heartbeatSeconds: 10 },
+  // Only marks rows and enqueues their delete-mailbox jobs; the schedule sends each occurrence once.
+  'purge-mailboxes': SHORT,
   // A measurement asked for (recalculateQuota) waits out an outage like any other job; the
   // schedule's are idempotent, so an overlap of two during an outage costs one doveadm call.
   'quota-refresh': { ...SHORT, expireInSeconds: 900 },

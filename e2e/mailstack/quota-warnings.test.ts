@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailbox, createTenant, waitFor, type Tenant } from '../../test/harness.js';
 import { makeMessage, smtpSend } from './clients.js';
-import { imapSubjects } from './imap.js';
+import { bodyOf } from './capture-sink.js';
+import { imapSubjects, withImap } from './imap.js';
 import { startPanelOnMailstack, type PanelOnMailstack } from './panel.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
@@ -69,5 +70,34 @@ describe.skipIf(!enabled)('quota warnings through the real Postfix', () => {
     expect((await p.ok(QUOTA, { id: box.id, q: 1 }, tenant.token)).r.__typename).toBe('MutationUpdateMailboxSuccess');
     await measure(box.id, 2, 80);
     await waitFor(async () => (await warnings(addr)).length === 2, 'a second warning after the reset', 20_000);
+  });
+
+  // Mailbox language (issue 16): a German mailbox gets the German warning, subject and body.
+  it('in the mailbox\'s language: a German mailbox gets the German text', async () => {
+    const created = (await p.ok(
+      `mutation($d:String!,$p:String!){ r: createMailbox(username:"voll", domain:$d, password:$p, quotaMb:1, language:"de"){ __typename ... on MutationCreateMailboxSuccess { mailbox { id address language } } ${ERR} } }`,
+      { d: tenant.domain, p: PW },
+      tenant.token,
+    )).r;
+    expect(created.mailbox.language).toBe('de');
+    const box = created.mailbox as { id: string; address: string };
+    await waitFor(async () => (await p.ok(`query($id:ID!){ node(id:$id){ ... on Mailbox { provisioning } } }`, { id: box.id }, tenant.token)).node.provisioning === 'READY', 'mailbox ready', 20_000);
+    expect((await deliver(box.address, 'groß', 850)).ok).toBe(true);
+    await waitFor(async () => (await imapSubjects(imap(box.address))).includes('groß'), 'the big message', 20_000);
+    await measure(box.id, 1, 80);
+    const german = await waitFor(async () => {
+      const subjects = (await imapSubjects(imap(box.address))).filter((s) => s.startsWith('Ihr Postfach'));
+      return subjects.length === 1 && subjects;
+    }, 'the German warning in the inbox', 20_000);
+    expect(german[0]).toMatch(new RegExp(`^Ihr Postfach ${box.address.replace(/\./g, '\\.')} ist zu (8\\d|9[0-4]) % voll$`));
+    expect(await warnings(box.address)).toEqual([]); // no English one
+    const body = await withImap(imap(box.address), async (c) => {
+      await c.mailboxOpen('INBOX');
+      for await (const msg of c.fetch('1:*', { envelope: true, source: true })) if (msg.envelope?.subject?.startsWith('Ihr Postfach')) return msg.source!.toString();
+      return null;
+    });
+    const text = bodyOf(body!);
+    expect(text).toMatch(/^Ihr Postfach \S+ belegt [\d,]+ MB von 1 MB \((8\d|9[0-4]) %\)\./);
+    expect(text).toContain('Sie erhalten diese Nachricht einmal, wenn das Postfach 80 % seines Speicherplatzes überschreitet.');
   });
 });

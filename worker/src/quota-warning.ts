@@ -1,6 +1,7 @@
 // After a measurement: brings what a mailbox remembers of its quota warnings in line with its usage
 // (core/src/quota-warning.ts) and, on a crossing upwards, hands one warning mail to the MTA
-// (QUOTA_WARNING_SMTP, the local Postfix), which delivers it into the mailbox like any mail.
+// (QUOTA_WARNING_SMTP, the local Postfix), which delivers it into the mailbox like any mail, in the
+// mailbox's language (English when it has none).
 // Invariants:
 // - Exactly one mail per crossing, with any number of workers: the new level is claimed with a
 //   conditional UPDATE (only from the level read), and only the claimer sends.
@@ -17,7 +18,7 @@ export async function applyQuotaWarning(mailboxId: string): Promise<void> {
   const cfg = config();
   const row = await db().mailbox.findUnique({
     where: { id: mailboxId },
-    select: { address: true, quotaMb: true, quotaUsedBytes: true, quotaWarnedPercent: true, status: true, domain: { select: { name: true } } },
+    select: { address: true, language: true, quotaMb: true, quotaUsedBytes: true, quotaWarnedPercent: true, status: true, domain: { select: { name: true } } },
   });
   if (!row) return;
   const usedBytes = Number(row.quotaUsedBytes);
@@ -30,7 +31,7 @@ export async function applyQuotaWarning(mailboxId: string): Promise<void> {
   if (!step.tell || row.status !== 'ACTIVE' || !cfg.QUOTA_WARNING_SMTP) return;
 
   const [host, port] = cfg.QUOTA_WARNING_SMTP.split(':');
-  const mail = quotaWarningMail({ address: row.address, level: step.remember, usedBytes, quotaMb: row.quotaMb });
+  const mail = quotaWarningMail({ address: row.address, level: step.remember, usedBytes, quotaMb: row.quotaMb, language: row.language });
   try {
     const transport = nodemailer.createTransport({ host, port: Number(port), secure: false, ignoreTLS: true, name: cfg.MAIL_HOSTNAME ?? 'localhost' });
     await transport.sendMail({

@@ -8,6 +8,7 @@ import { log } from '@mailpanel/core/logger';
 import { logDatabaseErrors } from '@mailpanel/core/database-outage';
 import { provisionMailbox } from './handlers/provision-mailbox.js';
 import { deleteMailbox } from './handlers/delete-mailbox.js';
+import { purgeMailboxes } from './handlers/purge-mailboxes.js';
 import { quotaRefresh } from './handlers/quota-refresh.js';
 import { interruptMigrations, migrateMailbox, startMigrationWatchdog } from './migration/job.js';
 import { removeImportLeftovers } from './migration/doveadm-import.js';
@@ -16,9 +17,17 @@ import { rspamdSync } from './handlers/rspamd-sync.js';
 import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
 import { startEmailSecurityTimers } from './email-security/timers.js';
 
-const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: number; signal: AbortSignal }) => Promise<void> } = {
+export interface JobContext {
+  retryCount: number;
+  signal: AbortSignal;
+  /** For handlers that enqueue further jobs. */
+  boss: PgBoss;
+}
+
+const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: JobContext) => Promise<void> } = {
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
+  'purge-mailboxes': purgeMailboxes,
   'quota-refresh': quotaRefresh,
   'migrate-mailbox': migrateMailbox,
   'dkim-key': dkimKey,
@@ -46,6 +55,7 @@ export async function startWorker(): Promise<Worker> {
   await boss.start();
   await ensureQueues(boss);
   await scheduleQuotaRefresh(boss);
+  await scheduleMailboxPurge(boss);
   for (const name of Object.keys(HANDLERS) as JobName[]) {
     const long = CONCURRENCY[name];
     // Short jobs come in batches run side by side: pg-boss waits its polling interval between fetches
@@ -60,7 +70,7 @@ export async function startWorker(): Promise<Worker> {
           const payload = JOBS[name].parse(job.data);
           log.debug('job start', { name, id: job.id });
           try {
-            await (HANDLERS[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
+            await (HANDLERS[name] as (p: typeof payload, j: JobContext) => Promise<void>)(payload, { retryCount: job.retryCount, signal: job.signal, boss });
             return { id: job.id, status: 'completed' as const };
           } catch (err) {
             log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });
@@ -90,4 +100,11 @@ export async function startWorker(): Promise<Worker> {
 export async function scheduleQuotaRefresh(boss: PgBoss, cron = config().QUOTA_REFRESH_CRON): Promise<void> {
   if (cron === 'off') await boss.unschedule('quota-refresh');
   else await boss.schedule('quota-refresh', cron, {}, { tz: 'UTC' });
+}
+
+/** The purge of deleted mailboxes whose grace period has ended (MAILBOX_PURGE_CRON, UTC; "off"
+ *  removes it). Like the quota refresh, pg-boss sends each occurrence once, whatever the number of workers. */
+export async function scheduleMailboxPurge(boss: PgBoss, cron = config().MAILBOX_PURGE_CRON): Promise<void> {
+  if (cron === 'off') await boss.unschedule('purge-mailboxes');
+  else await boss.schedule('purge-mailboxes', cron, {}, { tz: 'UTC' });
 }

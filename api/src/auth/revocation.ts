@@ -60,10 +60,10 @@ export class Revocations {
     return this.cached(this.mailboxes, id, async () => {
       const m = await db().mailbox.findUnique({
         where: { id },
-        select: { status: true, provisioning: true, domainId: true, domain: { select: { enabled: true, customerId: true } } },
+        select: { status: true, provisioning: true, deletedAt: true, domainId: true, domain: { select: { enabled: true, customerId: true } } },
       });
       if (!m) return null;
-      return { usable: m.status === 'ACTIVE' && m.provisioning !== 'DELETING' && m.domain.enabled, customerId: m.domain.customerId, domainId: m.domainId };
+      return { usable: m.status === 'ACTIVE' && m.provisioning !== 'DELETING' && !m.deletedAt && m.domain.enabled, customerId: m.domain.customerId, domainId: m.domainId };
     });
   }
 

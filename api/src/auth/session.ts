@@ -39,7 +39,7 @@ export class RefreshTokenReuseError extends AuthenticationError {
 type Candidate = { subject: Subject; hash: string; active: boolean };
 
 type UserRow = { id: string; email: string; role: 'ADMIN' | 'CUSTOMER'; customerId: string | null; disabled: boolean };
-type MailboxRow = { id: string; address: string; status: string; provisioning: string; domain: { customerId: string; enabled: boolean } };
+type MailboxRow = { id: string; address: string; status: string; provisioning: string; deletedAt: Date | null; domain: { customerId: string; enabled: boolean } };
 
 function userSubject(u: UserRow): { subject: Subject; active: boolean } {
   return { subject: { kind: 'user', userId: u.id, role: u.role, customerId: u.customerId, label: u.email, access: 'SESSION' }, active: !u.disabled };
@@ -47,7 +47,7 @@ function userSubject(u: UserRow): { subject: Subject; active: boolean } {
 function mailboxSubject(m: MailboxRow): { subject: Subject; active: boolean } {
   return {
     subject: { kind: 'mailbox', mailboxId: m.id, customerId: m.domain.customerId, label: displayAddress(m.address) },
-    active: m.status === 'ACTIVE' && m.provisioning !== 'DELETING' && m.domain.enabled,
+    active: m.status === 'ACTIVE' && m.provisioning !== 'DELETING' && !m.deletedAt && m.domain.enabled,
   };
 }
 

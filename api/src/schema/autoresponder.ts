@@ -1,6 +1,7 @@
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
 import { renderVacationSieve, SieveRenderError, type SieveRenderErrorCode } from '@mailpanel/core/render/sieve';
 import { enqueue } from '@mailpanel/core/jobs';
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { checkText, LIMITS } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
@@ -82,7 +83,7 @@ builder.mutationFields((t) => ({
       return transaction(async (tx) => {
         const mailbox = notFoundUnless(
           await tx.mailbox.findFirst({
-            where: { id: idOf(String(mailboxId), 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+            where: { id: idOf(String(mailboxId), 'Mailbox'), ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) },
             include: { domain: true },
           }),
           'Mailbox',

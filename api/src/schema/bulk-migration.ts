@@ -4,6 +4,7 @@
 // under the quota) through the same functions; the real run writes all rows or none. Passwords are
 // only ever stored encrypted on their migration (erased when it ends) and are never in an answer.
 import { db, type Tx } from '@mailpanel/core/db';
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { FieldErrors, NotFoundError, ValidationError, type FieldError } from '@mailpanel/core/errors';
 import { TargetOverQuotaError } from '@mailpanel/core/migration/errors';
 import { rateAndEta } from '@mailpanel/core/migration/checkpoint';
@@ -46,8 +47,9 @@ interface CheckedRow {
   ready?: { mailbox: Awaited<ReturnType<typeof findMailbox>> & object; source: Awaited<ReturnType<typeof checkSource>> };
 }
 
+/** A target mailbox by address, as loadMailbox finds one by id: live (not deleted or being deleted), in the viewer's tenancy. */
 function findMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, address: string) {
-  return tx.mailbox.findFirst({ where: { address, provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) }, include: { domain: true } });
+  return tx.mailbox.findFirst({ where: { address, ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) }, include: { domain: true } });
 }
 
 /** A row's source error fields as the row's column names (source.host → host). */

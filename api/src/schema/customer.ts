@@ -1,3 +1,4 @@
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
 import { checkText, LIMITS, normalizeAddress, searchTerm } from '@mailpanel/core/validation';
@@ -41,7 +42,7 @@ export const Customer = builder.prismaNode('Customer', {
       resolve: async (c) => {
         const [domains, mailboxes, forwards] = await Promise.all([
           db().domain.count({ where: { customerId: c.id } }),
-          db().mailbox.aggregate({ where: { customerId: c.id, provisioning: { not: 'DELETING' } }, _count: true, _sum: { quotaMb: true, quotaUsedBytes: true } }),
+          db().mailbox.aggregate({ where: { customerId: c.id, ...LIVE_MAILBOX }, _count: true, _sum: { quotaMb: true, quotaUsedBytes: true } }),
           db().forward.count({ where: { domain: { customerId: c.id } } }),
         ]);
         return {

@@ -1,3 +1,4 @@
+import { DELETED_MAILBOX, LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db } from '@mailpanel/core/db';
 import { LimitExceededError, ValidationError } from '@mailpanel/core/errors';
 import { parseDomain, searchForms, searchTerm } from '@mailpanel/core/validation';
@@ -27,7 +28,7 @@ builder.prismaNode('Domain', {
     }),
     enabled: t.exposeBoolean('enabled'),
     customer: t.relation('customer'),
-    mailboxCount: t.relationCount('mailboxes', { where: { provisioning: { not: 'DELETING' } } }),
+    mailboxCount: t.relationCount('mailboxes', { where: LIVE_MAILBOX }),
     forwardCount: t.relationCount('forwards', { authScopes: { panelUser: true } }),
     catchAll: t.field({
       type: Forward,
@@ -159,8 +160,12 @@ builder.mutationFields((t) => ({
           'Domain',
         );
         if (d._count.aliasDomains > 0) throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.aliasDomains} alias domains first`);
-        if (d._count.mailboxes + d._count.forwards > 0)
-          throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.mailboxes} mailboxes and ${d._count.forwards} forwards first`);
+        // Deleted mailboxes in their restore period keep their rows (and addresses) until purged.
+        const deleted = d._count.mailboxes && (await tx.mailbox.count({ where: { domainId: d.id, ...DELETED_MAILBOX } }));
+        if (d._count.mailboxes - deleted + d._count.forwards > 0)
+          throw ValidationError.of('id', 'IN_USE', `Delete its ${d._count.mailboxes - deleted} mailboxes and ${d._count.forwards} forwards first`);
+        if (deleted > 0)
+          throw ValidationError.of('id', 'IN_USE', `${deleted} deleted mailboxes of this domain can still be restored: it can go once they are purged (an admin can purge them now)`);
         await tx.domain.delete({ where: { id: d.id } });
         await enqueue(ctx.boss, tx, 'rspamd-sync', { reason: 'domain.delete' });
         await audit(tx, ctx, { action: 'domain.delete', targetType: 'Domain', targetId: d.id, targetLabel: d.name, customerId: d.customerId });

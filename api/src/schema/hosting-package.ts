@@ -3,6 +3,7 @@ import { FieldErrors, ValidationError } from '@mailpanel/core/errors';
 import { config } from '@mailpanel/core/env';
 import { checkMessageSizeMb, effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { checkText, LIMITS } from '@mailpanel/core/validation';
+import { MAX_DELETE_GRACE_DAYS } from '@mailpanel/core/mailbox-deletion';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
@@ -28,6 +29,9 @@ builder.prismaNode('HostingPackage', {
       select: { maxMessageSizeMb: true },
       resolve: (p) => effectiveMessageSizeBytes(p.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
     }),
+    deleteGraceDays: t.exposeInt('deleteGraceDays', {
+      description: 'Days a deleted mailbox can be restored before it and its mail are purged; 0 = deleted at once',
+    }),
     customerCount: t.relationCount('customers'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -41,10 +45,11 @@ const HostingPackageInput = builder.inputType('HostingPackageInput', {
     name: t.string({ required: false }),
     ...Object.fromEntries(LIMIT_FIELDS.map((f) => [f, t.int({ required: false })])),
     maxMessageSizeMb: t.int({ required: false, description: "Largest message in MB, at most the server's limit; 0 = the server's limit" }),
+    deleteGraceDays: t.int({ required: false, description: `Days a deleted mailbox can be restored (0..${MAX_DELETE_GRACE_DAYS}); 0 = deleted at once` }),
   }) as never,
 });
 
-type PackageInput = { name?: string | null; maxMessageSizeMb?: number | null } & Partial<Record<(typeof LIMIT_FIELDS)[number], number | null>>;
+type PackageInput = { name?: string | null; maxMessageSizeMb?: number | null; deleteGraceDays?: number | null } & Partial<Record<(typeof LIMIT_FIELDS)[number], number | null>>;
 
 function validatePackage(input: PackageInput, creating: boolean) {
   const errors = new FieldErrors();
@@ -55,6 +60,12 @@ function validatePackage(input: PackageInput, creating: boolean) {
     if (v == null) continue;
     if (!Number.isInteger(v) || v < 0 || v > 1_000_000_000) errors.add(f, 'INVALID', 'Must be a whole number, 0 (unlimited) or more');
     else data[f] = v;
+  }
+  if (input.deleteGraceDays != null) {
+    const v = input.deleteGraceDays;
+    if (!Number.isInteger(v) || v < 0 || v > MAX_DELETE_GRACE_DAYS)
+      errors.add('deleteGraceDays', 'INVALID', `Must be a whole number of days from 0 (delete at once) to ${MAX_DELETE_GRACE_DAYS}`);
+    else data.deleteGraceDays = v;
   }
   if (input.maxMessageSizeMb != null) data.maxMessageSizeMb = checkMessageSizeMb(errors, 'maxMessageSizeMb', input.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES);
   errors.throwIfAny();

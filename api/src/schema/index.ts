@@ -13,6 +13,7 @@ import './api-token.js';
 import './domain.js';
 import './alias-domain.js';
 import './mailbox.js';
+import './mailbox-restore.js';
 import './autoresponder.js';
 import './forward.js';
 import './audit-event.js';

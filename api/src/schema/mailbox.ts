@@ -6,6 +6,8 @@ import { enqueue } from '@mailpanel/core/jobs';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { publish } from '@mailpanel/core/pubsub';
+import { beginPurge, LIVE_MAILBOX, purgeDate } from '@mailpanel/core/mailbox-deletion';
+import { checkMailboxLanguage, MAILBOX_LANGUAGES } from '@mailpanel/core/mailbox-language';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
 import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
@@ -111,6 +113,16 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     webmailUrl: t.string({ select: { address: true }, resolve: (m) => webmailUrl(m.address) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Set while the mailbox is deleted but can still be restored (restoreMailbox) — its package has a grace period',
+    }),
+    purgeAt: t.expose('purgeAt', { type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good' }),
+    language: t.exposeString('language', {
+      nullable: true,
+      description: `Language of the mails the panel sends the owner (quota warnings): one of ${MAILBOX_LANGUAGES.join(', ')}; null = English`,
+    }),
   }),
 });
 
@@ -131,11 +143,17 @@ const MailboxFilter = builder.inputType('MailboxFilter', {
     customerId: t.id({ required: false }),
     status: t.field({ type: MailboxStatusEnum, required: false }),
     search: t.string({ required: false, description: 'Part of the address (either form of its domain), case-insensitive' }),
+    deleted: t.boolean({
+      required: false,
+      description: 'true: only deleted mailboxes still in their grace period (restorable until purgeAt); otherwise only mailboxes that are not deleted',
+    }),
   }),
 });
 
-function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null } | null | undefined) {
-  const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }];
+type MailboxFilterInput = { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null; deleted?: boolean | null };
+
+function mailboxWhere(ctx: Context, filter: MailboxFilterInput | null | undefined) {
+  const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }, { deletedAt: filter?.deleted ? { not: null } : null }];
   if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
@@ -148,7 +166,7 @@ function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customer
  *  (mailbox_counts, kept exact by a trigger in the writers' transactions) — a few rows instead of
  *  counting up to every mailbox per page; with a text search or a domain it counts the rows. */
 async function countMailboxes(ctx: Context, filter: Parameters<typeof mailboxWhere>[1]): Promise<number> {
-  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId) return db().mailbox.count({ where: mailboxWhere(ctx, filter) });
+  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId || filter?.deleted) return db().mailbox.count({ where: mailboxWhere(ctx, filter) });
   const and: object[] = [tenantWhere.mailboxCount(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
@@ -191,20 +209,28 @@ builder.queryFields((t) => ({
 
 export async function loadMailbox(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
-    where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+    where: { id: idOf(globalId, 'Mailbox'), ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) },
     include: { domain: { include: { customer: { include: { package: true } } } } },
   });
   return notFoundUnless(m, 'Mailbox');
 }
 
+/** The package's mailbox count, for one more mailbox (creation, restore). Deleted mailboxes in their
+ *  grace period do not count. Caller holds the lock. */
+export async function checkMailboxCount(tx: Tx, customerId: string, maxMailboxes: number) {
+  if (maxMailboxes <= 0) return;
+  const count = await tx.mailbox.count({ where: { customerId, deletedAt: null } });
+  if (count >= maxMailboxes) throw new LimitExceededError('maxMailboxes', maxMailboxes, `Your package allows ${maxMailboxes} mailboxes`);
+}
+
 /** Checks the customer's package quota budget for a mailbox quota change. Caller holds the lock. */
-async function checkQuotaBudget(tx: Tx, customerId: string, total: number, quotaMb: number, exceptMailboxId: string | null) {
+export async function checkQuotaBudget(tx: Tx, customerId: string, total: number, quotaMb: number, exceptMailboxId: string | null) {
   if (total === 0) return;
   if (quotaMb === 0)
     throw ValidationError.of('quotaMb', 'UNLIMITED_NOT_ALLOWED', `Your package has a total of ${total} MB; give the mailbox a limit`);
   const used = await tx.mailbox.aggregate({
     _sum: { quotaMb: true },
-    where: { customerId, provisioning: { not: 'DELETING' }, ...(exceptMailboxId ? { id: { not: exceptMailboxId } } : {}) },
+    where: { customerId, ...LIVE_MAILBOX, ...(exceptMailboxId ? { id: { not: exceptMailboxId } } : {}) },
   });
   const free = total - (used._sum.quotaMb ?? 0);
   if (quotaMb > free)
@@ -213,11 +239,19 @@ async function checkQuotaBudget(tx: Tx, customerId: string, total: number, quota
 
 export async function assertAddressFree(tx: Tx, address: string, field: string) {
   const [mailbox, forward] = await Promise.all([
-    tx.mailbox.findUnique({ where: { address }, select: { provisioning: true } }),
+    tx.mailbox.findUnique({ where: { address }, select: { provisioning: true, purgeAt: true } }),
     tx.forward.findUnique({ where: { source: address }, select: { id: true } }),
   ]);
   if (mailbox)
-    throw ValidationError.of(field, 'TAKEN', mailbox.provisioning === 'DELETING' ? `${address} is still being deleted; try again shortly` : `${address} already exists`);
+    throw ValidationError.of(
+      field,
+      'TAKEN',
+      mailbox.provisioning === 'DELETING'
+        ? `${address} is still being deleted; try again shortly`
+        : mailbox.purgeAt
+          ? `${address} is deleted but reserved until ${mailbox.purgeAt.toISOString().slice(0, 10)}: restore it, or wait for the purge`
+          : `${address} already exists`,
+    );
   if (forward) throw ValidationError.of(field, 'TAKEN', `${address} is already used by a forward`);
 }
 
@@ -239,6 +273,7 @@ builder.mutationFields((t) => ({
       domain: t.arg.string({ required: true, description: 'Domain name' }),
       password: t.arg.string({ required: true }),
       quotaMb: t.arg.int({ required: false, description: `0 = unlimited; default from DEFAULT_QUOTA_MB` }),
+      language: t.arg.string({ required: false, description: `One of ${MAILBOX_LANGUAGES.join(', ')}; absent or "" = English` }),
     },
     resolve: async (_root, args, ctx) => {
       const errors = new FieldErrors();
@@ -250,6 +285,7 @@ builder.mutationFields((t) => ({
       checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.username, args.domain] });
       const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
       checkQuota(errors, 'quotaMb', quotaMb);
+      const language = args.language == null ? null : checkMailboxLanguage(errors, 'language', args.language);
       errors.throwIfAny();
       const passwordHash = await hashPassword(args.password);
       return transaction(async (tx) => {
@@ -263,14 +299,10 @@ builder.mutationFields((t) => ({
         await lockCustomer(tx, domain.customerId);
         const address = `${localPart}@${domain.name}`;
         await assertAddressFree(tx, address, 'username');
-        if (pkg.maxMailboxes > 0) {
-          const count = await tx.mailbox.count({ where: { customerId: domain.customerId } });
-          if (count >= pkg.maxMailboxes)
-            throw new LimitExceededError('maxMailboxes', pkg.maxMailboxes, `Your package allows ${pkg.maxMailboxes} mailboxes`);
-        }
+        await checkMailboxCount(tx, domain.customerId, pkg.maxMailboxes);
         await checkQuotaBudget(tx, domain.customerId, pkg.totalQuotaMb, quotaMb, null);
         const mailbox = await tx.mailbox.create({
-          data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb },
+          data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb, language },
         });
         await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId: mailbox.id });
         await audit(tx, ctx, { action: 'mailbox.create', targetType: 'Mailbox', targetId: mailbox.id, targetLabel: address, customerId: domain.customerId, details: { quotaMb } });
@@ -287,11 +319,18 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true }),
       quotaMb: t.arg.int({ required: false }),
       status: t.arg({ type: MailboxStatusEnum, required: false }),
+      language: t.arg.string({ required: false, description: `One of ${MAILBOX_LANGUAGES.join(', ')}; "" = English; absent = unchanged` }),
     },
     resolve: (_root, args, ctx) =>
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
-        const data: { quotaMb?: number; status?: MailboxStatus } = {};
+        const data: { quotaMb?: number; status?: MailboxStatus; language?: string | null } = {};
+        if (args.language != null) {
+          const errors = new FieldErrors();
+          const language = checkMailboxLanguage(errors, 'language', args.language);
+          errors.throwIfAny();
+          if (language !== current.language) data.language = language ?? null;
+        }
         if (args.quotaMb != null && args.quotaMb !== current.quotaMb) {
           const errors = new FieldErrors();
           checkQuota(errors, 'quotaMb', args.quotaMb);
@@ -374,19 +413,30 @@ builder.mutationFields((t) => ({
 
   deleteMailbox: t.field({
     type: 'ID',
-    description: 'Removes the address from the mail servers at once; a job then deletes all its mail and the row. Returns the id.',
+    description:
+      'Removes the address from the mail servers at once. Without a grace period in its package, a job then deletes all its mail and the row; ' +
+      'with one (HostingPackage.deleteGraceDays), the mailbox is kept, deleted (deletedAt, purgeAt), until restoreMailbox or its purge. Returns the id.',
     authScopes: { $all: { panelUser: true, write: true } },
     errors: { types: MUTATION_ERRORS, dataField: { name: 'deletedId' } },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) =>
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
-        await tx.mailbox.update({ where: { id: current.id }, data: { provisioning: 'DELETING' } });
-        // mailboxChanged subscribers see DELETING (on commit); the worker's event after the row is gone ends them.
+        const graceDays = current.domain.customer.package.deleteGraceDays;
+        const audited = { targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId };
+        if (graceDays === 0) {
+          await beginPurge(ctx.boss, tx, current.id);
+          await audit(tx, ctx, { action: 'mailbox.delete', ...audited });
+          return String(args.id);
+        }
+        const deletedAt = new Date();
+        const purgeAt = purgeDate(deletedAt, graceDays);
+        // Out of the mail views on commit; the worker ends its open Dovecot sessions (they outlive a view change).
+        await endSessionsAfterCommit(tx, ctx, current.id);
+        await tx.mailbox.update({ where: { id: current.id }, data: { deletedAt, purgeAt } });
+        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: deletedAt } });
         await publish(tx, 'mailbox:' + current.id, { id: current.id });
-        await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null }, data: { revokedAt: new Date() } });
-        await enqueue(ctx.boss, tx, 'delete-mailbox', { mailboxId: current.id });
-        await audit(tx, ctx, { action: 'mailbox.delete', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId });
+        await audit(tx, ctx, { action: 'mailbox.delete', ...audited, details: { graceDays, purgeAt: purgeAt.toISOString() } });
         return String(args.id);
       }),
   }),

@@ -1,3 +1,4 @@
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db, type Tx } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { lastAttemptAt } from '@mailpanel/core/migration/retry-schedule';
@@ -330,7 +331,7 @@ export async function checkSource(input: SourceArgs) {
 
 export async function loadMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
-    where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+    where: { id: idOf(globalId, 'Mailbox'), ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) },
     include: { domain: true },
   });
   return notFoundUnless(m, 'Mailbox');

@@ -1,3 +1,4 @@
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, NotFoundError } from '@mailpanel/core/errors';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -143,7 +144,7 @@ builder.mutationFields((t) => ({
         }
         const m = notFoundUnless(
           await tx.mailbox.findFirst({
-            where: { id: idOf(String(args.id), 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
+            where: { id: idOf(String(args.id), 'Mailbox'), ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) },
             include: { domain: { include: { customer: { include: { package: true } } } } },
           }),
           'Mailbox',

@@ -13,6 +13,10 @@ export const MailboxFields = graphql(`
     provisioningError
     autoresponderActive
     createdAt
+    deletedAt
+    purgeAt
+    deleteGraceDays
+    language
     webmailUrl
     domain { id name }
     customer { id name }

@@ -10,6 +10,7 @@
 // plain UPDATE that leaves updated_at alone (a measurement is not an edit of the mailbox; the
 // provisioning job relies on updated_at changing only with edits).
 // A new usage is checked against the warning thresholds (quota-warning.ts).
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { db } from '@mailpanel/core/db';
 import { config } from '@mailpanel/core/env';
 import { log } from '@mailpanel/core/logger';
@@ -50,7 +51,7 @@ async function record(id: string, usage: QuotaUsage, always: boolean): Promise<b
 }
 
 async function refreshOne(mailboxId: string): Promise<void> {
-  const row = await db().mailbox.findFirst({ where: { id: mailboxId, provisioning: { not: 'DELETING' } }, select });
+  const row = await db().mailbox.findFirst({ where: { id: mailboxId, ...LIVE_MAILBOX }, select });
   if (!row) return;
   const dove = doveadmOf(config());
   const usage = dove ? await doveadmQuotaOf(dove, row.address) : await scan(row);
@@ -75,7 +76,7 @@ async function refreshAll(): Promise<void> {
   let published = 0;
   for (;;) {
     const rows = await db().mailbox.findMany({
-      where: { provisioning: { not: 'DELETING' } },
+      where: LIVE_MAILBOX,
       select: { ...select, quotaUsedBytes: true, quotaMessages: true, quotaUpdatedAt: true },
       orderBy: { id: 'asc' },
       take: BATCH,

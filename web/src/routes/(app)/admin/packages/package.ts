@@ -12,6 +12,7 @@ export const PackageFields = graphql(`
     maxEmailsPerHour
     maxEmailsPerHourMailbox
     maxEmailsPerHourDomain
+    deleteGraceDays
     createdAt
   }
 `);
