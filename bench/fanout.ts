@@ -76,13 +76,14 @@ try {
   const apiEnv = (name: string) => ({ DATABASE_URL: db.url, PORT: '0', RUN_WORKER: 'false', GRAPHIQL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: `${db.dir}-data-${name}`, ADMIN_EMAIL: 'admin@bench.test', ADMIN_PASSWORD: 'bench-admin-pass', ...secrets, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${PROBE}`.trim() });
   const startApi = (name: string): Promise<Api> => startChild('scripts/start.ts', apiEnv(name), /GraphQL API: (http:\/\/\S+)\/graphql/);
   const apiA = await startApi('a');
-  const gql = async (query: string, token?: string) => {
-    const r = await fetch(`${apiA.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query }) });
+  const gql = async (query: string, token?: string, api: Api = apiA) => {
+    const r = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query }) });
     const body = (await r.json()) as any;
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   };
-  const token = (await gql(`mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session.accessToken;
+  const login = async (api: Api) => (await gql(`mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }`, undefined, api)).login.session.accessToken as string;
+  const token = await login(apiA);
   const pkg = (await gql(`mutation{ createHostingPackage(input:{name:"p"}){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } } }`, token)).createHostingPackage.hostingPackage.id;
   const cust = (await gql(`mutation{ createCustomer(name:"c", packageId:"${pkg}"){ ... on MutationCreateCustomerSuccess { customer { id } } } }`, token)).createCustomer.customer.id;
   await gql(`mutation{ createDomain(name:"fanout.example", customerId:"${cust}"){ __typename } }`, token);
@@ -177,7 +178,12 @@ try {
   }
 
   const one = await phase([apiA]);
+  // B starts after the single instance's run (which it would otherwise listen to), and does what A
+  // did before its first probe (a login: argon2's 64 MB in libuv's threads), then idles a moment as A
+  // did between the runs, so its memory figures start from a comparable state.
   const apiB = await startApi('b');
+  await login(apiB);
+  await new Promise((r) => setTimeout(r, 5000));
   const two = await phase([apiA, apiB]);
   await c.end();
 
