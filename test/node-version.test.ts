@@ -19,7 +19,9 @@ describe('the pinned Node', () => {
   });
 
   it('is the `node` every npm script finds first on its PATH', () => {
-    const env = execFileSync('npm', ['run', 'env'], { encoding: 'utf8', env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' } });
+    // Started without node_modules/.bin on PATH (as from a plain shell): npm must put it first itself.
+    const plainPath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.endsWith(`node_modules${path.sep}.bin`)).join(':');
+    const env = execFileSync('npm', ['run', 'env'], { encoding: 'utf8', env: { ...process.env, PATH: plainPath } });
     const PATH = /^PATH=(.*)$/m.exec(env)?.[1] ?? '';
     const first = PATH.split(':').find((dir) => {
       try {
