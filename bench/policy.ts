@@ -82,6 +82,9 @@ interface Run {
   cpu: { server: number; postgres: number; client: number };
   /** Open loop: how late the load generator sent (ms after the scheduled time), p99. */
   sendLagP99?: number;
+  /** Open loop: requests sent whose answer had not come when the connections were closed: the
+   *  service may or may not have counted them. */
+  inFlightAtClose?: number;
 }
 
 /** Counts answers and CPU over a measured window that starts and ends at the times the caller says. */
@@ -139,8 +142,14 @@ interface OpenPair {
   ratio: number;
 }
 
-/** The service's p99 as a multiple of the echo baseline's p99 measured next to it. */
-const p99Ratio = (x: { baseline: Run; policy: Run }) => percentile(x.policy.latencies, 99) / percentile(x.baseline.latencies, 99);
+/** The service's p99 as a multiple of the echo baseline's p99 measured next to it; Infinity when the
+ *  service left requests unanswered (p99 infinite), whatever the baseline did. */
+const p99Ratio = (x: { baseline: Run; policy: Run }) => {
+  const r = percentile(x.policy.latencies, 99) / percentile(x.baseline.latencies, 99);
+  return Number.isNaN(r) ? Infinity : r;
+};
+/** A ratio for the tables: "∞" when the service left requests unanswered. */
+const times = (r: number) => (Number.isFinite(r) ? `${fmt(r, 2)}×` : '∞ (unanswered requests)');
 
 /** Median (the lower middle one for an even count: a run that happened) and spread of the runs' ratios. */
 function ratioSummary(pairs: OpenPair[]) {
@@ -203,11 +212,12 @@ async function openLoop(port: number, requests: string[], serverPid: number | un
   await stopped;
   for (const until = performance.now() + 10_000; (outstanding > 0 || waiting.length > 0) && performance.now() < until; ) await sleep(5);
   const unanswered = waiting.filter((s) => s >= from && s < to).length;
+  const inFlightAtClose = outstanding;
   conns.forEach((c) => c.close());
   await sleep(20);
   for (let i = 0; i < unanswered; i++) rec.latencies.push(Infinity);
   lags.sort((a, b) => a - b);
-  return { ...rec.result(), sendLagP99: percentile(lags, 99) };
+  return { ...rec.result(), sendLagP99: percentile(lags, 99), inFlightAtClose };
 }
 
 /** Closed loop: CLIENTS clients, each sending its next request when the answer came. */
@@ -321,7 +331,7 @@ async function main() {
       const second = await (echoFirst ? service : echo)(openLoop);
       const pair = echoFirst ? { baseline: first, policy: second, echoFirst } : { baseline: second, policy: first, echoFirst };
       pairs.push({ ...pair, ratio: p99Ratio(pair) });
-      console.log(`open loop run ${i + 1}/${RUNS} (${echoFirst ? 'echo first' : 'service first'}): p99 echo ${fmt(percentile(pair.baseline.latencies, 99), 2)} ms, service ${fmt(percentile(pair.policy.latencies, 99), 2)} ms, ratio ${fmt(p99Ratio(pair), 2)}×`);
+      console.log(`open loop run ${i + 1}/${RUNS} (${echoFirst ? 'echo first' : 'service first'}): p99 echo ${fmt(percentile(pair.baseline.latencies, 99), 2)} ms, service ${fmt(percentile(pair.policy.latencies, 99), 2)} ms, ratio ${times(p99Ratio(pair))}`);
     }
     const ratios = ratioSummary(pairs);
     const open = pairs[ratios.medianIndex]!;
@@ -357,11 +367,14 @@ async function main() {
     };
     const policyRuns = [...pairs.map((x) => x.policy), closed.policy];
     const accepted = policyRuns.reduce((sum, r) => sum + r.accepted, 0);
-    const consistent = counted === accepted && policyRuns.every((r) => r.other.size === 0);
+    // A request in flight when a run closed its connections may have been counted without its answer
+    // arriving (only under overload): the counters then hold up to that many more than were accepted.
+    const inFlight = pairs.reduce((sum, x) => sum + (x.policy.inFlightAtClose ?? 0), 0);
+    const consistent = counted >= accepted && counted <= accepted + inFlight && policyRuns.every((r) => r.other.size === 0);
     const ratioGoal =
       RATE !== GOAL.perSecond ? `not tested (offered ${RATE.toLocaleString('en-US')}/s, the goal is at ${GOAL.perSecond.toLocaleString('en-US')}/s)`
       : ratios.median <= GOAL.p99Ratio ? 'met'
-      : `**MISSED** (${fmt(ratios.median, 2)}×)`;
+      : `**MISSED** (${times(ratios.median)})`;
 
     const table = [
       setup,
@@ -373,11 +386,11 @@ async function main() {
         `${openPhase}, median run of ${RUNS}`,
         'policy service (PostgreSQL counters)',
         open.policy,
-        `**${fmt(ratios.median, 2)}×** median of ${RUNS} runs (spread ${fmt(ratios.min, 2)}–${fmt(ratios.max, 2)}×): ${ratioGoal}`,
+        `**${times(ratios.median)}** median of ${RUNS} runs (spread ${times(ratios.min)} – ${times(ratios.max)}): ${ratioGoal}`,
         openGoal(open.policy),
       ),
       row(closedPhase, 'baseline: TCP echo, same protocol', closed.baseline, '1×', '—'),
-      row(closedPhase, 'policy service (PostgreSQL counters)', closed.policy, `${fmt(p99Ratio(closed), 2)}× (saturation: not the goal's)`, closedGoal(closed.policy)),
+      row(closedPhase, 'policy service (PostgreSQL counters)', closed.policy, `${times(p99Ratio(closed))} (saturation: not the goal's)`, closedGoal(closed.policy)),
       '',
       `p99 ratio at ${RATE.toLocaleString('en-US')}/s offered, run by run (each pair back to back, order alternating):`,
       '',
@@ -385,17 +398,18 @@ async function main() {
       '|---|---|---|---|---|',
       ...pairs.map(
         (x, i) =>
-          `| ${i + 1}${i === ratios.medianIndex ? ' (median)' : ''} | ${x.echoFirst ? 'echo, then service' : 'service, then echo'} | ${fmt(p(x.baseline, 99), 2)} | ${fmt(p(x.policy, 99), 2)} | ${fmt(x.ratio, 2)}× |`,
+          `| ${i + 1}${i === ratios.medianIndex ? ' (median)' : ''} | ${x.echoFirst ? 'echo, then service' : 'service, then echo'} | ${fmt(p(x.baseline, 99), 2)} | ${fmt(p(x.policy, 99), 2)} | ${times(x.ratio)} |`,
       ),
       '',
-      `- p99 ratio, policy service ÷ echo baseline at ${RATE.toLocaleString('en-US')}/s: median ${fmt(ratios.median, 2)}×, spread ${fmt(ratios.min, 2)}–${fmt(ratios.max, 2)}× over ${RUNS} runs; goal ≤ ${GOAL.p99Ratio}×: ${ratioGoal}.`,
+      `- p99 ratio, policy service ÷ echo baseline at ${RATE.toLocaleString('en-US')}/s: median ${times(ratios.median)}, spread ${times(ratios.min)} – ${times(ratios.max)} over ${RUNS} runs; goal ≤ ${GOAL.p99Ratio}×: ${ratioGoal}.`,
       `- Open loop: latency runs from each request's scheduled send time. Requests went out p99 ${fmt(open.baseline.sendLagP99 ?? NaN, 2)} ms (baseline run) / ` +
         `${fmt(open.policy.sendLagP99 ?? NaN, 2)} ms (service run) after their scheduled time (the load generator's timers, and waits for a free connection ` +
         `when all ${CONNECTIONS} were busy); that delay is part of the latencies above.`,
       `- CPU per decision (µs), open loop: ${cpu(open.baseline, 'baseline server')}; ${cpu(open.policy, 'policy service')}. ` +
         `Closed loop: ${cpu(closed.baseline, 'baseline server')}; ${cpu(closed.policy, 'policy service')}.`,
       `- Decisions per batch: open loop ${batches(open.policy)}; closed loop ${batches(closed.policy)}.`,
-      `- Counters: ${counted} e-mails counted in PostgreSQL for ${accepted} accepted decisions (${consistent ? 'consistent' : '**INCONSISTENT**'}).`,
+      `- Counters: ${counted} e-mails counted in PostgreSQL for ${accepted} accepted decisions` +
+        `${inFlight ? ` and ${inFlight} requests still in flight when their run closed its connections (counted or not)` : ''} (${consistent ? 'consistent' : '**INCONSISTENT**'}).`,
       `- Machine load average (1, 5, 15 min) at the start: ${loadBefore}; at the end: ${loadAfter} (other processes share the ${os.cpus().length} CPUs).`,
     ].join('\n');
     console.log('');
