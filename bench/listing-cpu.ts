@@ -26,8 +26,14 @@ try {
   const login = async (email: string) =>
     ((await (await post(JSON.stringify({ query: `mutation{ login(email:"${email}", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }` }))).json()) as any).data.login.session.accessToken as string;
   const scenarios = listingScenarios({ admin: await login('admin@bench.test'), customer: await login('owner@bench.test') }, customer);
+  const { onQuery } = await import('../core/src/db.js');
   for (const s of scenarios) {
     const body = JSON.stringify({ query: LISTING_PAGE, variables: { f: s.filter } });
+    if (process.env.SHOW_SQL) {
+      const off = onQuery((sql) => console.log(`  SQL: ${sql.slice(0, Number(process.env.SHOW_SQL) || 400)}`));
+      await post(body, s.token);
+      off();
+    }
     const one = async () => {
       const r = (await (await post(body, s.token)).json()) as any;
       if (r.errors) throw new Error(JSON.stringify(r.errors));
