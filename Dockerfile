@@ -3,8 +3,10 @@
 # and the standalone SvelteKit server. docker/entrypoint.sh picks the process: `api`, `worker`, `web`.
 # docker-compose.yml builds it; `docker build -t mailpanel .` works on its own too.
 
+# The base image's Node is the one package.json pins (devDependencies.node, which npm scripts run on
+# outside the image): the runtime stage has no dev dependencies, so the image's own Node runs the panel.
 # ---- build: install everything (dev deps included: vite/kit build the panel), generate, build web ----
-FROM node:20-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 # Toolchain only for native modules that must compile from source (argon2 ships prebuilt binaries;
 # see STACK.md for why a source build may be needed). Kept out of the runtime image.
 RUN apt-get update \
@@ -27,7 +29,7 @@ RUN npm run build:web \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.21.0-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \

@@ -367,9 +367,12 @@ describe('Dockerfile and .dockerignore', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-  it('builds on node:20-bookworm-slim with npm ci and builds the panel', () => {
+  it('builds on the node image of the pinned Node (package.json devDependencies.node) with npm ci and builds the panel', () => {
     expect(dockerfile, 'Dockerfile exists').not.toBe('');
-    expect(instructions.filter((l) => /^FROM\s/i.test(l)).every((l) => /^FROM\s+node:20-bookworm-slim\b/i.test(l))).toBe(true);
+    const pinned = JSON.parse(read('package.json')).devDependencies.node as string;
+    const froms = instructions.filter((l) => /^FROM\s/i.test(l));
+    expect(froms.length).toBeGreaterThan(0);
+    for (const from of froms) expect(from).toMatch(new RegExp(`^FROM\\s+node:${pinned.replace(/\./g, '\\.')}-bookworm-slim\\s`, 'i'));
     const runs = instructions.filter((l) => /^RUN\s/i.test(l)).join('\n');
     expect(runs).toMatch(/\bnpm ci\b/);
     expect(runs).toMatch(/\bnpm run build:web\b/);

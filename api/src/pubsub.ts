@@ -146,6 +146,11 @@ class Subscriber implements AsyncGenerator<Result> {
   [Symbol.asyncIterator]() {
     return this;
   }
+
+  /** `await using` leaves, as with a real async generator (Node 24's have this method; the types ask for it). */
+  async [Symbol.asyncDispose]() {
+    await this.return();
+  }
 }
 
 class SharedSubscription<Args> {

@@ -23,12 +23,14 @@ const CustomerUsage = builder
 
 export const Customer = builder.prismaNode('Customer', {
   id: { field: 'id' },
-  select: { id: true }, // only the columns a query's fields ask for
+  // Its name, email and date on every row, as plain fields (see MAILBOX_COLUMNS in mailbox.ts);
+  // everything else only when a query's fields ask for it.
+  select: { id: true, name: true, email: true, createdAt: true },
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.customer(ctx.viewer) }) as never,
   fields: (t) => ({
-    name: t.exposeString('name'),
-    email: t.exposeString('email', { nullable: true }),
+    name: t.string({ resolve: (c) => c.name }),
+    email: t.string({ nullable: true, resolve: (c) => c.email }),
     package: t.relation('package'),
     domains: t.relatedConnection('domains', {
       cursor: 'id',
@@ -54,7 +56,7 @@ export const Customer = builder.prismaNode('Customer', {
         };
       },
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
   }),
 });
 

@@ -16,17 +16,21 @@ import { sourcesSendingTo } from '../alias-domains.js';
 
 builder.prismaNode('Domain', {
   id: { field: 'id' },
-  select: { id: true }, // only the columns a query's fields ask for
+  // Its names, state and date on every row, as plain fields (see MAILBOX_COLUMNS in mailbox.ts);
+  // everything else only when a query's fields ask for it.
+  select: { id: true, name: true, nameUnicode: true, enabled: true, createdAt: true },
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
   fields: (t) => ({
-    name: t.exposeString('nameUnicode', {
+    name: t.string({
       description: 'The name as people type and read it: the U-label of an internationalised domain (bücher.test), else the ASCII name',
+      resolve: (d) => d.nameUnicode,
     }),
-    asciiName: t.exposeString('name', {
+    asciiName: t.string({
       description: 'The A-label (xn--bcher-kva.test) the mail servers, DNS zones and DKIM records use; equal to name for an ASCII domain',
+      resolve: (d) => d.name,
     }),
-    enabled: t.exposeBoolean('enabled'),
+    enabled: t.boolean({ resolve: (d) => d.enabled }),
     customer: t.relation('customer'),
     mailboxCount: t.relationCount('mailboxes', { where: LIVE_MAILBOX }),
     forwardCount: t.relationCount('forwards', { authScopes: { panelUser: true } }),
@@ -37,7 +41,7 @@ builder.prismaNode('Domain', {
       select: { forwards: { where: { localPart: '*' } } },
       resolve: (d) => d.forwards[0] ?? null,
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
   }),
 });
 

@@ -67,42 +67,48 @@ export function webmailUrl(address: string): string {
   return url.toString();
 }
 
+/** The columns every Mailbox row carries (none of them a secret: never the password hash). Fields
+ *  that read only these are plain fields: a field with its own `select` is wrapped by the prisma
+ *  plugin, which looks up that field's selection again for every row of a page (the listing's
+ *  largest per-row cost). Relations keep their own selects, so they are still read only when asked. */
+const MAILBOX_COLUMNS = {
+  id: true, localPart: true, address: true, quotaMb: true, status: true, provisioning: true, provisioningError: true,
+  quotaUsedBytes: true, quotaMessages: true, quotaUpdatedAt: true, quotaWarnedPercent: true, createdAt: true, updatedAt: true,
+  deletedAt: true, purgeAt: true, language: true,
+} as const;
+
 export const Mailbox = builder.prismaNode('Mailbox', {
   id: { field: 'id' },
-  // Only the columns a query's fields ask for are read (a page of 50 carried every password hash).
-  select: { id: true },
+  // Only these columns and what a query's relations ask for are read (a page of 50 carried every password hash).
+  select: MAILBOX_COLUMNS,
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
   fields: (t) => ({
     address: t.string({
       description: 'The address as people read it: the domain as its U-label (info@bücher.test); either form logs in',
-      select: { address: true },
       resolve: (m) => displayAddress(m.address),
     }),
-    asciiAddress: t.exposeString('address', { description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)' }),
-    localPart: t.exposeString('localPart'),
+    asciiAddress: t.string({ description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)', resolve: (m) => m.address }),
+    localPart: t.string({ resolve: (m) => m.localPart }),
     domain: t.relation('domain'),
     customer: t.field({
       type: Customer,
       select: (_args, _ctx, nested) => ({ domain: { select: { customer: nested(true) } } }),
       resolve: (m) => m.domain.customer,
     }),
-    quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
+    quotaMb: t.int({ description: 'Limit in MB; 0 = unlimited', resolve: (m) => m.quotaMb }),
     maxMessageSizeBytes: t.int({
       description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
       select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
       resolve: (m) => effectiveMessageSizeBytes(m.domain.customer.package.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
     }),
-    quota: t.field({
-      type: MailboxQuota,
-      select: { quotaUsedBytes: true, quotaMb: true, quotaMessages: true, quotaUpdatedAt: true, quotaWarnedPercent: true },
-      resolve: (m) => quotaOf(m),
-    }),
-    status: t.expose('status', { type: MailboxStatusEnum }),
-    provisioning: t.expose('provisioning', { type: ProvisioningStateEnum }),
-    provisioningError: t.exposeString('provisioningError', {
+    quota: t.field({ type: MailboxQuota, resolve: (m) => quotaOf(m) }),
+    status: t.field({ type: MailboxStatusEnum, resolve: (m) => m.status }),
+    provisioning: t.field({ type: ProvisioningStateEnum, resolve: (m) => m.provisioning }),
+    provisioningError: t.string({
       nullable: true,
       description: 'Why the last try failed: while PENDING, the worker is retrying with backoff; FAILED after the last try',
+      resolve: (m) => m.provisioningError,
     }),
     autoresponder: t.relation('autoresponder', { nullable: true }),
     autoresponderActive: t.boolean({
@@ -110,18 +116,20 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       select: { autoresponder: { select: { enabled: true, startsAt: true, endsAt: true } } },
       resolve: (m) => autoresponderActive(m.autoresponder),
     }),
-    webmailUrl: t.string({ select: { address: true }, resolve: (m) => webmailUrl(m.address) }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    deletedAt: t.expose('deletedAt', {
+    webmailUrl: t.string({ resolve: (m) => webmailUrl(m.address) }),
+    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (m) => m.updatedAt }),
+    deletedAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'Set while the mailbox is deleted but can still be restored (restoreMailbox) — its package has a grace period',
+      resolve: (m) => m.deletedAt,
     }),
-    purgeAt: t.expose('purgeAt', { type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good' }),
-    language: t.exposeString('language', {
+    purgeAt: t.field({ type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good', resolve: (m) => m.purgeAt }),
+    language: t.string({
       nullable: true,
       description: `Language of the mails the panel sends the owner (quota warnings): one of ${MAILBOX_LANGUAGES.join(', ')}; null = English`,
+      resolve: (m) => m.language,
     }),
   }),
 });
@@ -150,23 +158,43 @@ const MailboxFilter = builder.inputType('MailboxFilter', {
   }),
 });
 
-type MailboxFilterInput = { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null; deleted?: boolean | null };
+type MailboxFilterArg = { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null; deleted?: boolean | null } | null | undefined;
 
-function mailboxWhere(ctx: Context, filter: MailboxFilterInput | null | undefined) {
+/** The listing's where. A text search matches the address (either form of its domain) or the
+ *  domain's Unicode name. Only an internationalised domain's Unicode name can contain a term its
+ *  mailboxes' addresses do not (an ASCII domain's name is part of each address), so those few
+ *  domains are looked up first and matched by id: an OR across a join to `domains` kept PostgreSQL
+ *  from using the address's trigram index (every search read all 100,000 rows). Computed once per
+ *  request and filter (the page and its totalCount share it). */
+const mailboxWheres = new WeakMap<Context, Map<string, Promise<object>>>();
+function mailboxWhere(ctx: Context, filter: MailboxFilterArg): Promise<object> {
+  let byFilter = mailboxWheres.get(ctx);
+  if (!byFilter) mailboxWheres.set(ctx, (byFilter = new Map()));
+  const key = JSON.stringify(filter ?? null);
+  let where = byFilter.get(key);
+  if (!where) byFilter.set(key, (where = buildMailboxWhere(ctx, filter)));
+  return where;
+}
+
+async function buildMailboxWhere(ctx: Context, filter: MailboxFilterArg) {
   const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }, { deletedAt: filter?.deleted ? { not: null } : null }];
   if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
   const q = searchTerm(filter?.search);
-  if (q) and.push({ OR: [...searchForms(q).map((f) => ({ address: f })), { domain: { nameUnicode: q } }] });
+  if (q) {
+    const idnDomains = await db().domain.findMany({ where: { nameUnicode: q, name: { contains: 'xn--' } }, select: { id: true } });
+    const byDomain = idnDomains.length ? [{ domainId: { in: idnDomains.map((d) => d.id) } }] : [];
+    and.push({ OR: [...searchForms(q).map((f) => ({ address: f })), ...byDomain] });
+  }
   return { AND: and };
 }
 
 /** A listing's totalCount. Filtered by customer and/or status only, it is a sum over the live counts
  *  (mailbox_counts, kept exact by a trigger in the writers' transactions) — a few rows instead of
  *  counting up to every mailbox per page; with a text search or a domain it counts the rows. */
-async function countMailboxes(ctx: Context, filter: Parameters<typeof mailboxWhere>[1]): Promise<number> {
-  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId || filter?.deleted) return db().mailbox.count({ where: mailboxWhere(ctx, filter) });
+async function countMailboxes(ctx: Context, filter: MailboxFilterArg): Promise<number> {
+  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId || filter?.deleted) return db().mailbox.count({ where: await mailboxWhere(ctx, filter) });
   const and: object[] = [tenantWhere.mailboxCount(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
@@ -199,8 +227,8 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: MailboxFilter, required: false }),
         orderBy: t.arg({ type: MailboxOrder, required: false }),
       },
-      resolve: (query, _root, args, ctx) =>
-        db().mailbox.findMany({ ...query, where: mailboxWhere(ctx, args.filter), orderBy: orderBy(args.orderBy, { address: 'asc' }) }),
+      resolve: async (query, _root, args, ctx) =>
+        db().mailbox.findMany({ ...query, where: await mailboxWhere(ctx, args.filter), orderBy: orderBy(args.orderBy, { address: 'asc' }) }),
       totalCount: (_root, args, ctx) => countMailboxes(ctx, args.filter),
     },
     {},
