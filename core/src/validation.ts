@@ -50,7 +50,9 @@ export function parseDomain(input: string): DomainForms | null {
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l) && (l.startsWith('xn--') || !/^..--/.test(l))) || /^\d+$/.test(labels.at(-1)!))
     return null;
   const unicode = domainToUnicode(ascii);
-  if (!unicode || domainToASCII(unicode) !== ascii || unicode.split('.').some((l) => /^-|-$/.test(l))) return null;
+  // An A-label that does not decode comes back unchanged from Node 24's domainToUnicode (Node 20 gave
+  // ""): a U-label never starts with "xn--", so one that still does did not decode.
+  if (!unicode || domainToASCII(unicode) !== ascii || unicode.split('.').some((l) => /^-|-$/.test(l) || l.startsWith('xn--'))) return null;
   return { ascii, unicode };
 }
 
