@@ -11,10 +11,7 @@ export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   });
 }
 
-/** Serialises limit checks per customer (mailbox/forward counts, total quota). */
-export async function lockCustomer(tx: Tx, customerId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`customer:${customerId}`}))`;
-}
+export { lockCustomer } from '@mailpanel/core/locks';
 
 /** Decode a Relay global id of the given type; a malformed or foreign id reads as not found. */
 export function idOf(globalId: string, typename: string): string {

@@ -15,8 +15,11 @@ import { dkimKey } from './handlers/dkim-key.js';
 import { rspamdSync } from './handlers/rspamd-sync.js';
 import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
 import { startEmailSecurityTimers } from './email-security/timers.js';
+import { bulkImportHandler } from './handlers/bulk-import.js';
 
-const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: number; signal: AbortSignal }) => Promise<void> } = {
+type Handlers = { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: number; signal: AbortSignal }) => Promise<void> };
+
+const HANDLERS: Omit<Handlers, 'bulk-import'> = {
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
   'quota-refresh': quotaRefresh,
@@ -30,6 +33,8 @@ const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: { retryCount: nu
 /** Queues whose jobs are long or heavy run fewer at once than WORKER_CONCURRENCY. */
 const CONCURRENCY: Partial<Record<JobName, () => number>> = {
   'migrate-mailbox': () => config().MIGRATION_CONCURRENCY,
+  // One import at a time per worker: it already keeps every hashing thread busy.
+  'bulk-import': () => 1,
 };
 
 export interface Worker {
@@ -46,7 +51,9 @@ export async function startWorker(): Promise<Worker> {
   await boss.start();
   await ensureQueues(boss);
   await scheduleQuotaRefresh(boss);
-  for (const name of Object.keys(HANDLERS) as JobName[]) {
+  // Handlers that enqueue jobs of their own outside a mutation need the worker's pg-boss.
+  const handlers: Handlers = { ...HANDLERS, 'bulk-import': bulkImportHandler(boss) };
+  for (const name of Object.keys(handlers) as JobName[]) {
     const long = CONCURRENCY[name];
     // Short jobs come in batches run side by side: pg-boss waits its polling interval between fetches
     // unless a fetch came back full, so one job per fetch would cap a queue at a few jobs a second.
@@ -60,7 +67,7 @@ export async function startWorker(): Promise<Worker> {
           const payload = JOBS[name].parse(job.data);
           log.debug('job start', { name, id: job.id });
           try {
-            await (HANDLERS[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
+            await (handlers[name] as (p: typeof payload, j: typeof job) => Promise<void>)(payload, job);
             return { id: job.id, status: 'completed' as const };
           } catch (err) {
             log.warn('job failed', { name, id: job.id, retry: job.retryCount, err });

@@ -14,7 +14,7 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   fields: (t) => ({ message: t.exposeString('message') }),
 });
 
-const FieldErrorRef = builder.objectRef<FieldErrorShape>('FieldError').implement({
+export const FieldErrorRef = builder.objectRef<FieldErrorShape>('FieldError').implement({
   description: 'A problem with one input field. `field` is the argument or input field name.',
   fields: (t) => ({
     field: t.exposeString('field'),

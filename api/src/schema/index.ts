@@ -20,5 +20,6 @@ import './email-security.js';
 import './quarantine.js';
 import './sending-limit.js';
 import './migration.js';
+import './bulk-import.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -7,7 +7,7 @@ import { hashPassword } from '@mailpanel/core/crypto/password';
 import { effectiveMessageSizeBytes } from '@mailpanel/core/message-size';
 import { publish } from '@mailpanel/core/pubsub';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
-import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
+import { checkMailboxAddress, checkPassword, checkQuota, displayAddress, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -86,6 +86,7 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       resolve: (m) => m.domain.customer,
     }),
     quotaMb: t.exposeInt('quotaMb', { description: 'Limit in MB; 0 = unlimited' }),
+    name: t.exposeString('name', { nullable: true, description: 'A display name (set by bulk import)' }),
     maxMessageSizeBytes: t.int({
       description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
       select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
@@ -125,7 +126,7 @@ const MailboxOrder = builder.inputType('MailboxOrder', {
   }),
 });
 
-const MailboxFilter = builder.inputType('MailboxFilter', {
+export const MailboxFilter = builder.inputType('MailboxFilter', {
   fields: (t) => ({
     domainId: t.id({ required: false }),
     customerId: t.id({ required: false }),
@@ -134,7 +135,7 @@ const MailboxFilter = builder.inputType('MailboxFilter', {
   }),
 });
 
-function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null } | null | undefined) {
+export function mailboxWhere(ctx: Context, filter: { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null } | null | undefined) {
   const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }];
   if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
@@ -242,11 +243,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const errors = new FieldErrors();
-      const localPart = normalizeMailboxLocalPart(args.username);
-      if (!localPart)
-        errors.add('username', 'INVALID', 'Use letters, digits, dots, hyphens and underscores (not at the start or end), up to 64 characters');
-      const domainName = normalizeDomain(args.domain);
-      if (!domainName) errors.add('domain', 'INVALID', 'Not a valid domain name');
+      const { localPart, domain: domainName } = checkMailboxAddress(errors, { username: args.username, domain: args.domain });
       checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.username, args.domain] });
       const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
       checkQuota(errors, 'quotaMb', quotaMb);
