@@ -41,6 +41,7 @@ describe('CSV import parsing', () => {
   it('refuses broken CSV with the line', () => {
     expect(fieldError(() => parseCsvTable('address,name\na@x.test\n', COLUMNS))).toMatchObject({ code: 'UNREADABLE', message: expect.stringContaining('line 2') });
     expect(fieldError(() => parseCsvTable('address,name\n"a@x.test,b\n', COLUMNS))).toMatchObject({ code: 'UNREADABLE', message: expect.stringContaining('never closed') });
+    expect(fieldError(() => parseCsvTable('address,name\na@x.test,=H("y")\n', COLUMNS))).toMatchObject({ message: expect.stringContaining('quote the whole cell') });
   });
 
   it('refuses more rows than the limit', () => {

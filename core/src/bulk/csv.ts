@@ -76,13 +76,17 @@ export function parseCsvTable(text: string, columns: { required: readonly string
 }
 
 function csvProblem(err: unknown): string {
-  const e = err as { code?: string; lines?: number; message?: string };
+  const e = err as { code?: string; lines?: number };
   const where = e.lines ? ` (line ${e.lines})` : '';
-  if (e.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH') return `a row has a different number of cells than the header${where}`;
-  if (e.code === 'CSV_QUOTE_NOT_CLOSED') return `a quoted cell is never closed${where}`;
-  if (e.code === 'CSV_MAX_RECORD_SIZE') return `a row is too long${where}`;
-  if (e.code?.startsWith('CSV_')) return `${e.code.slice(4).toLowerCase().replaceAll('_', ' ')}${where}`;
-  return 'unreadable';
+  const code = (e.code ?? '').replace(/^CSV_/, '');
+  const known: Record<string, string> = {
+    RECORD_INCONSISTENT_FIELDS_LENGTH: 'a row has a different number of cells than the header',
+    QUOTE_NOT_CLOSED: 'a quoted cell is never closed',
+    INVALID_OPENING_QUOTE: 'a quote inside an unquoted cell (quote the whole cell and double the quotes in it)',
+    INVALID_CLOSING_QUOTE: 'text after the closing quote of a cell',
+    MAX_RECORD_SIZE: 'a row is too long',
+  };
+  return `${known[code] ?? (code ? code.toLowerCase().replaceAll('_', ' ') : 'unreadable')}${where}`;
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -99,5 +103,5 @@ export function unescapeFormula(cell: string): string {
 
 /** A CSV file (header + rows, CRLF as RFC 4180 says) with every cell formula-escaped. */
 export function toCsv(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return stringify([header.map(escapeFormula), ...rows.map((r) => r.map(escapeFormula))], { record_delimiter: 'windows', quoted_match: /[\s,"']/ });
+  return stringify([header.map(escapeFormula), ...rows.map((r) => r.map(escapeFormula))], { record_delimiter: 'windows' });
 }
