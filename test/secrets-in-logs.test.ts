@@ -41,6 +41,16 @@ it('secrets never appear in the logs', { timeout: 60_000 }, async () => {
   await t.gql(`mutation{ createMailbox(username:"bad name", domain:"${tenant.domain}", password:"Mailbox-Secret-77"){ __typename } }`, {}, tenant.token);
   await t.gql(`{ nonsense }`, {}, token);
   secrets.push(session.accessToken, session.refreshToken, cookie, rotated, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
+  // Bulk import (issue 16, bulk-import): typed and generated passwords, a refused row, the job's run.
+  const bulkCsv = `address,password\nbulk-typed@${tenant.domain},Bulk-Typed-Secret-55\nbulk-gen@${tenant.domain},generate\n`;
+  await t.gql(`mutation($c:String!){ importMailboxes(input:{ csv:$c, dryRun:true }){ __typename } }`, { c: `address,password\nweak@${tenant.domain},Weak-Pass\n` }, tenant.token);
+  const bulk = (await t.ok(`mutation($c:String!){ importMailboxes(input:{ csv:$c }){ ... on MutationImportMailboxesSuccess { result { generatedPasswordsCsv bulkImport { id } } } } }`, { c: bulkCsv }, tenant.token)).importMailboxes.result;
+  for (let i = 0; i < 200; i++) {
+    const n = (await t.ok(`query($id:ID!){ node(id:$id){ ... on BulkImport { status } } }`, { id: bulk.bulkImport.id }, tenant.token)).node;
+    if (n.status === 'SUCCEEDED' || n.status === 'FAILED') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  secrets.push('Bulk-Typed-Secret-55', 'Weak-Pass', (bulk.generatedPasswordsCsv as string).trim().split('\r\n')[1]!.split(',')[1]!);
 
   const logs = captured.join('');
   expect(logs.length).toBeGreaterThan(0); // debug logging did run
