@@ -56,7 +56,10 @@ try {
       req.on('error', reject);
       req.end(body);
     });
-  const token = (await gql(`mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session.accessToken;
+  // Access tokens are short-lived and a round takes minutes: each measure logs in afresh.
+  const login = async () =>
+    (await gql(`mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }`)).login.session.accessToken as string;
+  let token = await login();
   const pkg = (await gql(`mutation{ createHostingPackage(input:{name:"unlimited"}){ ... on MutationCreateHostingPackageSuccess { hostingPackage { id } } } }`, {}, token)).createHostingPackage.hostingPackage.id;
   const cust = (await gql(`mutation($p:ID!){ createCustomer(name:"bench", packageId:$p){ ... on MutationCreateCustomerSuccess { customer { id } } } }`, { p: pkg }, token)).createCustomer.customer.id;
   const client = new pg.Client({ connectionString: db.url });
@@ -123,6 +126,7 @@ try {
   for (let run = 0; run < RUNS; run++) {
     for (let k = 0; k < order.length; k++) {
       const name = order[(run + k) % order.length]!;
+      token = await login();
       times[name].push(await measures[name]());
       console.log(`run ${run + 1}: ${name} ${fmt(times[name].at(-1)!, 2)} s`);
     }

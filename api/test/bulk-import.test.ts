@@ -96,7 +96,7 @@ describe('bulk import and export', async () => {
       complete: () => (completed = true),
     });
     const done = await finished(a.token, id);
-    await waitFor(async () => completed, 'the subscription to end with the final state');
+    await waitFor(async () => completed, 'the subscription to end with the final state', 30_000);
     await client.dispose();
     expect(seen.at(-1)).toEqual({ status: 'SUCCEEDED', processed: 13, total: 13 });
     expect(done).toMatchObject({ status: 'SUCCEEDED', processed: 13, created: 12, updated: 1, unchanged: 0, failed: 0, error: null });

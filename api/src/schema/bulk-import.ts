@@ -150,12 +150,20 @@ function ownerOf(ctx: Context, rows: { customerId?: string }[]): string | null {
   return ids.size === 1 ? [...ids][0]! : null;
 }
 
-async function planMailboxes(tx: Tx, ctx: Context, csv: string, customerId: string | null): Promise<MailboxRowPlan[]> {
+/** The plan of a mailbox file. Inside the starting transaction (`locked`) under the customers' limit
+ *  locks; a dry run, and the check before that transaction, read without them. */
+async function planMailboxes(
+  tx: Tx,
+  ctx: Context,
+  csv: string,
+  customerId: string | null,
+  opts: { locked: boolean; passwordChecks: Map<string, FieldError[]> },
+): Promise<MailboxRowPlan[]> {
   const table = parseCsvTable(csv, MAILBOX_COLUMNS);
   const named = namedInMailboxTable(table);
   const domains = await loadDomains(tx, ctx, named.domains, customerId);
   const customers = [...new Set([...domains.values()].map((d) => d.customerId))];
-  await lockCustomers(tx, customers);
+  if (opts.locked) await lockCustomers(tx, customers);
   const [existing, forwards, packages, counts, quotas] = await Promise.all([
     tx.mailbox.findMany({
       where: { address: { in: named.addresses } },
@@ -183,6 +191,7 @@ async function planMailboxes(tx: Tx, ctx: Context, csv: string, customerId: stri
     ),
     defaultQuotaMb: config().DEFAULT_QUOTA_MB,
     minPasswordScore: config().PASSWORD_MIN_SCORE,
+    passwordChecks: opts.passwordChecks,
   });
 }
 
@@ -230,12 +239,14 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ImportMailboxesInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const customerId = customerArg(ctx, input.customerId);
-      if (input.dryRun) {
-        const plan = await transaction((tx) => planMailboxes(tx, ctx, input.csv, customerId));
-        return { dryRun: true, rows: plan.map(publicRow), bulkImport: null, generatedPasswordsCsv: null };
-      }
+      // The slow part of a plan (password strength) runs once, outside any transaction; the starting
+      // transaction plans again under the limit locks with those answers.
+      const passwordChecks = new Map<string, FieldError[]>();
+      const first = await planMailboxes(db() as unknown as Tx, ctx, input.csv, customerId, { locked: false, passwordChecks });
+      if (input.dryRun || first.some((p) => p.outcome === 'ERROR'))
+        return { dryRun: !!input.dryRun, rows: first.map(publicRow), bulkImport: null, generatedPasswordsCsv: null };
       const answer = await transaction(async (tx): Promise<ImportAnswer> => {
-        const plan = await planMailboxes(tx, ctx, input.csv, customerId);
+        const plan = await planMailboxes(tx, ctx, input.csv, customerId, { locked: true, passwordChecks });
         const rows = plan.map(publicRow);
         if (rows.some((r) => r.outcome === 'ERROR')) return { dryRun: false, rows, bulkImport: null, generatedPasswordsCsv: null };
         const secrets = Object.fromEntries(plan.filter((p) => p.password !== undefined).map((p) => [p.asciiAddress!, p.password!]));

@@ -68,6 +68,10 @@ export interface MailboxImportWorld {
   packages: Map<string, PackageRoom>;
   defaultQuotaMb: number;
   minPasswordScore: number;
+  /** The strength check's answers by (password, guessable inputs): zxcvbn costs milliseconds per
+   *  password, so a caller that plans the same file twice (outside, then inside its transaction)
+   *  checks each password once. */
+  passwordChecks?: Map<string, FieldError[]>;
 }
 
 /** A password for a "generate" cell: 20 random characters from 120 bits. */
@@ -174,8 +178,18 @@ export function planMailboxImport(table: CsvTable, world: MailboxImportWorld): M
     const passwordCell = cells.password ?? '';
     const generated = passwordCell.trim().toLowerCase() === GENERATE;
     if (!passwordCell) errors.add('password', 'REQUIRED', `A new mailbox needs a password, or "${GENERATE}"`);
-    else if (!generated)
-      checkPassword(errors, 'password', passwordCell, { minScore: world.minPasswordScore, userInputs: [localPart!, ascii!, domain.nameUnicode] });
+    else if (!generated) {
+      const userInputs = [localPart!, ascii!, domain.nameUnicode];
+      const key = JSON.stringify([passwordCell, userInputs]);
+      let found = world.passwordChecks?.get(key);
+      if (!found) {
+        const checked = new FieldErrors();
+        checkPassword(checked, 'password', passwordCell, { minScore: world.minPasswordScore, userInputs });
+        found = checked.errors;
+        world.passwordChecks?.set(key, found);
+      }
+      errors.errors.push(...found);
+    }
     const quota = quotaMb ?? world.defaultQuotaMb;
     if (room.maxMailboxes > 0 && room.mailboxes + taken.mailboxes + 1 > room.maxMailboxes)
       errors.add('address', 'LIMIT_EXCEEDED', `Your package allows ${room.maxMailboxes} mailboxes; with the rows above this one, the file would create more`);
