@@ -115,7 +115,35 @@ describe('hostile strings in every mutation', async () => {
     releaseQuarantined: { doc: `mutation($id:ID!){ r: releaseQuarantined(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     deleteQuarantined: { doc: `mutation($id:ID!){ r: deleteQuarantined(id:$id){ __typename } }`, vars: () => ({ id: 'x' }), strings: ['id'], token: C },
     setSendingLimitOverride: { doc: `mutation($id:ID!){ r: setSendingLimitOverride(id:$id, maxEmailsPerHour:10){ __typename } }`, vars: () => ({ id: mailbox.id }), strings: ['id'], token: A },
+    // Bulk import (issue 16, bulk-import): the whole file hostile, a hostile cell, a hostile customer id.
+    importMailboxes: {
+      doc: `mutation($c:String!,$cu:ID){ r: importMailboxes(input:{ csv:$c, customerId:$cu }){ __typename } }`,
+      vars: () => ({ c: `address,password,name\n${unique()}@${tenant.domain},generate,x\n`, cu: null }),
+      strings: ['c', 'cu'],
+      token: A,
+    },
+    importForwards: {
+      doc: `mutation($c:String!,$cu:ID){ r: importForwards(input:{ csv:$c, customerId:$cu, dryRun:true }){ __typename } }`,
+      vars: () => ({ c: `source,destinations\n${unique()}@${tenant.domain},a@b.example\n`, cu: null }),
+      strings: ['c', 'cu'],
+      token: C,
+    },
+    importMailboxCells: {
+      doc: `mutation($n:String!){ r: importMailboxes(input:{ csv:$n, dryRun:true }){ __typename ... on MutationImportMailboxesSuccess { result { rows { outcome } } } } }`,
+      vars: () => ({ n: 'x' }),
+      strings: [],
+      token: C,
+    },
   };
+  // A hostile value inside a cell (quoted as CSV quotes it) reaches the row checks, not the parser.
+  for (const hostile of HOSTILE) {
+    const cell = `"${hostile.replaceAll('"', '""')}"`;
+    for (const csv of [`address,password,quota,status,name\n${cell},${cell},${cell},${cell},${cell}\n`, `address,name\nok@${tenant.domain},${cell}\n`]) {
+      const r = await t.gql(cases.importMailboxCells!.doc, { n: csv }, tenant.token);
+      for (const e of r.errors ?? []) expect(e.extensions?.code, `importMailboxes cell ${JSON.stringify(hostile.slice(0, 40))}: ${e.message}`).not.toBe('INTERNAL_SERVER_ERROR');
+    }
+  }
+  delete cases.importMailboxCells;
 
   it('covers every mutation', async () => {
     const fields = (await t.ok(`{ __type(name:"Mutation"){ fields { name } } }`)).__type.fields.map((f: { name: string }) => f.name);

@@ -47,13 +47,22 @@ it('secrets never appear in the logs', { timeout: 60_000 }, async () => {
   const csv = (rows: string) => `address,host,port,security,username,password\n${rows}`;
   await t.gql(`mutation($c:String!){ startBulkMigration(input:{csv:$c, dryRun:true}){ __typename } }`, { c: csv(`${m.address},127.0.0.1,${port},NONE,old@legacy.test,Bulk-Secret-55\nnobody@x.example,bad host,0,NONE,u,Bulk-Secret-55`) }, tenant.token);
   await t.gql(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ __typename } }`, { c: csv(`"${m.address},127.0.0.1,${port},NONE,u,Bulk-Secret-55`) }, tenant.token);
-  const bulk = (await t.ok(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ ... on MutationStartBulkMigrationSuccess { result { bulkMigration { id } } } } }`, { c: csv(`${m.address},127.0.0.1,${port},NONE,old@legacy.test,Bulk-Secret-55`) }, tenant.token)).startBulkMigration.result.bulkMigration.id;
+  const bulkMigration = (await t.ok(`mutation($c:String!){ startBulkMigration(input:{csv:$c}){ ... on MutationStartBulkMigrationSuccess { result { bulkMigration { id } } } } }`, { c: csv(`${m.address},127.0.0.1,${port},NONE,old@legacy.test,Bulk-Secret-55`) }, tenant.token)).startBulkMigration.result.bulkMigration.id;
   await waitFor(
-    async () => (await t.ok(`query($id:ID!){ node(id:$id){ ... on BulkMigration { migrations(first:1){ edges { node { error { code } } } } } } }`, { id: bulk }, tenant.token)).node.migrations.edges[0].node.error,
+    async () => (await t.ok(`query($id:ID!){ node(id:$id){ ... on BulkMigration { migrations(first:1){ edges { node { error { code } } } } } } }`, { id: bulkMigration }, tenant.token)).node.migrations.edges[0].node.error,
     'the worker tried the source',
   );
   secrets.push('Bulk-Secret-55');
   secrets.push(session.accessToken, session.refreshToken, cookie, rotated, token, process.env.JWT_SECRET!, process.env.ENCRYPTION_KEY!);
+  // Bulk import (issue 16, bulk-import): typed and generated passwords, a refused row, the job's run.
+  const bulkCsv = `address,password\nbulk-typed@${tenant.domain},Bulk-Typed-Secret-55\nbulk-gen@${tenant.domain},generate\n`;
+  await t.gql(`mutation($c:String!){ importMailboxes(input:{ csv:$c, dryRun:true }){ __typename } }`, { c: `address,password\nweak@${tenant.domain},Weak-Pass\n` }, tenant.token);
+  const imported = (await t.ok(`mutation($c:String!){ importMailboxes(input:{ csv:$c }){ ... on MutationImportMailboxesSuccess { result { generatedPasswordsCsv bulkImport { id } } } } }`, { c: bulkCsv }, tenant.token)).importMailboxes.result;
+  await waitFor(
+    async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id:ID!){ node(id:$id){ ... on BulkImport { status } } }`, { id: imported.bulkImport.id }, tenant.token)).node.status),
+    'the bulk import ended',
+  );
+  secrets.push('Bulk-Typed-Secret-55', 'Weak-Pass', (imported.generatedPasswordsCsv as string).trim().split('\r\n')[1]!.split(',')[1]!);
 
   const logs = captured.join('');
   expect(logs.length).toBeGreaterThan(0); // debug logging did run

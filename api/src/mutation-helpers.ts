@@ -3,6 +3,7 @@
 // row through its tenant filter so another tenant's id reads as not found.
 import { db, Prisma, type Tx } from '@mailpanel/core/db';
 import { NotFoundError, ValidationError } from '@mailpanel/core/errors';
+import type { Context } from './context.js';
 import { decodeId } from './global-id.js';
 
 export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -11,10 +12,7 @@ export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   });
 }
 
-/** Serialises limit checks per customer (mailbox/forward counts, total quota). */
-export async function lockCustomer(tx: Tx, customerId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`customer:${customerId}`}))`;
-}
+export { lockCustomer } from '@mailpanel/core/locks';
 
 /** Decode a Relay global id of the given type; a malformed or foreign id reads as not found. */
 export function idOf(globalId: string, typename: string): string {
@@ -46,4 +44,14 @@ function mapUniqueViolation(err: unknown): unknown {
  *  Prisma refuses as `select: {}`. */
 export function selection<Q extends { select?: object }>(query: Q): Q | Record<string, never> {
   return query.select && Object.keys(query.select).length === 0 ? {} : query;
+}
+
+/** Who started a long-running job (a migration, a bulk import): kept on its row for the panel and audit. */
+export function actor(ctx: Context) {
+  const v = ctx.viewer;
+  return {
+    createdByType: v.kind === 'user' ? (v.tokenId ? 'API_TOKEN' : 'USER') : v.kind === 'mailbox' ? 'MAILBOX' : 'ANONYMOUS',
+    createdById: v.kind === 'user' ? v.userId : v.kind === 'mailbox' ? v.mailboxId : null,
+    createdByLabel: v.kind === 'anonymous' ? 'anonymous' : v.label,
+  };
 }

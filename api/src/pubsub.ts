@@ -7,6 +7,7 @@ import type { PgEventTarget } from '@mailpanel/core/pubsub';
 export type Topics = {
   mailbox: [mailboxId: string, payload: { id: string }];
   migration: [migrationId: string, payload: { id: string; status: string }];
+  bulkImport: [importId: string, payload: { id: string; status: string }];
 };
 
 export function createAppPubSub(eventTarget: PgEventTarget) {

@@ -69,6 +69,11 @@ const rules = {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
     return NOTHING;
   },
+  /** A CSV import is its customer's (one whose rows span customers, an admin's alone). */
+  bulkImport(v: Viewer): Prisma.BulkImportWhereInput {
+    if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { customerId: v.customerId ?? NO_ID };
+    return NOTHING;
+  },
   quarantineItem(v: Viewer): Prisma.QuarantineItemWhereInput {
     if (v.kind === 'user') return v.role === 'ADMIN' ? {} : { domain: { customerId: v.customerId ?? NO_ID } };
     if (v.kind === 'mailbox') return { mailboxId: v.mailboxId };

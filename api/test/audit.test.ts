@@ -167,6 +167,9 @@ describe('audit trail', async () => {
     }],
     ['revokeAppPassword', 'app_password.revoke', () => http(`mutation($id:ID!){ revokeAppPassword(id:$id){ __typename } }`, { id: ids.appPassword }, tenant.token)],
     ['setAppPasswordsOnly', 'mailbox.app_passwords_only', () => http(`mutation($m:ID!){ setAppPasswordsOnly(mailboxId:$m, enabled:false){ __typename } }`, { m: ids.mailbox }, tenant.token)],
+    // Bulk import (issue 16, bulk-import): one event for the file when it starts; the job writes one per mailbox.
+    ['importMailboxes', 'mailbox.import', () => http(`mutation($c:String!){ importMailboxes(input:{ csv:$c }){ __typename } }`, { c: `address,password\nbulk@${tenant.domain},generate\n` }, tenant.token)],
+    ['importForwards', 'forward.import', () => http(`mutation($c:String!){ importForwards(input:{ csv:$c }){ __typename } }`, { c: `source,destinations\nbulk-fwd@${tenant.domain},ext@elsewhere.example\n` }, tenant.token)],
     ['deleteMailbox', 'mailbox.delete', () => http(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: ids.mailbox }, tenant.token)],
     // deletion with restore (issue 16): a mailbox deleted under a grace period, restored, deleted again, purged.
     ['restoreMailbox', 'mailbox.restore', async () => {

@@ -1721,6 +1721,58 @@ describe('authorization matrix', async () => {
         ]),
       ) as Record<Actor, Cell>,
     },
+
+    // ============================== bulk import and export (issue 16, bulk-import) — dry runs, so later rows see nothing new
+    ...(() => {
+      const IMPORT = (kind: 'Mailboxes' | 'Forwards') =>
+        `mutation($c:String!){ r: import${kind}(input:{ csv:$c, dryRun:true }){ __typename ... on MutationImport${kind}Success { result { dryRun rows { address outcome fieldErrors { field code } } } } ${ERR} } }`;
+      const mailboxCsv = () => `address,password\nbulk@${A.domain},violet-harbour-sextant-91\n`;
+      const forwardCsv = () => `source,destinations\nbulk-fwd@${A.domain},ext@elsewhere.test\n`;
+      const creates = (d: any) => expect(d.r.result).toEqual({ dryRun: true, rows: [{ address: expect.stringMatching(/^bulk/), outcome: 'CREATE', fieldErrors: [] }] });
+      const importRow = (kind: 'Mailboxes' | 'Forwards', csv: () => string, field: string): Row => ({
+        field: `import${kind}`,
+        kind: 'mutation',
+        doc: IMPORT(kind),
+        cells: {
+          anonymous: refused('UNAUTHENTICATED', () => ({ c: csv() })),
+          admin: allowed(() => ({ c: csv() }), creates),
+          customerA: allowed(() => ({ c: csv() }), creates),
+          // Another customer's domain in the file: that row is "not found", nothing else is said.
+          customerB: allowed(() => ({ c: csv() }), (d) => expect(d.r.result.rows).toEqual([{ address: expect.any(String), outcome: 'ERROR', fieldErrors: [{ field, code: 'NOT_FOUND' }] }])),
+          mailboxOwner: refused('FORBIDDEN', () => ({ c: csv() })),
+          readOnlyToken: refused('FORBIDDEN', () => ({ c: csv() })),
+          fullToken: allowed(() => ({ c: csv() }), creates),
+        },
+      });
+      const exportRow = (what: 'Mailboxes' | 'Forwards', own: (tn: typeof A) => string): Row => {
+        const sees = (mine: (typeof A)[], hidden: (typeof A)[]) => (d: any) => {
+          const csv = d[`export${what}`] as string;
+          expect(csv).not.toMatch(/password|argon2/i);
+          for (const tn of mine) expect(csv).toContain(own(tn));
+          for (const tn of hidden) expect(csv).not.toContain(`@${tn.domain}`);
+        };
+        return {
+          field: `export${what}`,
+          kind: 'query',
+          doc: `{ export${what} }`,
+          cells: {
+            anonymous: refused('UNAUTHENTICATED'),
+            admin: allowed(() => ({}), sees([A, B], [])),
+            customerA: allowed(() => ({}), sees([A], [B])),
+            customerB: allowed(() => ({}), sees([B], [A])),
+            mailboxOwner: refused('FORBIDDEN'),
+            readOnlyToken: allowed(() => ({}), sees([A], [B])),
+            fullToken: allowed(() => ({}), sees([A], [B])),
+          },
+        };
+      };
+      return [
+        importRow('Mailboxes', mailboxCsv, 'address'),
+        importRow('Forwards', forwardCsv, 'source'),
+        exportRow('Mailboxes', (tn) => (tn === A ? `other@${A.domain}` : `bmail@${B.domain}`)),
+        exportRow('Forwards', (tn) => `list@${tn.domain},ext@elsewhere.test`),
+      ];
+    })(),
   ];
 
   // ---------------------------------------------------------------- the cells as tests

@@ -24,6 +24,8 @@ export const JOBS = {
   'quarantine-release': z.object({ itemId: z.string().uuid() }),
   /** Removes a quarantined message's stored file. */
   'quarantine-delete': z.object({ itemId: z.string().uuid() }),
+  /** Applies a started CSV import of mailboxes; see worker/src/handlers/bulk-import.ts. */
+  'bulk-import': z.object({ importId: z.string().uuid() }),
 } as const;
 
 export type JobName = keyof typeof JOBS;
@@ -59,6 +61,9 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   'rspamd-sync': SHORT,
   'quarantine-release': SHORT,
   'quarantine-delete': SHORT,
+  // Minutes for thousands of rows (hashing); the heartbeat notices a dead worker, rows already
+  // written are skipped on the retry (idempotent by address).
+  'bulk-import': { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: 30 },
 };
 
 /** A provisioned row's state after a failed try: PENDING with the reason while a retry is coming,
@@ -97,6 +102,22 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     // schedule sends carry no options of their own).
     await boss.updateQueue(name, { ...queuePolicy(name), notify: true } as never);
   }
+}
+
+function executorOf(tx: Tx) {
+  return {
+    executeSql: async (text: string, values: unknown[] = []) => ({
+      rows: await tx.$queryRawUnsafe<unknown[]>(text, ...values),
+    }),
+  };
+}
+
+/** Enqueue many jobs of one queue in the caller's transaction with one statement (a bulk import's
+ *  provisioning: a send per mailbox was a round trip each). */
+export async function enqueueMany<N extends JobName>(boss: PgBoss, tx: Tx, name: N, payloads: JobPayload<N>[]): Promise<void> {
+  if (payloads.length === 0) return;
+  const policy = queuePolicy(name);
+  await boss.insert(name, payloads.map((p) => ({ data: JOBS[name].parse(p), ...policy })), { db: executorOf(tx) } as never);
 }
 
 /** Enqueue a job in the caller's Prisma transaction (pg-boss accepts any SQL executor). */

@@ -155,6 +155,48 @@ export function checkPassword(errors: FieldErrors, field: string, password: stri
   }
 }
 
+/** The address of a new mailbox, as createMailbox and the bulk import both check it: `fields` names
+ *  where each problem is reported (the form's username/domain, or the CSV's one address column). */
+export function checkMailboxAddress(
+  errors: FieldErrors,
+  input: { username: string; domain: string },
+  fields: { username: string; domain: string } = { username: 'username', domain: 'domain' },
+): { localPart: string | null; domain: string | null } {
+  const localPart = normalizeMailboxLocalPart(input.username);
+  if (!localPart) errors.add(fields.username, 'INVALID', 'Use letters, digits, dots, hyphens and underscores (not at the start or end), up to 64 characters');
+  const domain = normalizeDomain(input.domain);
+  if (!domain) errors.add(fields.domain, 'INVALID', 'Not a valid domain name');
+  return { localPart, domain };
+}
+
+/** A forward's source as typed: local@domain, or *@domain for the catch-all. */
+export function checkForwardSource(errors: FieldErrors, field: string, input: string): { localPart: string; domain: string; source: string } | null {
+  const raw = input.trim().toLowerCase();
+  const at = raw.lastIndexOf('@');
+  const domain = at > 0 ? normalizeDomain(raw.slice(at + 1)) : null;
+  const localPart = at > 0 ? (raw.slice(0, at) === '*' ? '*' : normalizeMailboxLocalPart(raw.slice(0, at))) : null;
+  if (!domain || !localPart) {
+    errors.add(field, 'INVALID', 'Use name@domain, or *@domain for a catch-all');
+    return null;
+  }
+  return { localPart, domain, source: `${localPart}@${domain}` };
+}
+
+/** A forward's destinations as typed (a list, or one comma/space separated string) → normalised, de-duplicated. */
+export function checkDestinations(errors: FieldErrors, field: string, input: string | string[], source: string): string[] {
+  const list = splitDestinations(input);
+  const destinations: string[] = [];
+  if (list.length === 0) errors.add(field, 'REQUIRED', 'Give at least one destination address');
+  if (list.length > LIMITS.destinations) errors.add(field, 'TOO_MANY', `At most ${LIMITS.destinations} destinations`);
+  for (const d of list.slice(0, LIMITS.destinations)) {
+    const addr = normalizeAddress(d);
+    if (!addr) errors.add(field, 'INVALID', `${d.slice(0, 100)} is not a valid e-mail address`);
+    else if (addr === source) errors.add(field, 'SELF_LOOP', 'A forward cannot point to itself');
+    else if (!destinations.includes(addr)) destinations.push(addr);
+  }
+  return destinations;
+}
+
 export function checkQuota(errors: FieldErrors, field: string, quotaMb: number): void {
   if (!Number.isInteger(quotaMb) || quotaMb < 0) errors.add(field, 'INVALID', 'Quota must be a whole number of MB, 0 or more');
   else if (quotaMb > LIMITS.quotaMb) errors.add(field, 'TOO_LARGE', `Quota must be at most ${LIMITS.quotaMb} MB`);

@@ -16,6 +16,7 @@ import { dkimKey } from './handlers/dkim-key.js';
 import { rspamdSync } from './handlers/rspamd-sync.js';
 import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
 import { startEmailSecurityTimers } from './email-security/timers.js';
+import { runBulkImport } from './handlers/bulk-import.js';
 
 export interface JobContext {
   retryCount: number;
@@ -28,6 +29,7 @@ const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: JobContext) => P
   'provision-mailbox': provisionMailbox,
   'delete-mailbox': deleteMailbox,
   'purge-mailboxes': purgeMailboxes,
+  'bulk-import': (payload, job) => runBulkImport(job.boss, payload, job),
   'quota-refresh': quotaRefresh,
   'migrate-mailbox': migrateMailbox,
   'dkim-key': dkimKey,
@@ -39,6 +41,8 @@ const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: JobContext) => P
 /** Queues whose jobs are long or heavy run fewer at once than WORKER_CONCURRENCY. */
 const CONCURRENCY: Partial<Record<JobName, () => number>> = {
   'migrate-mailbox': () => config().MIGRATION_CONCURRENCY,
+  // One import at a time per worker: it already keeps every hashing thread busy.
+  'bulk-import': () => 1,
 };
 
 export interface Worker {

@@ -15,7 +15,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
-import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
+import { actor, idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { loadOncePerEvent, visibleRow } from '../pubsub.js';
 import { parseBulkMigrationCsv, type BulkCsvRow } from '../bulk-migration-csv.js';
 import { FieldErrorRef, MUTATION_ERRORS } from './errors.js';
@@ -23,7 +23,6 @@ import {
   ACTIVE,
   MigrationSecurityEnum,
   MigrationStatusEnum,
-  actor,
   cancelLoadedMigration,
   checkSource,
   createMigration,

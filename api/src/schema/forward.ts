@@ -1,6 +1,6 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { displayAddress, LIMITS, normalizeAddress, normalizeDomain, normalizeMailboxLocalPart, searchTerm, splitDestinations } from '@mailpanel/core/validation';
+import { checkDestinations, checkForwardSource, displayAddress, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -28,7 +28,7 @@ export const Forward = builder.prismaNode('Forward', {
   }),
 });
 
-const ForwardFilter = builder.inputType('ForwardFilter', {
+export const ForwardFilter = builder.inputType('ForwardFilter', {
   fields: (t) => ({
     domainId: t.id({ required: false }),
     customerId: t.id({ required: false }),
@@ -44,7 +44,7 @@ const ForwardOrder = builder.inputType('ForwardOrder', {
   }),
 });
 
-function forwardWhere(ctx: Context, f: { domainId?: string | number | null; customerId?: string | number | null; catchAll?: boolean | null; search?: string | null } | null | undefined) {
+export function forwardWhere(ctx: Context, f: { domainId?: string | number | null; customerId?: string | number | null; catchAll?: boolean | null; search?: string | null } | null | undefined) {
   const and: object[] = [tenantWhere.forward(ctx.viewer)];
   if (f?.domainId) and.push({ domainId: idOf(String(f.domainId), 'Domain') });
   if (f?.customerId) and.push({ domain: { customerId: idOf(String(f.customerId), 'Customer') } });
@@ -69,21 +69,6 @@ builder.queryFields((t) => ({
     totalCount: (_root, args, ctx) => db().forward.count({ where: forwardWhere(ctx, args.filter) }),
   }),
 }));
-
-/** destinations as typed (a list, or one comma-separated string) → normalised, de-duplicated. */
-function parseDestinations(errors: FieldErrors, input: string[], source: string): string[] {
-  const list = splitDestinations(input);
-  const destinations: string[] = [];
-  if (list.length === 0) errors.add('destinations', 'REQUIRED', 'Give at least one destination address');
-  if (list.length > LIMITS.destinations) errors.add('destinations', 'TOO_MANY', `At most ${LIMITS.destinations} destinations`);
-  for (const d of list.slice(0, LIMITS.destinations)) {
-    const addr = normalizeAddress(d);
-    if (!addr) errors.add('destinations', 'INVALID', `${d.slice(0, 100)} is not a valid e-mail address`);
-    else if (addr === source) errors.add('destinations', 'SELF_LOOP', 'A forward cannot point to itself');
-    else if (!destinations.includes(addr)) destinations.push(addr);
-  }
-  return destinations;
-}
 
 type LoopShape = { path: string; sources: string[] };
 const ForwardLoop = builder.objectRef<LoopShape>('ForwardLoop').implement({
@@ -132,14 +117,10 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, args, ctx) => {
       const errors = new FieldErrors();
-      const raw = args.source.trim().toLowerCase();
-      const at = raw.lastIndexOf('@');
-      const domainName = at > 0 ? normalizeDomain(raw.slice(at + 1)) : null;
-      const localPart = at > 0 ? (raw.slice(0, at) === '*' ? '*' : normalizeMailboxLocalPart(raw.slice(0, at))) : null;
-      if (!domainName || !localPart) errors.add('source', 'INVALID', 'Use name@domain, or *@domain for a catch-all');
-      const source = `${localPart}@${domainName}`;
-      const destinations = parseDestinations(errors, args.destinations, source);
+      const parsed = checkForwardSource(errors, 'source', args.source);
+      const destinations = checkDestinations(errors, 'destinations', args.destinations, parsed?.source ?? '');
       errors.throwIfAny();
+      const { localPart, domain: domainName, source } = parsed!;
       return transaction(async (tx) => {
         const domain = await tx.domain.findFirst({ where: { name: domainName!, ...tenantWhere.domain(ctx.viewer) }, include: { customer: { include: { package: true } } } });
         if (!domain) throw ValidationError.of('source', 'NOT_FOUND', `Domain ${domainName} not found`);
@@ -177,7 +158,7 @@ builder.mutationFields((t) => ({
           'Forward',
         );
         const errors = new FieldErrors();
-        const destinations = parseDestinations(errors, args.destinations, current.source);
+        const destinations = checkDestinations(errors, 'destinations', args.destinations, current.source);
         errors.throwIfAny();
         await lockForwardRouting(tx);
         const forward = await tx.forward.update({ where: { id: current.id }, data: { destinations } });

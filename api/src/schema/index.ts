@@ -23,5 +23,6 @@ import './sending-limit.js';
 import './migration.js';
 import './migration-sync.js';
 import './bulk-migration.js';
+import './bulk-import.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -9,7 +9,7 @@ import { publish } from '@mailpanel/core/pubsub';
 import { beginPurge, LIVE_MAILBOX, purgeDate } from '@mailpanel/core/mailbox-deletion';
 import { checkMailboxLanguage, MAILBOX_LANGUAGES } from '@mailpanel/core/mailbox-language';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
-import { checkPassword, checkQuota, displayAddress, normalizeDomain, normalizeMailboxLocalPart, searchForms, searchTerm } from '@mailpanel/core/validation';
+import { checkMailboxAddress, checkPassword, checkQuota, displayAddress, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -97,6 +97,7 @@ export const Mailbox = builder.prismaNode('Mailbox', {
       resolve: (m) => m.domain.customer,
     }),
     quotaMb: t.int({ description: 'Limit in MB; 0 = unlimited', resolve: (m) => m.quotaMb }),
+    name: t.exposeString('name', { nullable: true, description: 'A display name (set by bulk import)' }),
     maxMessageSizeBytes: t.int({
       description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
       select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
@@ -145,7 +146,7 @@ const MailboxOrder = builder.inputType('MailboxOrder', {
   }),
 });
 
-const MailboxFilter = builder.inputType('MailboxFilter', {
+export const MailboxFilter = builder.inputType('MailboxFilter', {
   fields: (t) => ({
     domainId: t.id({ required: false }),
     customerId: t.id({ required: false }),
@@ -167,7 +168,7 @@ type MailboxFilterArg = { domainId?: string | null; customerId?: string | null; 
  *  from using the address's trigram index (every search read all 100,000 rows). Computed once per
  *  request and filter (the page and its totalCount share it). */
 const mailboxWheres = new WeakMap<Context, Map<string, Promise<object>>>();
-function mailboxWhere(ctx: Context, filter: MailboxFilterArg): Promise<object> {
+export function mailboxWhere(ctx: Context, filter: MailboxFilterArg): Promise<object> {
   let byFilter = mailboxWheres.get(ctx);
   if (!byFilter) mailboxWheres.set(ctx, (byFilter = new Map()));
   const key = JSON.stringify(filter ?? null);
@@ -305,11 +306,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const errors = new FieldErrors();
-      const localPart = normalizeMailboxLocalPart(args.username);
-      if (!localPart)
-        errors.add('username', 'INVALID', 'Use letters, digits, dots, hyphens and underscores (not at the start or end), up to 64 characters');
-      const domainName = normalizeDomain(args.domain);
-      if (!domainName) errors.add('domain', 'INVALID', 'Not a valid domain name');
+      const { localPart, domain: domainName } = checkMailboxAddress(errors, { username: args.username, domain: args.domain });
       checkPassword(errors, 'password', args.password, { minScore: config().PASSWORD_MIN_SCORE, userInputs: [args.username, args.domain] });
       const quotaMb = args.quotaMb ?? config().DEFAULT_QUOTA_MB;
       checkQuota(errors, 'quotaMb', quotaMb);

@@ -33,7 +33,7 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
-import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { actor, idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { FailureWindow } from '../auth/failure-window.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
 
@@ -339,15 +339,6 @@ export async function loadMailbox(tx: Tx | ReturnType<typeof db>, ctx: Context, 
 
 function freeBytes(m: { quotaMb: number; quotaUsedBytes: bigint }): number | null {
   return m.quotaMb > 0 ? Math.max(0, m.quotaMb * MB - Number(m.quotaUsedBytes)) : null;
-}
-
-export function actor(ctx: Context) {
-  const v = ctx.viewer;
-  return {
-    createdByType: v.kind === 'user' ? (v.tokenId ? 'API_TOKEN' : 'USER') : v.kind === 'mailbox' ? 'MAILBOX' : 'ANONYMOUS',
-    createdById: v.kind === 'user' ? v.userId : v.kind === 'mailbox' ? v.mailboxId : null,
-    createdByLabel: v.kind === 'anonymous' ? 'anonymous' : v.label,
-  };
 }
 
 export async function loadMigration(tx: Tx, ctx: Context, globalId: string) {
