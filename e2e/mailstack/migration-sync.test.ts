@@ -217,7 +217,8 @@ describe.skipIf(!enabled)('keep-in-sync migration into the panel’s Dovecot', (
     unsubscribe();
     await client.dispose();
     expect(events.some((e) => e?.status === 'SYNCING' && e.phase === 'IDLE' && e.sync.count >= before.sync.count + 1 && e.sync.lastSyncMessages === 2), JSON.stringify(events)).toBe(true);
-    expect(events.some((e) => e?.status === 'SYNCING' && e.phase === 'COPYING')).toBe(true);
+    // (No assertion on a COPYING event: the subscription loads the row when it hears of a change, so a
+    // sync of two messages may already be IDLE again by then.)
     const expected = await sourceNow();
     expect(await targetOf(mailbox.address, expected)).toEqual(expected);
   });
