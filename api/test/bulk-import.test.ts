@@ -63,6 +63,21 @@ describe('bulk import and export', async () => {
     expect(bad).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field: 'csv', code: 'UNKNOWN_COLUMN' }] });
   });
 
+  it('counts the limits as createMailbox does: a mailbox deleted in its grace period counts against none, and its address stays reserved', async () => {
+    const a = await createTenant(t, { maxMailboxes: 2, totalQuotaMb: 300, deleteGraceDays: 30 });
+    await createMailbox(t, a.token, 'kept', a.domain, P2, 100);
+    const gone = await createMailbox(t, a.token, 'gone', a.domain, P2, 100);
+    const del = await t.ok(`mutation($id:ID!){ deleteMailbox(id:$id){ __typename } }`, { id: gone.id }, a.token);
+    expect(del.deleteMailbox.__typename).toBe('MutationDeleteMailboxSuccess');
+    const csv = `address,password,quota\nnew@${a.domain},${P1},200\ngone@${a.domain},${P1},100\n`;
+    const r = success(await run(a.token, csv, { dryRun: true }), 'result');
+    expect(r.rows.map((x: any) => [x.outcome, x.fieldErrors.map((e: any) => `${e.field}:${e.code}`).join(' ')])).toEqual([
+      ['CREATE', ''],
+      ['ERROR', 'address:TAKEN'],
+    ]);
+    expect(r.rows[1].fieldErrors[0].message).toMatch(/reserved until \d{4}-\d{2}-\d{2}/);
+  });
+
   it('counts the package limits over the whole file', async () => {
     const a = await createTenant(t, { maxMailboxes: 3, totalQuotaMb: 1000 });
     await createMailbox(t, a.token, 'existing', a.domain, P2, 400);

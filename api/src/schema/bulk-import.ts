@@ -14,6 +14,7 @@ import { parseCsvTable, toCsv } from '@mailpanel/core/bulk/csv';
 import { MAILBOX_COLUMNS, namedInMailboxTable, planMailboxImport, publicRow, type ImportDomain, type MailboxRowPlan, type RowOutcome } from '@mailpanel/core/bulk/mailbox-import';
 import { FORWARD_COLUMNS, namedInForwardTable, planForwardImport, type ForwardRowPlan } from '@mailpanel/core/bulk/forward-import';
 import { displayAddress } from '@mailpanel/core/validation';
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
@@ -159,13 +160,14 @@ async function planMailboxes(
   const [existing, forwards, packages, counts, quotas] = await Promise.all([
     tx.mailbox.findMany({
       where: { address: { in: named.addresses } },
-      select: { id: true, address: true, quotaMb: true, status: true, name: true, provisioning: true },
+      select: { id: true, address: true, quotaMb: true, status: true, name: true, provisioning: true, purgeAt: true },
     }),
     tx.forward.findMany({ where: { source: { in: named.addresses } }, select: { source: true } }),
     tx.customer.findMany({ where: { id: { in: customers } }, select: { id: true, package: { select: { maxMailboxes: true, totalQuotaMb: true } } } }),
-    // As createMailbox counts: every row of the customer; the quota budget leaves out those being deleted.
-    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers } }, _count: { _all: true } }),
-    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, provisioning: { not: 'DELETING' } }, _sum: { quotaMb: true } }),
+    // As createMailbox counts (checkMailboxCount, checkQuotaBudget): mailboxes in their deletion grace
+    // period count against neither limit; the quota budget also leaves out those being purged.
+    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, deletedAt: null }, _count: { _all: true } }),
+    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, ...LIVE_MAILBOX }, _sum: { quotaMb: true } }),
   ]);
   return planMailboxImport(table, {
     domains,

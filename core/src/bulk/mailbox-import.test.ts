@@ -64,8 +64,8 @@ describe('mailbox import plan', () => {
 
   it('is idempotent by address: matching rows are UNCHANGED, differing ones UPDATE, and an existing password is never looked at', () => {
     const existing = new Map([
-      ['same@x.test', { id: 'm1', address: 'same@x.test', quotaMb: 100, status: 'ACTIVE' as const, name: 'Same', deleting: false }],
-      ['diff@x.test', { id: 'm2', address: 'diff@x.test', quotaMb: 100, status: 'ACTIVE' as const, name: null, deleting: false }],
+      ['same@x.test', { id: 'm1', address: 'same@x.test', quotaMb: 100, status: 'ACTIVE' as const, name: 'Same', deleting: false, purgeAt: null }],
+      ['diff@x.test', { id: 'm2', address: 'diff@x.test', quotaMb: 100, status: 'ACTIVE' as const, name: null, deleting: false, purgeAt: null }],
     ]);
     const rows = plan('address,password,quota,status,name\nsame@x.test,weak,100,active,Same\ndiff@x.test,,200,disabled,New\n', world({ existing }));
     expect(rows[0]).toMatchObject({ outcome: 'UNCHANGED', errors: [] });
@@ -73,11 +73,15 @@ describe('mailbox import plan', () => {
     expect(rows[1]).toMatchObject({ outcome: 'UPDATE', changes: { quotaMb: 200, status: 'DISABLED', name: 'New' } });
   });
 
-  it('an address used by a forward, or still being deleted, is taken', () => {
-    const rows = plan(`address,password\nf@x.test,${STRONG}\ngone@x.test,${STRONG}\n`, world({
+  it('an address used by a forward, still being deleted, or deleted and reserved for a restore, is taken', () => {
+    const rows = plan(`address,password\nf@x.test,${STRONG}\ngone@x.test,${STRONG}\nkept@x.test,${STRONG}\n`, world({
       forwardSources: new Set(['f@x.test']),
-      existing: new Map([['gone@x.test', { id: 'm', address: 'gone@x.test', quotaMb: 0, status: 'ACTIVE' as const, name: null, deleting: true }]]),
+      existing: new Map([
+        ['gone@x.test', { id: 'm', address: 'gone@x.test', quotaMb: 0, status: 'ACTIVE' as const, name: null, deleting: true, purgeAt: null }],
+        ['kept@x.test', { id: 'k', address: 'kept@x.test', quotaMb: 0, status: 'ACTIVE' as const, name: null, deleting: false, purgeAt: new Date('2030-01-31T00:00:00Z') }],
+      ]),
     }));
-    expect(rows.map((r) => r.errors[0]?.code)).toEqual(['TAKEN', 'TAKEN']);
+    expect(rows.map((r) => r.errors[0]?.code)).toEqual(['TAKEN', 'TAKEN', 'TAKEN']);
+    expect(rows[2]!.errors[0]!.message).toContain('reserved until 2030-01-31');
   });
 });

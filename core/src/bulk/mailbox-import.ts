@@ -32,6 +32,8 @@ export interface ExistingMailbox {
   status: Status;
   name: string | null;
   deleting: boolean;
+  /** Deleted in its package's grace period: the address is reserved until then (restoreMailbox). */
+  purgeAt: Date | null;
 }
 export interface PackageRoom {
   maxMailboxes: number;
@@ -154,6 +156,10 @@ export function planMailboxImport(table: CsvTable, world: MailboxImportWorld): M
     if (existing) {
       if (existing.deleting) {
         errors.add('address', 'TAKEN', `${plan.address} is still being deleted; try again shortly`);
+        return plan;
+      }
+      if (existing.purgeAt) {
+        errors.add('address', 'TAKEN', `${plan.address} is deleted but reserved until ${existing.purgeAt.toISOString().slice(0, 10)}: restore it, or wait for the purge`);
         return plan;
       }
       plan.mailboxId = existing.id;

@@ -16,6 +16,7 @@ import { decryptSecret } from '@mailpanel/core/crypto/secretbox';
 import { hashPassword } from '@mailpanel/core/crypto/password';
 import { enqueueMany, QUEUE_OPTIONS, type JobPayload } from '@mailpanel/core/jobs';
 import { lockCustomer } from '@mailpanel/core/locks';
+import { LIVE_MAILBOX } from '@mailpanel/core/mailbox-deletion';
 import { publish } from '@mailpanel/core/pubsub';
 import type { FieldError } from '@mailpanel/core/errors';
 import type { MailboxRowPlan } from '@mailpanel/core/bulk/mailbox-import';
@@ -83,8 +84,9 @@ async function writeBatch(
   const creates = batch.filter((r) => r.outcome === 'CREATE');
   const [pkgs, counts, quotas, taken, forwards] = await Promise.all([
     tx.customer.findMany({ where: { id: { in: customers } }, select: { id: true, package: { select: { maxMailboxes: true, totalQuotaMb: true } } } }),
-    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers } }, _count: { _all: true } }),
-    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, provisioning: { not: 'DELETING' } }, _sum: { quotaMb: true } }),
+    // Counted as the import's plan and createMailbox count them (api/src/schema/bulk-import.ts).
+    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, deletedAt: null }, _count: { _all: true } }),
+    tx.mailbox.groupBy({ by: ['customerId'], where: { customerId: { in: customers }, ...LIVE_MAILBOX }, _sum: { quotaMb: true } }),
     tx.mailbox.findMany({ where: { address: { in: creates.map((r) => r.asciiAddress!) } }, select: { address: true } }),
     tx.forward.findMany({ where: { source: { in: creates.map((r) => r.asciiAddress!) } }, select: { source: true } }),
   ]);
@@ -119,8 +121,8 @@ async function writeBatch(
   const events: object[] = created.map((m) => ({ ...actor, action: 'mailbox.create', targetType: 'Mailbox', targetId: m.id, targetLabel: m.address, customerId: m.customerId, details: { quotaMb: m.quotaMb, bulkImportId: imp.id } }));
   const endSessions: string[] = [];
   for (const r of batch.filter((x) => x.outcome === 'UPDATE')) {
-    const current = await tx.mailbox.findUnique({ where: { id: r.mailboxId! }, select: { provisioning: true, quotaMb: true } });
-    if (!current || current.provisioning === 'DELETING') {
+    const current = await tx.mailbox.findFirst({ where: { id: r.mailboxId!, ...LIVE_MAILBOX }, select: { quotaMb: true } });
+    if (!current) {
       r.outcome = 'ERROR';
       r.errors = [{ field: 'address', code: 'NOT_FOUND', message: `${r.address} was deleted after the import started` }];
       continue;
