@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { createMailbox, createTenant, sql, startTestApp } from '../../test/harness.js';
+import { runMigration } from '../../worker/src/migration/run-migration.js';
 
 const ERR = `... on Error { __typename message } ... on ValidationError { fieldErrors { field code message } } ... on NotFoundError { entity }`;
 const SYNC_FIELDS = `sync { intervalMinutes count lastSyncAt lastSyncMessages lastSyncBytes nextSyncAt finishRequested }`;
@@ -162,5 +163,15 @@ describe('keep-in-sync migrations API', async () => {
     expect(JSON.stringify(d)).not.toContain(SECRET);
     await t.ok(CANCEL, { id: mine.id }, owner);
     await t.ok(CANCEL, { id: theirs.id }, B.token);
+  });
+  it('a sync whose mailbox was deleted (grace period) copies nothing: FAILED with TARGET_ERROR, password erased', async () => {
+    const gone = await createMailbox(t, A.token, 'sven', A.domain);
+    const m = (await t.ok(START, { m: gone.id, s: src, y: {} }, A.token)).r.migration;
+    await makeIdle(m.id);
+    await sql(`UPDATE migrations SET next_sync_at = now() WHERE id = $1`, [rowId(m.id)]);
+    await sql(`UPDATE mailboxes SET deleted_at = now(), purge_at = now() + interval '30 days' WHERE id = $1`, [rowId(gone.id)]);
+    expect(await runMigration(rowId(m.id), { scheduleRetry: async () => {} })).toBe('finished');
+    const [row] = await sql(`SELECT status, error_code, source_password_enc FROM migrations WHERE id = $1`, [rowId(m.id)]);
+    expect(row).toEqual({ status: 'FAILED', error_code: 'TARGET_ERROR', source_password_enc: null });
   });
 });

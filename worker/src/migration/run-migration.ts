@@ -250,6 +250,9 @@ export async function runMigration(migrationId: string, opts: RunOptions): Promi
     const m = await db().migration.findUniqueOrThrow({ where: { id: migrationId }, include: { mailbox: { include: { domain: true } }, folders: true } });
     allowedAttempts = m.maxAttempts;
     if (m.mailbox.provisioning === 'DELETING') throw new MigrationError('TARGET_ERROR', 'The target mailbox is being deleted.', true);
+    // Deleted in its grace period: out of the mail views, so nothing may be copied into it (a
+    // keep-in-sync migration would otherwise fail every interval until the purge).
+    if (m.mailbox.deletedAt) throw new MigrationError('TARGET_ERROR', 'The target mailbox was deleted.', true);
     // A later attempt of the same run (after a crash or a transient failure) continues the counters
     // and skips the folders it already finished. A sync continues the counters too, but looks at every
     // folder again (each from its checkpoint: a folder without new UIDs costs one SELECT).
