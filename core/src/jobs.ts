@@ -24,6 +24,10 @@ export const JOBS = {
   'quarantine-release': z.object({ itemId: z.string().uuid() }),
   /** Removes a quarantined message's stored file. */
   'quarantine-delete': z.object({ itemId: z.string().uuid() }),
+  /** A bulk import whose job failed for good, also by a worker killed on its last try (pg-boss's dead
+   *  letter of 'bulk-import', so listed before it: the queue must exist first): ends it FAILED and
+   *  wipes its passwords. */
+  'bulk-import-abandoned': z.object({ importId: z.string().uuid() }),
   /** Applies a started CSV import of mailboxes; see worker/src/handlers/bulk-import.ts. */
   'bulk-import': z.object({ importId: z.string().uuid() }),
 } as const;
@@ -31,7 +35,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]>;
 
-type QueuePolicy = { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number };
+type QueuePolicy = { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number; deadLetter?: JobName };
 
 // Retries are how the panel waits out an outage of the mail stack (Dovecot, its storage): a failed
 // try is retried with exponential backoff from retryDelay, and the pause between tries stops
@@ -62,8 +66,11 @@ export const QUEUE_OPTIONS: Record<JobName, QueuePolicy> = {
   'quarantine-release': SHORT,
   'quarantine-delete': SHORT,
   // Minutes for thousands of rows (hashing); the heartbeat notices a dead worker, rows already
-  // written are skipped on the retry (idempotent by address).
-  'bulk-import': { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: 30 },
+  // written are skipped on the retry (idempotent by address). A job that fails for good — its handler
+  // threw on the last try, or its worker died during it — goes to the dead letter queue, whose
+  // handler wipes the import's passwords: they never outlive the import.
+  'bulk-import': { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds: 30, deadLetter: 'bulk-import-abandoned' },
+  'bulk-import-abandoned': SHORT,
 };
 
 /** A provisioned row's state after a failed try: PENDING with the reason while a retry is coming,

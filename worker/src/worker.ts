@@ -16,7 +16,7 @@ import { dkimKey } from './handlers/dkim-key.js';
 import { rspamdSync } from './handlers/rspamd-sync.js';
 import { quarantineDelete, quarantineRelease } from './handlers/quarantine.js';
 import { startEmailSecurityTimers } from './email-security/timers.js';
-import { runBulkImport } from './handlers/bulk-import.js';
+import { abandonBulkImport, runBulkImport } from './handlers/bulk-import.js';
 
 export interface JobContext {
   retryCount: number;
@@ -30,6 +30,7 @@ const HANDLERS: { [N in JobName]: (payload: JobPayload<N>, job: JobContext) => P
   'delete-mailbox': deleteMailbox,
   'purge-mailboxes': purgeMailboxes,
   'bulk-import': (payload, job) => runBulkImport(job.boss, payload, job),
+  'bulk-import-abandoned': abandonBulkImport,
   'quota-refresh': quotaRefresh,
   'migrate-mailbox': migrateMailbox,
   'dkim-key': dkimKey,

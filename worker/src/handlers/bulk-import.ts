@@ -61,6 +61,17 @@ export async function runBulkImport(boss: PgBoss, { importId }: JobPayload<'bulk
   }
 }
 
+/** The dead letter of a 'bulk-import' job that failed for good (core/src/jobs.ts): ends the import
+ *  FAILED, if nothing ended it, and wipes its passwords either way. */
+export async function abandonBulkImport({ importId }: JobPayload<'bulk-import-abandoned'>): Promise<void> {
+  const ended = await db().bulkImport.updateMany({
+    where: { id: importId, status: { notIn: ['SUCCEEDED', 'FAILED'] } },
+    data: { status: 'FAILED', finishedAt: new Date(), secretsEnc: null, error: 'The import stopped (its worker failed on every try); the rows marked done were written' },
+  });
+  await db().bulkImport.updateMany({ where: { id: importId, secretsEnc: { not: null } }, data: { secretsEnc: null } });
+  if (ended.count) await announce(importId, 'FAILED');
+}
+
 function passwordOf(secrets: Record<string, string>, r: StoredRow): string {
   const p = secrets[r.asciiAddress!];
   if (p === undefined) throw new Error(`bulk import: no password for row ${r.row}`);
