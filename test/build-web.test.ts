@@ -21,7 +21,8 @@ describe('runQuietly', () => {
 
   it('prints everything the command wrote, and its exit code, when it fails', async () => {
     let printed = '';
-    const code = await runQuietly(process.execPath, ['-e', `${chatty} process.exit(3)`], { cwd: process.cwd(), write: (s) => (printed += s) });
+    // exitCode, not process.exit(): exit() may drop what is still queued for the pipe (seen on Node 24).
+    const code = await runQuietly(process.execPath, ['-e', `${chatty} process.exitCode = 3;`], { cwd: process.cwd(), write: (s) => (printed += s) });
     expect(code).toBe(3);
     expect(printed).toContain('line 0\n');
     expect(printed).toContain('line 179\n');
