@@ -4,7 +4,6 @@
 // One CSV starts all three: the live ones finish with every message in the target, one after the
 // other (their source host allows one at a time, whichever worker runs them), the dead one fails
 // with its own error, and the bulk's summary says so. The password is in no answer and no output.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { createMailbox, createTenant, startTestApp, type TestApp, type Tenant } 
 import { startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 import { startSourceDovecot, type SourceDovecot } from './source-dovecot.js';
-import { counts, imap, message, seed, snapshot, startWorkerProcess } from './migration-fixtures.js';
+import { counts, imap, message, seed, snapshot, startWorkerProcess, migrationEnv } from './migration-fixtures.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
 const MAILBOX_PASSWORD = 'target-pass-1';
@@ -49,20 +48,12 @@ describe.skipIf(!enabled)('bulk migration from three source servers, one dead', 
       await c.logout();
     }
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'bulk-migration-'));
-    const env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      DATA_DIR: dataDir,
-      ...ms.panelEnv,
-      JWT_SECRET: createHash('sha256').update('jwt').digest('hex'),
-      ENCRYPTION_KEY: createHash('sha256').update('key').digest('hex'),
-      MIGRATION_LEASE_SECONDS: '6',
+    const env = migrationEnv(db, dataDir, ms.panelEnv, {
       MIGRATION_RETRIES: '1',
       MIGRATION_RETRY_DELAY_SECONDS: '1',
       MIGRATION_PER_HOST_CONCURRENCY: '1',
-      QUOTA_REFRESH_CRON: 'off',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-    };
+    });
     Object.assign(process.env, env);
     t = await startTestApp({ listen: true });
     tenant = await createTenant(t, {}, 'bulk');

@@ -115,6 +115,24 @@ export function counts(s: MailboxSnapshot): Record<string, number> {
 }
 
 /** The panel worker in its own process (node --import tsx), with the given environment. */
+/** The environment the migration suites give the panel and its worker processes: their database and
+ *  data folder, the mail stack's settings, fixed secrets, a short lease, no quota schedule; `extra`
+ *  adds or overrides what a suite needs. */
+export function migrationEnv(db: { url: string }, dataDir: string, panelEnv: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    ...panelEnv,
+    JWT_SECRET: createHash('sha256').update('jwt').digest('hex'),
+    ENCRYPTION_KEY: createHash('sha256').update('key').digest('hex'),
+    MIGRATION_LEASE_SECONDS: '6',
+    QUOTA_REFRESH_CRON: 'off',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...extra,
+  };
+}
+
 export function startWorkerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void>; kill(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'e2e/mailstack/migration-worker.ts')], {
     cwd: repoRoot,

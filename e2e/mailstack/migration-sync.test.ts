@@ -5,7 +5,6 @@
 // restart (the next sync is a pg-boss job), keeps sync mode through a sync that fails on every
 // attempt, and finishMigration ends it with one last sync: SUCCEEDED, verified, password erased.
 // The "minutes" of the interval are shortened with MIGRATION_SYNC_MINUTE_SECONDS.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import { createMailbox, createTenant, startTestApp, type TestApp, type Tenant } 
 import { startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 import { startSourceDovecot, type SourceDovecot } from './source-dovecot.js';
-import { SOURCE_PASSWORD, SOURCE_USER, counts, imap, message, seed, snapshot, startWorkerProcess, type MailboxSnapshot } from './migration-fixtures.js';
+import { SOURCE_PASSWORD, SOURCE_USER, counts, imap, message, seed, snapshot, startWorkerProcess, type MailboxSnapshot, migrationEnv } from './migration-fixtures.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
 const MAILBOX_PASSWORD = 'target-pass-1';
@@ -116,21 +115,12 @@ describe.skipIf(!enabled)('keep-in-sync migration into the panel’s Dovecot', (
     src = await startSourceDovecot({ users: [{ user: SOURCE_USER, password: SOURCE_PASSWORD }] });
     proxy = await countingProxy(src.port);
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'migration-sync-e2e-'));
-    env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      DATA_DIR: dataDir,
-      ...ms.panelEnv,
-      JWT_SECRET: createHash('sha256').update('jwt').digest('hex'),
-      ENCRYPTION_KEY: createHash('sha256').update('key').digest('hex'),
-      MIGRATION_LEASE_SECONDS: '6',
+    env = migrationEnv(db, dataDir, ms.panelEnv, {
       MIGRATION_SYNC_MINUTE_SECONDS: String(MINUTE_SECONDS),
       // One retry after half a second: a failing sync gives up quickly (and goes back to IDLE).
       MIGRATION_RETRIES: '1',
       MIGRATION_RETRY_DELAY_SECONDS: '0.5',
-      QUOTA_REFRESH_CRON: 'off',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
+    });
     Object.assign(process.env, env);
     t = await startTestApp({ listen: true });
     workers.push(await startWorkerProcess(env));

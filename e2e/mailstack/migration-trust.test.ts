@@ -4,7 +4,6 @@
 // in one test). Every migration here is checked the same way: exact per-folder counts and sets of
 // message keys in the target equal the source's, the run ends SUCCEEDED with a clean verification,
 // and no file under the worker's temp folder or the panel's folders ever holds the source password.
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,7 +14,7 @@ import { startDroppingProxy, type DroppingProxy } from './dropping-proxy.js';
 import { startMailstack, type Mailstack } from './harness.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 import { startSourceDovecot, type SourceDovecot } from './source-dovecot.js';
-import { NODE, SOURCE_PASSWORD, SOURCE_USER, START, TEST_CONNECTION, counts, imap, message, seed, snapshot, startWorkerProcess, type MailboxSnapshot } from './migration-fixtures.js';
+import { NODE, SOURCE_PASSWORD, SOURCE_USER, START, TEST_CONNECTION, counts, imap, message, seed, snapshot, startWorkerProcess, type MailboxSnapshot, migrationEnv } from './migration-fixtures.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
 const MAILBOX_PASSWORD = 'target-pass-1';
@@ -107,21 +106,12 @@ describe.skipIf(!enabled)('IMAP migration you can trust', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'migration-trust-'));
     workerTmp = path.join(dataDir, 'tmp');
     await mkdir(workerTmp, { mode: 0o777 });
-    env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      DATA_DIR: dataDir,
+    env = migrationEnv(db, dataDir, ms.panelEnv, {
       TMPDIR: workerTmp,
-      ...ms.panelEnv,
-      JWT_SECRET: createHash('sha256').update('jwt').digest('hex'),
-      ENCRYPTION_KEY: createHash('sha256').update('key').digest('hex'),
-      MIGRATION_LEASE_SECONDS: '6',
       MIGRATION_FAST_PATH: 'true',
       MIGRATION_RETRIES: '2',
       MIGRATION_RETRY_DELAY_SECONDS: '1',
-      QUOTA_REFRESH_CRON: 'off',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
+    });
     Object.assign(process.env, { ...env, TMPDIR: process.env.TMPDIR ?? '' });
     if (!process.env.TMPDIR) delete process.env.TMPDIR;
     t = await startTestApp({ listen: true });

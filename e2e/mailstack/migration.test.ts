@@ -3,7 +3,6 @@
 // and Postfix from startMailstack(), PostgreSQL, the API in this process and the worker as a
 // separate process. Driven through GraphQL (HTTP and graphql-ws); checked with an IMAP client
 // against both servers.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,8 +30,7 @@ import {
   seed,
   snapshot,
   startWorkerProcess,
-  type MailboxSnapshot,
-} from './migration-fixtures.js';
+  type MailboxSnapshot, migrationEnv } from './migration-fixtures.js';
 
 const enabled = process.env.MAILSTACK_E2E === '1';
 const BULK = 4000;
@@ -77,19 +75,10 @@ describe.skipIf(!enabled)('IMAP migration into the panel’s Dovecot', () => {
     ms = await startMailstack({ databaseUrl: db.url });
     src = await startSourceDovecot({ users: [{ user: SOURCE_USER, password: SOURCE_PASSWORD }] });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'migration-e2e-'));
-    env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      DATA_DIR: dataDir,
-      ...ms.panelEnv,
-      JWT_SECRET: createHash('sha256').update('jwt').digest('hex'),
-      ENCRYPTION_KEY: createHash('sha256').update('key').digest('hex'),
-      MIGRATION_LEASE_SECONDS: '6',
+    env = migrationEnv(db, dataDir, ms.panelEnv, {
       // The fast path is off by default (docs/migration.md, "Benchmark"); this suite compares both.
       MIGRATION_FAST_PATH: 'true',
-      QUOTA_REFRESH_CRON: 'off',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
+    });
     Object.assign(process.env, env);
     t = await startTestApp({ listen: true });
     workers.push(await startWorkerProcess(env));
