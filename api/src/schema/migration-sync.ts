@@ -8,7 +8,7 @@ import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import { transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
-import { Migration, loadMigration, publishState } from './migration.js';
+import { Migration, loadMigration, lockMigration, publishState } from './migration.js';
 
 interface SyncView {
   intervalMinutes: number;
@@ -66,8 +66,7 @@ builder.mutationFields((t) => ({
         const m = await loadMigration(tx, ctx, String(args.id));
         // The row lock orders this against the runner's goIdle: either it sees finish_requested (and
         // schedules the last sync at once) or this sees the lease released (and enqueues it here).
-        await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
-        const current = await tx.migration.findUniqueOrThrow({ where: { id: m.id } });
+        const current = await lockMigration(tx, m.id);
         if (current.syncIntervalMinutes === null) throw ValidationError.of('id', 'NOT_SYNC_MODE', 'Only a keep-in-sync migration can be finished; this one ends by itself');
         if (!['QUEUED', 'RUNNING', 'SYNCING'].includes(current.status)) throw ValidationError.of('id', 'NOT_RUNNING', `The migration has already ended (${current.status.toLowerCase()})`);
         if (current.cancelRequested) throw ValidationError.of('id', 'CANCEL_REQUESTED', 'The migration is being cancelled');

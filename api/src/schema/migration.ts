@@ -418,13 +418,19 @@ export async function createMigration(
   return migration;
 }
 
+/** The migration's row as it is now, locked until the transaction ends: ordered against the runner's
+ *  own updates (a cancel or finish request and the runner's release cannot miss each other). */
+export async function lockMigration(tx: Tx, id: string) {
+  await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${id}::uuid FOR UPDATE`;
+  return tx.migration.findUniqueOrThrow({ where: { id } });
+}
+
 /**
  * Cancels a loaded migration that has not ended (queued, running or syncing; NOT_RUNNING otherwise):
  * with no live runner it ends now, otherwise its runner sees the request within a batch.
  */
 export async function cancelLoadedMigration(tx: Tx, ctx: Context, m: Awaited<ReturnType<typeof loadMigration>>) {
-  await tx.$executeRaw`SELECT id FROM migrations WHERE id = ${m.id}::uuid FOR UPDATE`;
-  const current = await tx.migration.findUniqueOrThrow({ where: { id: m.id } });
+  const current = await lockMigration(tx, m.id);
   if (!ACTIVE.includes(current.status)) throw ValidationError.of('id', 'NOT_RUNNING', `The migration has already ended (${current.status.toLowerCase()})`);
   const leaseStale = !current.leaseId || !current.heartbeatAt || current.heartbeatAt.getTime() < Date.now() - config().MIGRATION_LEASE_SECONDS * 1000;
   // No live runner: it ends now. Otherwise the runner sees the request within a batch and ends it.
