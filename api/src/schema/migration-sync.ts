@@ -5,10 +5,9 @@ import { config } from '@mailpanel/core/env';
 import { ValidationError } from '@mailpanel/core/errors';
 import { enqueue } from '@mailpanel/core/jobs';
 import { builder } from '../builder.js';
-import { audit } from '../audit.js';
 import { transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
-import { Migration, loadMigration, lockMigration, publishState } from './migration.js';
+import { Migration, auditMigration, loadMigration, lockMigration, publishState } from './migration.js';
 
 interface SyncView {
   intervalMinutes: number;
@@ -76,14 +75,7 @@ builder.mutationFields((t) => ({
         const updated = await tx.migration.update({ where: { id: m.id }, data: { finishRequested: true, ...(idle ? { nextSyncAt: new Date() } : {}) } });
         // Idle between syncs: the last sync starts now (the job scheduled for later finds it ended).
         if (idle) await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
-        await audit(tx, ctx, {
-          action: 'migration.finish',
-          targetType: 'Mailbox',
-          targetId: m.mailboxId,
-          targetLabel: m.mailbox.address,
-          customerId: m.mailbox.domain.customerId,
-          details: { migrationId: m.id, syncs: current.syncCount },
-        });
+        await auditMigration(tx, ctx, m, 'migration.finish', { syncs: current.syncCount });
         return updated;
       });
       publishState(ctx, migration.id, migration.status);

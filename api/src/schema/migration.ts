@@ -418,6 +418,11 @@ export async function createMigration(
   return migration;
 }
 
+/** A migration's audit event: recorded on its mailbox, with the migration's id among the details. */
+export function auditMigration(tx: Tx, ctx: Context, m: Awaited<ReturnType<typeof loadMigration>>, action: string, details: Record<string, unknown>) {
+  return audit(tx, ctx, { action, targetType: 'Mailbox', targetId: m.mailboxId, targetLabel: m.mailbox.address, customerId: m.mailbox.domain.customerId, details: { migrationId: m.id, ...details } });
+}
+
 /** The migration's row as it is now, locked until the transaction ends: ordered against the runner's
  *  own updates (a cancel or finish request and the runner's release cannot miss each other). */
 export async function lockMigration(tx: Tx, id: string) {
@@ -440,14 +445,7 @@ export async function cancelLoadedMigration(tx: Tx, ctx: Context, m: Awaited<Ret
       ? { status: 'CANCELLED', phase: 'FINISHED', finishedAt: new Date(), sourcePasswordEnc: null, leaseId: null, cancelRequested: false, nextSyncAt: null }
       : { cancelRequested: true },
   });
-  await audit(tx, ctx, {
-    action: 'migration.cancel',
-    targetType: 'Mailbox',
-    targetId: m.mailboxId,
-    targetLabel: m.mailbox.address,
-    customerId: m.mailbox.domain.customerId,
-    details: { migrationId: m.id },
-  });
+  await auditMigration(tx, ctx, m, 'migration.cancel', {});
   return updated;
 }
 
@@ -500,14 +498,7 @@ export async function requeueLoadedMigration(tx: Tx, ctx: Context, m: Awaited<Re
     data: { messagesCopied: 0, messagesSkipped: 0, messagesFailed: 0, bytesCopied: 0, status: 'PENDING', verifiedSource: null, verifiedTarget: null, verifyMissing: null, verifyExtra: null },
   });
   await enqueue(ctx.boss, tx, 'migrate-mailbox', { migrationId: m.id });
-  await audit(tx, ctx, {
-    action: 'migration.retry',
-    targetType: 'Mailbox',
-    targetId: m.mailboxId,
-    targetLabel: m.mailbox.address,
-    customerId: m.mailbox.domain.customerId,
-    details: { migrationId: m.id, run: updated.runs },
-  });
+  await auditMigration(tx, ctx, m, 'migration.retry', { run: updated.runs });
   return updated;
 }
 
