@@ -82,6 +82,24 @@ describe('list state in the URL', () => {
     await other.close();
   });
 
+  test('a link clicked while the search box is still pausing goes where it leads; the search does not pull the screen back', async () => {
+    const tab = await browser.newPage();
+    await login(tab, app.admin.email, app.admin.password);
+    await visit(tab, '/mailboxes');
+    // The next screen's code arrives slowly (a busy server, a slow line), so the navigation is still
+    // under way when the box's pause ends.
+    await tab.route('**/_app/immutable/**', async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await r.continue();
+    });
+    await tab.getByLabel('Search').fill('box0');
+    await visit(tab, '/domains');
+    await tab.waitForTimeout(600);
+    expect(new URL(tab.url()).pathname).toBe('/domains');
+    await tab.getByRole('heading', { name: 'Domains' }).waitFor();
+    await tab.close();
+  });
+
   test('a second list on one screen keeps its own parameters (the quarantine beside the security page)', async () => {
     await visit(page, '/domains');
     await page.getByLabel('Search').fill('other-liststate');

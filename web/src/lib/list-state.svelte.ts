@@ -6,7 +6,7 @@
 // adds one, so "back" undoes a filter or a page turn.
 import { untrack } from 'svelte';
 import { goto, replaceState } from '$app/navigation';
-import { page } from '$app/state';
+import { navigating, page } from '$app/state';
 
 export type Direction = 'ASC' | 'DESC';
 export interface SortOrder<F extends string> {
@@ -137,7 +137,9 @@ export class ListState<F extends string = string> {
   /** Sets (or, for null, removes) parameters and starts again from the first page. */
   #navigate(changes: Record<string, string | null>, replaceState = false) {
     const url = new URL(page.url);
-    if (url.pathname !== this.#path) return;
+    // page.url names this screen until a navigation elsewhere has finished; a change made while one
+    // is under way (the search box's pause ending after a click on a link) would cancel it.
+    if (url.pathname !== this.#path || (navigating.to && navigating.to.url.pathname !== this.#path)) return;
     for (const [name, value] of Object.entries(changes)) {
       if (value === null) url.searchParams.delete(this.#key(name));
       else url.searchParams.set(this.#key(name), value);
