@@ -132,4 +132,16 @@ describe('internationalised domains (issue 12)', async () => {
     const shown = (await t.ok(`query($id:ID!){ node(id:$id){ ... on Forward { source destinations } } }`, { id: r.forward.id }, tenant.token)).node;
     expect(shown).toEqual({ source: 'team@bücher.test', destinations: ['info@bücher.test', 'sales@bücher.test', 'partner@straße.example'] });
   });
+
+  it('forwards are found by either form of the source, in part, and by a whole destination in either form', async () => {
+    const found = (s: string) =>
+      t.ok(`query($s:String){ forwards(filter:{search:$s}) { totalCount edges { node { source } } } }`, { s }, tenant.token).then((d) => {
+        expect(d.forwards.totalCount, s).toBe(d.forwards.edges.length);
+        return d.forwards.edges.map((e: any) => e.node.source);
+      });
+    for (const s of ['team@bücher.test', 'team@xn--bcher-kva.test', 'bücher.test', 'büch', 'xn--bcher', 'partner@straße.example', 'partner@xn--strae-oqa.example', 'sales@Bücher.test'])
+      expect(await found(s), s).toEqual(['team@bücher.test']);
+    // A destination is matched whole, not in part.
+    expect(await found('partner@straße')).toEqual([]);
+  });
 });

@@ -359,7 +359,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: ForwardFilter, required: false }) },
     resolve: async (_root, args, ctx) => {
       const rows: string[][] = [];
-      const where = forwardWhere(ctx, args.filter);
+      const where = await forwardWhere(ctx, args.filter);
       for await (const page of pages((after) =>
         db().forward.findMany({
           where: after ? { AND: [where, { id: { gt: after } }] } : where,

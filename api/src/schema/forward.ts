@@ -1,10 +1,11 @@
 import { db } from '@mailpanel/core/db';
 import { FieldErrors, LimitExceededError, ValidationError } from '@mailpanel/core/errors';
-import { checkDestinations, checkForwardSource, displayAddress, searchTerm } from '@mailpanel/core/validation';
+import { checkDestinations, checkForwardSource, displayAddress, searchForms, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
+import { addressSearch, listingWhere } from '../address-search.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { aliasDomainHasNoAddresses } from '../alias-domains.js';
@@ -33,7 +34,7 @@ export const ForwardFilter = builder.inputType('ForwardFilter', {
     domainId: t.id({ required: false }),
     customerId: t.id({ required: false }),
     catchAll: t.boolean({ required: false }),
-    search: t.string({ required: false, description: 'Part of the source or of a destination' }),
+    search: t.string({ required: false, description: 'Part of the source (either form of its domain), or a whole destination address (either form)' }),
   }),
 });
 const ForwardOrderField = builder.enumType('ForwardOrderField', { values: ['SOURCE', 'CREATED_AT'] as const });
@@ -44,14 +45,21 @@ const ForwardOrder = builder.inputType('ForwardOrder', {
   }),
 });
 
+/** The listing's where. A search matches the source as addressSearch explains, or a whole destination
+ *  in either form of its domain. */
 export function forwardWhere(ctx: Context, f: { domainId?: string | number | null; customerId?: string | number | null; catchAll?: boolean | null; search?: string | null } | null | undefined) {
-  const and: object[] = [tenantWhere.forward(ctx.viewer)];
-  if (f?.domainId) and.push({ domainId: idOf(String(f.domainId), 'Domain') });
-  if (f?.customerId) and.push({ domain: { customerId: idOf(String(f.customerId), 'Customer') } });
-  if (f?.catchAll != null) and.push(f.catchAll ? { localPart: '*' } : { localPart: { not: '*' } });
-  const q = searchTerm(f?.search);
-  if (q) and.push('contains' in q ? { OR: [{ source: q }, { destinations: { has: q.contains } }] } : { id: q });
-  return { AND: and };
+  return listingWhere(ctx, 'forwards', f, async () => {
+    const and: object[] = [tenantWhere.forward(ctx.viewer)];
+    if (f?.domainId) and.push({ domainId: idOf(String(f.domainId), 'Domain') });
+    if (f?.customerId) and.push({ domain: { customerId: idOf(String(f.customerId), 'Customer') } });
+    if (f?.catchAll != null) and.push(f.catchAll ? { localPart: '*' } : { localPart: { not: '*' } });
+    const q = searchTerm(f?.search);
+    if (q) {
+      const destinations = searchForms(q).flatMap((form) => ('contains' in form ? [form.contains] : []));
+      and.push({ OR: [...(await addressSearch(q, 'source')), ...(destinations.length ? [{ destinations: { hasSome: destinations } }] : [])] });
+    }
+    return { AND: and };
+  });
 }
 
 builder.queryFields((t) => ({
@@ -60,13 +68,13 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { panelUser: true },
     args: { filter: t.arg({ type: ForwardFilter, required: false }), orderBy: t.arg({ type: ForwardOrder, required: false }) },
-    resolve: (query, _root, args, ctx) =>
+    resolve: async (query, _root, args, ctx) =>
       db().forward.findMany({
         ...query,
-        where: forwardWhere(ctx, args.filter),
+        where: await forwardWhere(ctx, args.filter),
         orderBy: orderBy(args.orderBy, { source: 'asc' }, { SOURCE: (d) => ({ source: d }), CREATED_AT: (d) => ({ createdAt: d }) }),
       }),
-    totalCount: (_root, args, ctx) => db().forward.count({ where: forwardWhere(ctx, args.filter) }),
+    totalCount: async (_root, args, ctx) => db().forward.count({ where: await forwardWhere(ctx, args.filter) }),
   }),
 }));
 

@@ -9,11 +9,12 @@ import { publish } from '@mailpanel/core/pubsub';
 import { beginPurge, LIVE_MAILBOX, purgeDate } from '@mailpanel/core/mailbox-deletion';
 import { checkMailboxLanguage, MAILBOX_LANGUAGES } from '@mailpanel/core/mailbox-language';
 import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/prisma/enums';
-import { checkMailboxAddress, checkPassword, checkQuota, displayAddress, searchForms, searchTerm } from '@mailpanel/core/validation';
+import { checkMailboxAddress, checkPassword, checkQuota, displayAddress, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
+import { addressSearch, listingWhere } from '../address-search.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -161,34 +162,17 @@ export const MailboxFilter = builder.inputType('MailboxFilter', {
 
 type MailboxFilterArg = { domainId?: string | null; customerId?: string | null; status?: MailboxStatus | null; search?: string | null; deleted?: boolean | null } | null | undefined;
 
-/** The listing's where. A text search matches the address (either form of its domain) or the
- *  domain's Unicode name. Only an internationalised domain's Unicode name can contain a term its
- *  mailboxes' addresses do not (an ASCII domain's name is part of each address), so those few
- *  domains are looked up first and matched by id: an OR across a join to `domains` kept PostgreSQL
- *  from using the address's trigram index (every search read all 100,000 rows). Computed once per
- *  request and filter (the page and its totalCount share it). */
-const mailboxWheres = new WeakMap<Context, Map<string, Promise<object>>>();
+/** The listing's where (a text search as addressSearch explains). */
 export function mailboxWhere(ctx: Context, filter: MailboxFilterArg): Promise<object> {
-  let byFilter = mailboxWheres.get(ctx);
-  if (!byFilter) mailboxWheres.set(ctx, (byFilter = new Map()));
-  const key = JSON.stringify(filter ?? null);
-  let where = byFilter.get(key);
-  if (!where) byFilter.set(key, (where = buildMailboxWhere(ctx, filter)));
-  return where;
-}
-
-async function buildMailboxWhere(ctx: Context, filter: MailboxFilterArg) {
-  const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }, { deletedAt: filter?.deleted ? { not: null } : null }];
-  if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
-  if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
-  if (filter?.status) and.push({ status: filter.status });
-  const q = searchTerm(filter?.search);
-  if (q) {
-    const idnDomains = await db().domain.findMany({ where: { nameUnicode: q, name: { contains: 'xn--' } }, select: { id: true } });
-    const byDomain = idnDomains.length ? [{ domainId: { in: idnDomains.map((d) => d.id) } }] : [];
-    and.push({ OR: [...searchForms(q).map((f) => ({ address: f })), ...byDomain] });
-  }
-  return { AND: and };
+  return listingWhere(ctx, 'mailboxes', filter, async () => {
+    const and: object[] = [tenantWhere.mailbox(ctx.viewer), { provisioning: { not: 'DELETING' } }, { deletedAt: filter?.deleted ? { not: null } : null }];
+    if (filter?.domainId) and.push({ domainId: idOf(String(filter.domainId), 'Domain') });
+    if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
+    if (filter?.status) and.push({ status: filter.status });
+    const q = searchTerm(filter?.search);
+    if (q) and.push({ OR: await addressSearch(q, 'address') });
+    return { AND: and };
+  });
 }
 
 /** A listing's totalCount. Filtered by customer and/or status only, it is a sum over the live counts
