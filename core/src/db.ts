@@ -1,5 +1,6 @@
 // The Prisma client. One per process, created on first use from DATABASE_URL (set by the embedded
 // PostgreSQL starter when the operator gives none), so tests can point each file at its own database.
+import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.js';
 
@@ -8,6 +9,7 @@ export type * from './generated/prisma/client.js';
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 let client: PrismaClient | undefined;
+let pool: pg.Pool | undefined;
 const queryListeners = new Set<(sql: string) => void>();
 
 export function databaseUrl(): string {
@@ -18,13 +20,24 @@ export function databaseUrl(): string {
 
 export function db(): PrismaClient {
   if (!client) {
-    const adapter = new PrismaPg({ connectionString: databaseUrl(), max: Number(process.env.DB_POOL_SIZE ?? 10) });
+    // One pool for Prisma and for the few reads that go around it (readRows): the same connections.
+    pool = new pg.Pool({ connectionString: databaseUrl(), max: Number(process.env.DB_POOL_SIZE ?? 10) });
+    const adapter = new PrismaPg(pool, { disposeExternalPool: true });
     client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
     (client as unknown as { $on(e: 'query', cb: (e: { query: string }) => void): void }).$on('query', (e) =>
       queryListeners.forEach((fn) => fn(e.query)),
     );
   }
   return client;
+}
+
+/** One read around Prisma, on its pool: rows as arrays of node-postgres values, the statement counted
+ *  like Prisma's (onQuery). Only for hot read paths whose SQL is built from fixed text and parameters
+ *  (the mailbox listing's single statement, api/src/schema/mailbox-page.ts). */
+export async function readRows(text: string, values: unknown[]): Promise<unknown[][]> {
+  db();
+  queryListeners.forEach((fn) => fn(text));
+  return (await pool!.query({ text, values, rowMode: 'array' })).rows;
 }
 
 /** Observe every SQL statement Prisma sends (used by tests that guard against N+1). */
@@ -36,6 +49,7 @@ export function onQuery(fn: (sql: string) => void): () => void {
 export async function closeDb(): Promise<void> {
   await client?.$disconnect();
   client = undefined;
+  pool = undefined;
 }
 
 const UNAVAILABLE_PRISMA = new Set(['P1001', 'P1002', 'P1017', 'P2024']);

@@ -15,6 +15,7 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { addressSearch, listingWhere } from '../address-search.js';
+import { mailboxPageRows, type PageQuery } from './mailbox-page.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -212,8 +213,12 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: MailboxFilter, required: false }),
         orderBy: t.arg({ type: MailboxOrder, required: false }),
       },
-      resolve: async (query, _root, args, ctx) =>
-        db().mailbox.findMany({ ...query, where: await mailboxWhere(ctx, args.filter), orderBy: orderBy(args.orderBy, { address: 'asc' }) }),
+      resolve: async (query, _root, args, ctx) => {
+        const where = await mailboxWhere(ctx, args.filter);
+        const order = orderBy(args.orderBy, { address: 'asc' });
+        // One plain statement where it can (mailbox-page.ts); the same rows from Prisma otherwise.
+        return ((await mailboxPageRows(query as PageQuery, where, order)) as never) ?? db().mailbox.findMany({ ...query, where, orderBy: order });
+      },
       totalCount: (_root, args, ctx) => countMailboxes(ctx, args.filter),
     },
     {},
