@@ -51,7 +51,13 @@ describe('the mailbox listing in one statement (issue 15)', async () => {
     pageReads.translate = false;
     const prisma = await t.gql(PAGE, variables, token).finally(() => (pageReads.translate = true));
     expect(translated, JSON.stringify(variables)).toEqual(prisma);
-    if (!translated.errors) expect(statements.filter((s) => s.includes('FROM mailboxes t0 ')), 'the page was one plain statement').toHaveLength(1);
+    if (!translated.errors) {
+      expect(statements.filter((s) => s.includes('FROM mailboxes t0 ')), 'the page was one plain statement').toHaveLength(1);
+      // Its total came with it: nothing else but a search's look-up of IDN domains (an empty page has no row to carry it).
+      // (The viewer's own checks — a mailbox owner's status, a token's revocation — are not the listing's.)
+      const listing = statements.filter((s) => !s.includes('FROM mailboxes t0 ') && /"mailbox(es|_counts)"/.test(s) && /COUNT\(|SUM\(|ORDER BY/.test(s));
+      if (translated.data!.mailboxes.edges.length) expect(listing).toEqual([]);
+    }
     return translated;
   };
 
@@ -134,7 +140,7 @@ describe('the mailbox listing in one statement (issue 15)', async () => {
     const select = { id: true, address: true, domain: { select: { name: true } } };
     const page = { select, take: 3, skip: 0 };
     const order = [{ address: 'asc' }, { id: 'asc' }];
-    expect(await mailboxPageRows(page, {}, order)).toHaveLength(3);
+    expect((await mailboxPageRows(page, {}, order))!.rows).toHaveLength(3);
     // A list relation, an unknown field, a nested include, a relation filter, a case-insensitive
     // search, `not` on a nullable column, an order by a to-many relation, mixed directions.
     expect(await mailboxPageRows({ ...page, select: { ...select, appPasswords: { select: { id: true } } } }, {}, order)).toBeNull();

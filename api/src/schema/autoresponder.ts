@@ -8,6 +8,7 @@ import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { MAILBOX_COLUMNS } from './columns.js';
 import { autoresponderActive, Mailbox } from './mailbox.js';
 
 builder.prismaObject('Autoresponder', {
@@ -99,7 +100,7 @@ builder.mutationFields((t) => ({
           action: 'autoresponder.set', targetType: 'Mailbox', targetId: mailbox.id, targetLabel: mailbox.address,
           customerId: mailbox.domain.customerId, details: { enabled: data.enabled, startsAt: data.startsAt, endsAt: data.endsAt },
         });
-        return tx.mailbox.findUniqueOrThrow({ where: { id: mailbox.id } });
+        return tx.mailbox.findUniqueOrThrow({ where: { id: mailbox.id }, select: MAILBOX_COLUMNS });
       });
     },
   }),

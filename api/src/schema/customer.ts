@@ -8,6 +8,7 @@ import { audit } from '../audit.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { CUSTOMER_COLUMNS } from './columns.js';
 
 const CustomerUsage = builder
   .objectRef<{ domains: number; mailboxes: number; forwards: number; quotaAllocatedMb: number; quotaUsedBytes: number }>('CustomerUsage')
@@ -23,9 +24,8 @@ const CustomerUsage = builder
 
 export const Customer = builder.prismaNode('Customer', {
   id: { field: 'id' },
-  // Its name, email and date on every row, as plain fields (see MAILBOX_COLUMNS in mailbox.ts);
-  // everything else only when a query's fields ask for it.
-  select: { id: true, name: true, email: true, createdAt: true },
+  // Its name, email and date on every row, as plain fields (columns.ts).
+  select: CUSTOMER_COLUMNS,
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.customer(ctx.viewer) }) as never,
   fields: (t) => ({

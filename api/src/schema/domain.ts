@@ -8,17 +8,17 @@ import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
+import { DOMAIN_COLUMNS } from './columns.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
 import { endSessionsAfterCommit } from './mailbox.js';
 import { lockForwardRouting, refuseLoops } from '../forward-loops.js';
 import { sourcesSendingTo } from '../alias-domains.js';
 
-builder.prismaNode('Domain', {
+export const Domain = builder.prismaNode('Domain', {
   id: { field: 'id' },
-  // Its names, state and date on every row, as plain fields (see MAILBOX_COLUMNS in mailbox.ts);
-  // everything else only when a query's fields ask for it.
-  select: { id: true, name: true, nameUnicode: true, enabled: true, createdAt: true },
+  // Its names, state and date on every row, as plain fields (columns.ts).
+  select: DOMAIN_COLUMNS,
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.domain(ctx.viewer) }) as never,
   fields: (t) => ({

@@ -16,6 +16,7 @@
 // - api/test/mailbox-page.test.ts requires identical JSON from both paths for every viewer, filter,
 //   order and cursor direction.
 // Values are parameters; identifiers come from the fixed tables below only.
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { readRows } from '@mailpanel/core/db';
 import { getDatamodel } from '@mailpanel/core/generated/pothos-types';
 
@@ -25,6 +26,7 @@ const TABLES: Record<string, string> = {
   Customer: 'customers',
   HostingPackage: 'hosting_packages',
   Autoresponder: 'autoresponders',
+  MailboxCount: 'mailbox_counts',
 };
 
 interface Field {
@@ -183,11 +185,15 @@ function orderKeys(st: Statement, at: { model: string; alias: string }, orderBy:
 /** Tests turn the translation off to compare both paths in one process. */
 export const pageReads = { translate: true };
 
+/** A listing's total: the rows of `where` counted, or the live counts (mailbox_counts) summed. */
+export type Total = { count: 'Mailbox'; where: object } | { sum: 'MailboxCount'; where: object };
+
 /**
- * One page of mailboxes as Prisma's findMany({ ...query, where, orderBy }) would return it, in one
- * statement; null when the query holds something this does not translate (then ask Prisma).
+ * One page of mailboxes as Prisma's findMany({ ...query, where, orderBy }) would return it, and the
+ * listing's total when asked, in one statement; null when the query holds something this does not
+ * translate (then ask Prisma). `total` is null when the page is empty (no row carried it).
  */
-export async function mailboxPageRows(query: PageQuery, where: object, orderBy: object[]): Promise<object[] | null> {
+export async function mailboxPageRows(query: PageQuery, where: object, orderBy: object[], total?: Total): Promise<{ rows: object[]; total: number | null } | null> {
   const { select, take, skip = 0, cursor, ...rest } = query;
   if (!pageReads.translate || !select || Object.keys(rest).length || typeof take !== 'number' || !Number.isInteger(skip) || skip < 0) return null;
   if (cursor && (Object.keys(cursor).length !== 1 || typeof cursor.id !== 'string')) return null;
@@ -209,8 +215,27 @@ export async function mailboxPageRows(query: PageQuery, where: object, orderBy: 
     const cursorKeys = orderKeys(ofCursor, { model: 'Mailbox', alias: ofCursor.root }, orderBy as Order)!;
     position = ` AND (${keys.map((k) => k.col).join(', ')}) ${desc(keys[0]!) ? '<=' : '>='} (SELECT ${cursorKeys.map((k) => k.col).join(', ')} FROM ${TABLES.Mailbox} ${ofCursor.root} ${ofCursor.joins.join(' ')} WHERE ${ofCursor.root}.id = ${st.param(cursor.id)}::uuid)`;
   }
+  let totalAt: number | null = null;
+  if (total) {
+    // A subquery of its own: the same value on every row, computed once.
+    const model = 'count' in total ? total.count : total.sum;
+    const counted = condition(st, { model, alias: 'k0' }, total.where as Where);
+    if (counted === null) return null;
+    const value = 'count' in total ? 'count(*)' : 'coalesce(sum(k0.n), 0)';
+    totalAt = st.columns.push(`(SELECT ${value} FROM ${TABLES[model]} k0 WHERE ${counted})`) - 1;
+  }
   const order = keys.map((k) => `${k.col} ${desc(k) ? 'DESC' : 'ASC'}`).join(', ');
   const sql = `SELECT ${st.columns.join(', ')} FROM ${TABLES.Mailbox} ${st.root} ${st.joins.join(' ')} WHERE ${filter}${position} ORDER BY ${order} LIMIT ${st.param(Math.abs(take))} OFFSET ${st.param(skip)}`;
-  const rows = (await readRows(sql, st.values)).map((r) => read(r) as object);
-  return backward ? rows.reverse() : rows;
+  const raw = await readRows(sql, st.values);
+  const rows = raw.map((r) => read(r) as object);
+  return { rows: backward ? rows.reverse() : rows, total: totalAt !== null && raw.length ? Number(raw[0]![totalAt]) : null };
+}
+
+/** The field `info` resolves selects `name` directly beneath it (through fragments too). */
+export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const inSet = (set: SelectionSetNode | undefined): boolean =>
+    !!set?.selections.some((s) =>
+      s.kind === Kind.FIELD ? s.name.value === name : inSet(s.kind === Kind.INLINE_FRAGMENT ? s.selectionSet : info.fragments[s.name.value]?.selectionSet),
+    );
+  return info.fieldNodes.some((f) => inSet(f.selectionSet));
 }

@@ -12,6 +12,7 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
+import { MAILBOX_COLUMNS } from './columns.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { checkMailboxCount, checkQuotaBudget, Mailbox } from './mailbox.js';
 
@@ -19,7 +20,7 @@ import { checkMailboxCount, checkQuotaBudget, Mailbox } from './mailbox.js';
 async function loadRestorable(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
     where: { id: idOf(globalId, 'Mailbox'), provisioning: { not: 'DELETING' }, ...tenantWhere.mailbox(ctx.viewer) },
-    include: { domain: { include: { customer: { include: { package: true } } } } },
+    include: { domain: { include: { customer: { include: { package: true } } } }, autoresponder: true },
   });
   return notFoundUnless(m, 'Mailbox');
 }
@@ -56,7 +57,7 @@ builder.mutationFields((t) => ({
           data: { deletedAt: null, purgeAt: null, provisioning: 'PENDING', provisioningError: null },
         });
         if (restored.count === 0) throw new NotFoundError('Mailbox');
-        const mailbox = await tx.mailbox.findUniqueOrThrow({ where: { id: current.id } });
+        const mailbox = await tx.mailbox.findUniqueOrThrow({ where: { id: current.id }, select: MAILBOX_COLUMNS });
         await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId: current.id });
         await publish(tx, 'mailbox:' + current.id, { id: current.id });
         await audit(tx, ctx, {

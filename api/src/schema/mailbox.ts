@@ -15,13 +15,15 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { addressSearch, listingWhere } from '../address-search.js';
-import { mailboxPageRows, type PageQuery } from './mailbox-page.js';
+import { mailboxPageRows, selectsField, type PageQuery, type Total } from './mailbox-page.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { aliasDomainHasNoAddresses } from '../alias-domains.js';
 import { SortDirection } from './scalars.js';
 import { Customer } from './customer.js';
+import { Domain } from './domain.js';
+import { MAILBOX_COLUMNS } from './columns.js';
 
 export const MailboxStatusEnum = builder.enumType(MailboxStatus, { name: 'MailboxStatus' });
 export const ProvisioningStateEnum = builder.enumType(ProvisioningState, { name: 'ProvisioningState' });
@@ -69,19 +71,9 @@ export function webmailUrl(address: string): string {
   return url.toString();
 }
 
-/** The columns every Mailbox row carries (none of them a secret: never the password hash). Fields
- *  that read only these are plain fields: a field with its own `select` is wrapped by the prisma
- *  plugin, which looks up that field's selection again for every row of a page (the listing's
- *  largest per-row cost). Relations keep their own selects, so they are still read only when asked. */
-const MAILBOX_COLUMNS = {
-  id: true, localPart: true, address: true, quotaMb: true, status: true, provisioning: true, provisioningError: true,
-  quotaUsedBytes: true, quotaMessages: true, quotaUpdatedAt: true, quotaWarnedPercent: true, createdAt: true, updatedAt: true,
-  deletedAt: true, purgeAt: true, language: true,
-} as const;
-
 export const Mailbox = builder.prismaNode('Mailbox', {
   id: { field: 'id' },
-  // Only these columns and what a query's relations ask for are read (a page of 50 carried every password hash).
+  // Only these and what a query's other fields ask for are read (a page of 50 carried every password hash).
   select: MAILBOX_COLUMNS,
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.mailbox(ctx.viewer) }) as never,
@@ -92,17 +84,12 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     }),
     asciiAddress: t.string({ description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)', resolve: (m) => m.address }),
     localPart: t.string({ resolve: (m) => m.localPart }),
-    domain: t.relation('domain'),
-    customer: t.field({
-      type: Customer,
-      select: (_args, _ctx, nested) => ({ domain: { select: { customer: nested(true) } } }),
-      resolve: (m) => m.domain.customer,
-    }),
+    domain: t.field({ type: Domain, resolve: (m) => m.domain }),
+    customer: t.field({ type: Customer, resolve: (m) => m.domain.customer }),
     quotaMb: t.int({ description: 'Limit in MB; 0 = unlimited', resolve: (m) => m.quotaMb }),
     name: t.exposeString('name', { nullable: true, description: 'A display name (set by bulk import)' }),
     maxMessageSizeBytes: t.int({
       description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
-      select: { domain: { select: { customer: { select: { package: { select: { maxMessageSizeMb: true } } } } } } },
       resolve: (m) => effectiveMessageSizeBytes(m.domain.customer.package.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
     }),
     quota: t.field({ type: MailboxQuota, resolve: (m) => quotaOf(m) }),
@@ -116,7 +103,6 @@ export const Mailbox = builder.prismaNode('Mailbox', {
     autoresponder: t.relation('autoresponder', { nullable: true }),
     autoresponderActive: t.boolean({
       description: 'Enabled and inside its optional date window right now',
-      select: { autoresponder: { select: { enabled: true, startsAt: true, endsAt: true } } },
       resolve: (m) => autoresponderActive(m.autoresponder),
     }),
     webmailUrl: t.string({ resolve: (m) => webmailUrl(m.address) }),
@@ -176,17 +162,26 @@ export function mailboxWhere(ctx: Context, filter: MailboxFilterArg): Promise<ob
   });
 }
 
-/** A listing's totalCount. Filtered by customer and/or status only, it is a sum over the live counts
- *  (mailbox_counts, kept exact by a trigger in the writers' transactions) — a few rows instead of
- *  counting up to every mailbox per page; with a text search or a domain it counts the rows. */
-async function countMailboxes(ctx: Context, filter: MailboxFilterArg): Promise<number> {
-  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId || filter?.deleted) return db().mailbox.count({ where: await mailboxWhere(ctx, filter) });
+/** What a listing's totalCount counts. Filtered by customer and/or status only, it is a sum over the
+ *  live counts (mailbox_counts, kept exact by a trigger in the writers' transactions) — a few rows
+ *  instead of counting up to every mailbox per page; with a text search or a domain it counts the rows. */
+async function mailboxTotal(ctx: Context, filter: MailboxFilterArg): Promise<Total> {
+  if (ctx.viewer.kind !== 'user' || searchTerm(filter?.search) || filter?.domainId || filter?.deleted) return { count: 'Mailbox', where: await mailboxWhere(ctx, filter) };
   const and: object[] = [tenantWhere.mailboxCount(ctx.viewer)];
   if (filter?.customerId) and.push({ customerId: idOf(String(filter.customerId), 'Customer') });
   if (filter?.status) and.push({ status: filter.status });
-  const { _sum } = await db().mailboxCount.aggregate({ where: { AND: and }, _sum: { n: true } });
+  return { sum: 'MailboxCount', where: { AND: and } };
+}
+
+async function countMailboxes(ctx: Context, filter: MailboxFilterArg): Promise<number> {
+  const total = await mailboxTotal(ctx, filter);
+  if ('count' in total) return db().mailbox.count({ where: total.where });
+  const { _sum } = await db().mailboxCount.aggregate({ where: total.where, _sum: { n: true } });
   return Number(_sum.n ?? 0);
 }
+
+/** Totals the page's own statement brought along, by request and filter (totalCount resolves after the page). */
+const pageTotals = new WeakMap<Context, Map<string, number>>();
 
 const ORDER: Record<string, (d: 'asc' | 'desc') => object> = {
   ADDRESS: (d) => ({ address: d }),
@@ -213,13 +208,20 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: MailboxFilter, required: false }),
         orderBy: t.arg({ type: MailboxOrder, required: false }),
       },
-      resolve: async (query, _root, args, ctx) => {
+      resolve: async (query, _root, args, ctx, info) => {
         const where = await mailboxWhere(ctx, args.filter);
         const order = orderBy(args.orderBy, { address: 'asc' });
-        // One plain statement where it can (mailbox-page.ts); the same rows from Prisma otherwise.
-        return ((await mailboxPageRows(query as PageQuery, where, order)) as never) ?? db().mailbox.findMany({ ...query, where, orderBy: order });
+        // One plain statement, the total included, where it can (mailbox-page.ts); Prisma otherwise.
+        const total = selectsField(info, 'totalCount') ? await mailboxTotal(ctx, args.filter) : undefined;
+        const page = await mailboxPageRows(query as PageQuery, where, order, total);
+        if (!page) return db().mailbox.findMany({ ...query, where, orderBy: order });
+        if (page.total !== null) {
+          if (!pageTotals.has(ctx)) pageTotals.set(ctx, new Map());
+          pageTotals.get(ctx)!.set(JSON.stringify(args.filter ?? null), page.total);
+        }
+        return page.rows as never;
       },
-      totalCount: (_root, args, ctx) => countMailboxes(ctx, args.filter),
+      totalCount: (_root, args, ctx) => pageTotals.get(ctx)?.get(JSON.stringify(args.filter ?? null)) ?? countMailboxes(ctx, args.filter),
     },
     {},
   ),
@@ -228,7 +230,7 @@ builder.queryFields((t) => ({
 export async function loadMailbox(tx: Tx, ctx: Context, globalId: string) {
   const m = await tx.mailbox.findFirst({
     where: { id: idOf(globalId, 'Mailbox'), ...LIVE_MAILBOX, ...tenantWhere.mailbox(ctx.viewer) },
-    include: { domain: { include: { customer: { include: { package: true } } } } },
+    include: { domain: { include: { customer: { include: { package: true } } } }, autoresponder: true },
   });
   return notFoundUnless(m, 'Mailbox');
 }
@@ -317,6 +319,7 @@ builder.mutationFields((t) => ({
         await checkQuotaBudget(tx, domain.customerId, pkg.totalQuotaMb, quotaMb, null);
         const mailbox = await tx.mailbox.create({
           data: { localPart: localPart!, domainId: domain.id, address, passwordHash, quotaMb, language },
+          select: MAILBOX_COLUMNS,
         });
         await enqueue(ctx.boss, tx, 'provision-mailbox', { mailboxId: mailbox.id });
         await audit(tx, ctx, { action: 'mailbox.create', targetType: 'Mailbox', targetId: mailbox.id, targetLabel: address, customerId: domain.customerId, details: { quotaMb } });
@@ -355,7 +358,7 @@ builder.mutationFields((t) => ({
         }
         if (args.status && args.status !== current.status) data.status = args.status;
         if (data.status === 'DISABLED') await endSessionsAfterCommit(tx, ctx, current.id);
-        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data });
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data, select: MAILBOX_COLUMNS });
         // The limit is part of what mailboxQuota streams (delivered when the transaction commits).
         if (data.quotaMb !== undefined) await publish(tx, 'mailbox:' + current.id, { id: current.id });
         await audit(tx, ctx, { action: 'mailbox.update', targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId, details: data });
@@ -372,7 +375,7 @@ builder.mutationFields((t) => ({
       transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
         if (args.status === 'DISABLED') await endSessionsAfterCommit(tx, ctx, current.id);
-        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { status: args.status } });
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { status: args.status }, select: MAILBOX_COLUMNS });
         await audit(tx, ctx, {
           action: args.status === 'ACTIVE' ? 'mailbox.enable' : 'mailbox.disable',
           targetType: 'Mailbox', targetId: current.id, targetLabel: current.address, customerId: current.domain.customerId,
@@ -398,7 +401,7 @@ builder.mutationFields((t) => ({
       return transaction(async (tx) => {
         const current = await loadMailbox(tx, ctx, String(args.id));
         await endSessionsAfterCommit(tx, ctx, current.id);
-        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { passwordHash } });
+        const mailbox = await tx.mailbox.update({ where: { id: current.id }, data: { passwordHash }, select: MAILBOX_COLUMNS });
         // Sessions opened with the old password end, at once (auth/revocation.ts) — except the owner's own, which made the change.
         const own = ctx.viewer.kind === 'mailbox' && ctx.viewer.sessionId ? { NOT: { familyId: ctx.viewer.sessionId } } : {};
         await tx.refreshToken.updateMany({ where: { mailboxId: current.id, revokedAt: null, ...own }, data: { revokedAt: new Date() } });
