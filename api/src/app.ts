@@ -87,6 +87,9 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
     ],
     // One operation per request: a batch of 1,000 logins must not slip past the throttle in one request.
     batching: false,
+    // The body is already read within MAX_REQUEST_BYTES, counted by bytes (request-body.ts); yoga's own
+    // limit would pipe every read body through a stream again.
+    maxRequestBodySize: false,
     // Cross-origin callers (integrators' pages) may use bearer tokens, never the panel's cookie: no
     // credentialed cross-origin requests (yoga's default would allow them for any origin).
     cors: { credentials: false },
