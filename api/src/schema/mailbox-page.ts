@@ -9,7 +9,7 @@
 //   mappings, the connection's cursors) is unchanged.
 // - It reads only what it understands: scalar fields and to-one relations of the models below, and a
 //   where made of AND/OR, equality, null, `not`, `in` and `contains`. Anything else returns null, and
-//   the caller asks Prisma (mailboxPage's fallback): never a guess.
+//   the resolver asks Prisma instead: never a guess.
 // - Cursor paging is Prisma's: the rows from the cursor row's position on (that row included, by the
 //   same total order, id last), `skip` of them skipped, a negative `take` paging backwards. A cursor
 //   row that does not exist gives no rows, as in Prisma.
@@ -147,6 +147,8 @@ function condition(st: Statement, at: { model: string; alias: string }, where: W
     const col = `${at.alias}.${columnOf(key)}`;
     if (value === null) parts.push(`${col} IS NULL`);
     else if (typeof value !== 'object') parts.push(`${col} = ${st.param(value)}`);
+    // Only a plain object holds operators (a Date or an array as a value is not translated).
+    else if (Object.getPrototypeOf(value) !== Object.prototype) return null;
     else {
       for (const [op, v] of Object.entries(value as Record<string, unknown>)) {
         if (op === 'not' && v === null) parts.push(`${col} IS NOT NULL`);
