@@ -266,6 +266,20 @@ describe('renderMailstackConfig', () => {
     expect(mailstackTemplateVars({ ...settings, listenAddress: '10.0.0.5' }).inetInterfaces).toBe('10.0.0.5, 127.0.0.1');
     expect(mailstackTemplateVars({ ...settings, listenAddress: '0.0.0.0' }).inetInterfaces).toBe('all');
   });
+
+  it('reads the mail views from several replicas: every Postfix map and Dovecot list them all', () => {
+    const out = render({ database: { ...settings.database, host: ['replica-1.internal', '10.0.0.7'], port: 5432 } });
+    const maps = Object.keys(out).filter((f) => /^postfix\/pgsql-.*\.cf$/.test(f));
+    expect(maps.length).toBeGreaterThan(5);
+    for (const f of maps) expect(kv(out[f]!).get('hosts'), f).toBe('inet:replica-1.internal:5432 inet:10.0.0.7:5432');
+    expect(kv(out['dovecot/dovecot-sql.conf.ext']!).get('connect')).toMatch(/^host=replica-1\.internal host=10\.0\.0\.7 port=5432 dbname=/);
+    // One host, as a string or a list of one, renders as before.
+    expect(render({ database: { ...settings.database, host: ['127.0.0.1'] } })).toEqual(render());
+    // Each host is checked where it stands; an empty list or more than 8 is refused.
+    expect(configError(() => render({ database: { ...settings.database, host: ['ok.internal', 'bad\nhost'] } })).field).toBe('database.host[1]');
+    expect(configError(() => render({ database: { ...settings.database, host: [] } })).field).toBe('database.host');
+    expect(configError(() => render({ database: { ...settings.database, host: Array.from({ length: 9 }, (_, i) => `r${i}.internal`) } })).field).toBe('database.host');
+  });
 });
 
 describe('the operator example deploy/settings.example.json (docs/mail-stack.md)', () => {

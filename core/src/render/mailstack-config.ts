@@ -54,7 +54,9 @@ export interface MailstackPorts {
 }
 
 export interface MailstackDatabase {
-  host: string;
+  /** The database host, or several (streaming replicas, docs/scaling.md): Postfix and Dovecot spread
+   *  their lookups over the list and move on to the next when one fails. */
+  host: string | string[];
   port: number;
   dbname: string;
   /** The read-only role (see renderReadonlyRoleSql). */
@@ -257,7 +259,9 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
   }
 
   const relayHost = validHost('relayHost', s.relayHost ?? '127.0.0.1');
-  const dbHost = validHost('database.host', db.host);
+  const dbHostList = Array.isArray(db.host) ? db.host : [db.host];
+  if (dbHostList.length < 1 || dbHostList.length > 8) throw new MailstackConfigError('database.host', `must be a host or a list of 1 to 8 hosts (got ${dbHostList.length})`);
+  const dbHostsChecked = dbHostList.map((h, i) => validHost(Array.isArray(db.host) ? `database.host[${i}]` : 'database.host', h));
   const dbPort = validPort('database.port', db.port);
   const dbName = checkString('database.dbname', db.dbname, /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/, 'a database name of [A-Za-z0-9_-]');
   const dbUser = validSqlIdentifier('database.user', db.user);
@@ -333,9 +337,10 @@ export function mailstackTemplateVars(settings: MailstackSettings): Record<strin
     authFailureDelay: test ? '0' : '2 secs',
     authPenaltySocketMode: test ? '0' : '0600',
     sieveVacationMinPeriod: test ? '0' : '1d',
-    dbHost,
     dbPort: String(dbPort),
-    dbHosts: `inet:${dbHost}:${dbPort}`,
+    // Postfix's `hosts =` and Dovecot's `connect = host=… host=…`: each tries the others when one fails.
+    dbHosts: dbHostsChecked.map((h) => `inet:${h}:${dbPort}`).join(' '),
+    dbConnectHosts: dbHostsChecked.map((h) => `host=${h}`).join(' '),
     dbName,
     dbUser,
     dbPassword,
