@@ -271,7 +271,7 @@ describe('renderMailstackConfig', () => {
     const out = render({ database: { ...settings.database, host: ['replica-1.internal', '10.0.0.7'], port: 5432 } });
     const maps = Object.keys(out).filter((f) => /^postfix\/pgsql-.*\.cf$/.test(f));
     expect(maps.length).toBeGreaterThan(5);
-    for (const f of maps) expect(kv(out[f]!).get('hosts'), f).toBe('inet:replica-1.internal:5432 inet:10.0.0.7:5432');
+    for (const f of maps) expect(kv(out[f as keyof typeof out]).get('hosts'), f).toBe('inet:replica-1.internal:5432 inet:10.0.0.7:5432');
     expect(kv(out['dovecot/dovecot-sql.conf.ext']!).get('connect')).toMatch(/^host=replica-1\.internal host=10\.0\.0\.7 port=5432 dbname=/);
     // One host, as a string or a list of one, renders as before.
     expect(render({ database: { ...settings.database, host: ['127.0.0.1'] } })).toEqual(render());
