@@ -1,4 +1,5 @@
-// Profiles the API process under the listing benchmark's admin page: seeds the same 100,000 mailboxes,
+// Profiles the API process under one of the listing benchmark's scenarios (SCENARIO=0…3, the admin
+// page by default): seeds the same 100,000 mailboxes,
 // starts the API with --cpu-prof, sends BENCH_SECONDS of 16-client load, stops it (the profile is
 // written on exit) and prints the top frames by self time and the busiest packages.
 // `node --import tsx bench/listing-profile.ts [outDir]`
@@ -9,6 +10,7 @@ import { hashPassword } from '../core/src/crypto/password.js';
 import { runLoad, fmt } from './lib/load.js';
 import { seedListing } from './lib/listing-seed.js';
 import { benchDatabase, startChild, stopChild } from './lib/processes.js';
+import { LISTING_PAGE, listingScenarios } from './lib/listing-scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const outDir = path.resolve(process.argv[2] ?? 'bench/results/profile');
@@ -18,19 +20,22 @@ const db = process.env.SUMMARIZE ? null : await benchDatabase();
 if (db) try {
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
-  await seedListing(c, await hashPassword('bench-admin-pass'));
+  const { customer } = await seedListing(c, await hashPassword('bench-admin-pass'));
   await c.end();
   const env = { DATABASE_URL: db.url, PORT: '0', RUN_WORKER: 'false', GRAPHIQL: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: `${db.dir}-data`, ADMIN_EMAIL: 'admin@bench.test', LOGIN_MAX_FAILURES_PER_IP: '1000' };
   const api = await startChild('scripts/start.ts', env, /GraphQL API: (http:\/\/\S+)\/graphql/, ['--cpu-prof', `--cpu-prof-dir=${outDir}`]);
-  const r = await fetch(`${api.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: `mutation{ login(email:"admin@bench.test", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }` }),
-  });
-  const token = ((await r.json()) as any).data.login.session.accessToken as string;
-  const PAGE = `query($f:MailboxFilter){ mailboxes(first:50, filter:$f){ totalCount pageInfo { hasNextPage endCursor }
-    edges { node { address status quotaMb quota { usedMb limitMb } autoresponderActive createdAt domain { name } customer { name } } } } }`;
-  const body = () => ({ method: 'POST' as const, path: '/graphql', headers: { authorization: `Bearer ${token}` }, payload: JSON.stringify({ query: PAGE, variables: { f: {} } }) });
+  const login = async (email: string) => {
+    const r = await fetch(`${api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `mutation{ login(email:"${email}", password:"bench-admin-pass"){ ... on MutationLoginSuccess { session { accessToken } } } }` }),
+    });
+    return ((await r.json()) as any).data.login.session.accessToken as string;
+  };
+  const scenario = listingScenarios({ admin: await login('admin@bench.test'), customer: await login('owner@bench.test') }, customer)[Number(process.env.SCENARIO ?? 0)];
+  console.log(`scenario: ${scenario.name}`);
+  const payload = JSON.stringify({ query: LISTING_PAGE, variables: { f: scenario.filter } });
+  const body = () => ({ method: 'POST' as const, path: '/graphql', headers: { authorization: `Bearer ${scenario.token}` }, payload });
   await runLoad({ url: api.url, clients: 16, seconds: 2, body }); // warm-up
   const res = await runLoad({ url: api.url, clients: 16, seconds: SECONDS, body });
   console.log(`API: ${fmt(res.rps, 0)} req/s, p50 ${fmt(res.p50)} ms, p99 ${fmt(res.p99)} ms, errors ${res.errors + res.non2xx}`);

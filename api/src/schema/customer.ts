@@ -9,6 +9,7 @@ import { tenantWhere } from '../tenancy.js';
 import { idOf, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { CUSTOMER_COLUMNS } from './columns.js';
+import { reads } from './row-reads.js';
 
 const CustomerUsage = builder
   .objectRef<{ domains: number; mailboxes: number; forwards: number; quotaAllocatedMb: number; quotaUsedBytes: number }>('CustomerUsage')
@@ -29,8 +30,8 @@ export const Customer = builder.prismaNode('Customer', {
   nullable: true,
   findUnique: (id, ctx) => ({ id, ...tenantWhere.customer(ctx.viewer) }) as never,
   fields: (t) => ({
-    name: t.string({ resolve: (c) => c.name }),
-    email: t.string({ nullable: true, resolve: (c) => c.email }),
+    name: t.string({ extensions: reads('name'), resolve: (c) => c.name }),
+    email: t.string({ nullable: true, extensions: reads('email'), resolve: (c) => c.email }),
     package: t.relation('package'),
     domains: t.relatedConnection('domains', {
       cursor: 'id',
@@ -41,6 +42,7 @@ export const Customer = builder.prismaNode('Customer', {
     usage: t.field({
       type: CustomerUsage,
       authScopes: { panelUser: true },
+      extensions: reads(), // its id only
       resolve: async (c) => {
         const [domains, mailboxes, forwards] = await Promise.all([
           db().domain.count({ where: { customerId: c.id } }),
@@ -56,7 +58,7 @@ export const Customer = builder.prismaNode('Customer', {
         };
       },
     }),
-    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
+    createdAt: t.field({ type: 'DateTime', extensions: reads('createdAt'), resolve: (c) => c.createdAt }),
   }),
 });
 

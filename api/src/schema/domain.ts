@@ -9,6 +9,7 @@ import { tenantWhere } from '../tenancy.js';
 import { idOf, lockCustomer, notFoundUnless, selection, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { DOMAIN_COLUMNS } from './columns.js';
+import { reads } from './row-reads.js';
 import { enqueue } from '@mailpanel/core/jobs';
 import { Forward } from './forward.js';
 import { endSessionsAfterCommit } from './mailbox.js';
@@ -24,13 +25,15 @@ export const Domain = builder.prismaNode('Domain', {
   fields: (t) => ({
     name: t.string({
       description: 'The name as people type and read it: the U-label of an internationalised domain (bücher.test), else the ASCII name',
+      extensions: reads('nameUnicode'),
       resolve: (d) => d.nameUnicode,
     }),
     asciiName: t.string({
       description: 'The A-label (xn--bcher-kva.test) the mail servers, DNS zones and DKIM records use; equal to name for an ASCII domain',
+      extensions: reads('name'),
       resolve: (d) => d.name,
     }),
-    enabled: t.boolean({ resolve: (d) => d.enabled }),
+    enabled: t.boolean({ extensions: reads('enabled'), resolve: (d) => d.enabled }),
     customer: t.relation('customer'),
     mailboxCount: t.relationCount('mailboxes', { where: LIVE_MAILBOX }),
     forwardCount: t.relationCount('forwards', { authScopes: { panelUser: true } }),
@@ -41,7 +44,7 @@ export const Domain = builder.prismaNode('Domain', {
       select: { forwards: { where: { localPart: '*' } } },
       resolve: (d) => d.forwards[0] ?? null,
     }),
-    createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
+    createdAt: t.field({ type: 'DateTime', extensions: reads('createdAt'), resolve: (d) => d.createdAt }),
   }),
 });
 

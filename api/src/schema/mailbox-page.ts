@@ -184,8 +184,8 @@ function orderKeys(st: Statement, at: { model: string; alias: string }, orderBy:
   return keys;
 }
 
-/** Tests turn the translation off to compare both paths in one process. */
-export const pageReads = { translate: true };
+/** Tests turn the translation (or the cut to what the fields read, row-reads.ts) off to compare both ways in one process. */
+export const pageReads = { translate: true, cut: true };
 
 /** A listing's total: the rows of `where` counted, or the live counts (mailbox_counts) summed. */
 export type Total = { count: 'Mailbox'; where: object } | { sum: 'MailboxCount'; where: object };

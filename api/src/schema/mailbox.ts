@@ -15,7 +15,7 @@ import { audit } from '../audit.js';
 import type { Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { addressSearch, listingWhere } from '../address-search.js';
-import { mailboxPageRows, selectsField, type PageQuery, type Total } from './mailbox-page.js';
+import { mailboxPageRows, pageReads, selectsField, type PageQuery, type Total } from './mailbox-page.js';
 import { loadOncePerEvent, visibleRow, whileVisible } from '../pubsub.js';
 import { idOf, lockCustomer, notFoundUnless, transaction } from '../mutation-helpers.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -24,6 +24,7 @@ import { SortDirection } from './scalars.js';
 import { Customer } from './customer.js';
 import { Domain } from './domain.js';
 import { MAILBOX_COLUMNS } from './columns.js';
+import { reads, rowAt, rowSelect, type Select } from './row-reads.js';
 
 export const MailboxStatusEnum = builder.enumType(MailboxStatus, { name: 'MailboxStatus' });
 export const ProvisioningStateEnum = builder.enumType(ProvisioningState, { name: 'ProvisioningState' });
@@ -38,15 +39,17 @@ export function autoresponderActive(a: { enabled: boolean; startsAt: Date | null
 export const MailboxQuota = builder.objectRef<ReturnType<typeof quotaOf>>('MailboxQuota').implement({
   description: 'Storage use against the limit. limitMb 0 means unlimited.',
   fields: (t) => ({
-    usedBytes: t.exposeFloat('usedBytes'),
-    usedMb: t.exposeFloat('usedMb'),
-    limitMb: t.exposeInt('limitMb'),
-    messages: t.exposeInt('messages'),
-    percent: t.exposeFloat('percent', { nullable: true, description: 'null when unlimited' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+    // Each read from the mailbox row quotaOf is given (Mailbox.quota is the row itself: rowAt('')).
+    usedBytes: t.exposeFloat('usedBytes', { extensions: reads('quotaUsedBytes') }),
+    usedMb: t.exposeFloat('usedMb', { extensions: reads('quotaUsedBytes') }),
+    limitMb: t.exposeInt('limitMb', { extensions: reads('quotaMb') }),
+    messages: t.exposeInt('messages', { extensions: reads('quotaMessages') }),
+    percent: t.exposeFloat('percent', { nullable: true, description: 'null when unlimited', extensions: reads('quotaUsedBytes', 'quotaMb') }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true, extensions: reads('quotaUpdatedAt') }),
     warningPercent: t.exposeInt('warningPercent', {
       nullable: true,
       description: 'The warning threshold (QUOTA_WARNING_PERCENTS) the usage has passed and the owner was mailed about; null when under every threshold',
+      extensions: reads('quotaWarnedPercent'),
     }),
   }),
 });
@@ -80,44 +83,50 @@ export const Mailbox = builder.prismaNode('Mailbox', {
   fields: (t) => ({
     address: t.string({
       description: 'The address as people read it: the domain as its U-label (info@bücher.test); either form logs in',
+      extensions: reads('address'),
       resolve: (m) => displayAddress(m.address),
     }),
-    asciiAddress: t.string({ description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)', resolve: (m) => m.address }),
-    localPart: t.string({ resolve: (m) => m.localPart }),
-    domain: t.field({ type: Domain, resolve: (m) => m.domain }),
-    customer: t.field({ type: Customer, resolve: (m) => m.domain.customer }),
-    quotaMb: t.int({ description: 'Limit in MB; 0 = unlimited', resolve: (m) => m.quotaMb }),
+    asciiAddress: t.string({ description: 'The stored address, domain as its A-label (info@xn--bcher-kva.test)', extensions: reads('address'), resolve: (m) => m.address }),
+    localPart: t.string({ extensions: reads('localPart'), resolve: (m) => m.localPart }),
+    domain: t.field({ type: Domain, extensions: rowAt('domain'), resolve: (m) => m.domain }),
+    customer: t.field({ type: Customer, extensions: rowAt('domain.customer'), resolve: (m) => m.domain.customer }),
+    quotaMb: t.int({ description: 'Limit in MB; 0 = unlimited', extensions: reads('quotaMb'), resolve: (m) => m.quotaMb }),
     name: t.exposeString('name', { nullable: true, description: 'A display name (set by bulk import)' }),
     maxMessageSizeBytes: t.int({
       description: "The largest message this mailbox accepts, in bytes: its package's limit, or the server's. Never unlimited, whatever the quota",
+      extensions: reads('domain.customer.package.maxMessageSizeMb'),
       resolve: (m) => effectiveMessageSizeBytes(m.domain.customer.package.maxMessageSizeMb, config().MESSAGE_SIZE_LIMIT_BYTES),
     }),
-    quota: t.field({ type: MailboxQuota, resolve: (m) => quotaOf(m) }),
-    status: t.field({ type: MailboxStatusEnum, resolve: (m) => m.status }),
-    provisioning: t.field({ type: ProvisioningStateEnum, resolve: (m) => m.provisioning }),
+    quota: t.field({ type: MailboxQuota, extensions: rowAt(''), resolve: (m) => quotaOf(m) }),
+    status: t.field({ type: MailboxStatusEnum, extensions: reads('status'), resolve: (m) => m.status }),
+    provisioning: t.field({ type: ProvisioningStateEnum, extensions: reads('provisioning'), resolve: (m) => m.provisioning }),
     provisioningError: t.string({
       nullable: true,
       description: 'Why the last try failed: while PENDING, the worker is retrying with backoff; FAILED after the last try',
+      extensions: reads('provisioningError'),
       resolve: (m) => m.provisioningError,
     }),
     autoresponder: t.relation('autoresponder', { nullable: true }),
     autoresponderActive: t.boolean({
       description: 'Enabled and inside its optional date window right now',
+      extensions: reads('autoresponder.enabled', 'autoresponder.startsAt', 'autoresponder.endsAt'),
       resolve: (m) => autoresponderActive(m.autoresponder),
     }),
-    webmailUrl: t.string({ resolve: (m) => webmailUrl(m.address) }),
-    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (m) => m.updatedAt }),
+    webmailUrl: t.string({ extensions: reads('address'), resolve: (m) => webmailUrl(m.address) }),
+    createdAt: t.field({ type: 'DateTime', extensions: reads('createdAt'), resolve: (m) => m.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', extensions: reads('updatedAt'), resolve: (m) => m.updatedAt }),
     deletedAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'Set while the mailbox is deleted but can still be restored (restoreMailbox) — its package has a grace period',
+      extensions: reads('deletedAt'),
       resolve: (m) => m.deletedAt,
     }),
-    purgeAt: t.field({ type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good', resolve: (m) => m.purgeAt }),
+    purgeAt: t.field({ type: 'DateTime', nullable: true, description: 'When a deleted mailbox and its mail are removed for good', extensions: reads('purgeAt'), resolve: (m) => m.purgeAt }),
     language: t.string({
       nullable: true,
       description: `Language of the mails the panel sends the owner (quota warnings): one of ${MAILBOX_LANGUAGES.join(', ')}; null = English`,
+      extensions: reads('language'),
       resolve: (m) => m.language,
     }),
   }),
@@ -213,8 +222,11 @@ builder.queryFields((t) => ({
         const order = orderBy(args.orderBy, { address: 'asc' });
         // One plain statement, the total included, where it can (mailbox-page.ts); Prisma otherwise.
         const total = selectsField(info, 'totalCount') ? await mailboxTotal(ctx, args.filter) : undefined;
-        const page = await mailboxPageRows(query as PageQuery, where, order, total);
-        if (!page) return db().mailbox.findMany({ ...query, where, orderBy: order });
+        // Only the columns the selected fields read (row-reads.ts).
+        const select = (query as PageQuery).select as Select;
+        const read = { ...query, select: pageReads.cut ? rowSelect(info, 'Mailbox', select, MAILBOX_COLUMNS as Select) : select };
+        const page = await mailboxPageRows(read as PageQuery, where, order, total);
+        if (!page) return db().mailbox.findMany({ ...(read as typeof query), where, orderBy: order });
         if (page.total !== null) {
           if (!pageTotals.has(ctx)) pageTotals.set(ctx, new Map());
           pageTotals.get(ctx)!.set(JSON.stringify(args.filter ?? null), page.total);
