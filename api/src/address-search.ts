@@ -6,7 +6,7 @@
 // a join to `domains` would keep PostgreSQL from using the address's trigram index.
 import { db } from '@mailpanel/core/db';
 import { searchForms, type searchTerm } from '@mailpanel/core/validation';
-import type { Context } from './context.js';
+import { perRequest, type Context } from './context.js';
 
 type Term = NonNullable<ReturnType<typeof searchTerm>>;
 
@@ -18,14 +18,8 @@ export async function addressSearch(term: Term, field: string): Promise<object[]
   return idnDomains.length ? [...forms, { domainId: { in: idnDomains.map((d) => d.id) } }] : forms;
 }
 
-const wheres = new WeakMap<Context, Map<string, Promise<object>>>();
 /** A listing's where, built once per request, list and filter: its page and its totalCount share it
  *  (a search's domain lookup is one statement, not two). */
 export function listingWhere(ctx: Context, list: string, filter: unknown, build: () => Promise<object>): Promise<object> {
-  let built = wheres.get(ctx);
-  if (!built) wheres.set(ctx, (built = new Map()));
-  const key = `${list}:${JSON.stringify(filter ?? null)}`;
-  let where = built.get(key);
-  if (!where) built.set(key, (where = build()));
-  return where;
+  return perRequest(ctx, `where:${list}:${JSON.stringify(filter ?? null)}`, build);
 }

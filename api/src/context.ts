@@ -38,3 +38,13 @@ export interface Context {
 }
 
 export const anonymous: Viewer = { kind: 'anonymous' };
+
+const perRequestValues = new WeakMap<Context, Map<string, unknown>>();
+/** `build()`'s value, made once per request and key: what the resolvers of one request share (a
+ *  listing's where and total, asked by its page and by its totalCount). It goes with the request. */
+export function perRequest<T>(ctx: Context, key: string, build: () => T): T {
+  let values = perRequestValues.get(ctx);
+  if (!values) perRequestValues.set(ctx, (values = new Map()));
+  if (!values.has(key)) values.set(key, build());
+  return values.get(key) as T;
+}

@@ -12,7 +12,7 @@ import { MailboxStatus, ProvisioningState } from '@mailpanel/core/generated/pris
 import { checkMailboxAddress, checkPassword, checkQuota, displayAddress, searchTerm } from '@mailpanel/core/validation';
 import { builder } from '../builder.js';
 import { audit } from '../audit.js';
-import type { Context } from '../context.js';
+import { perRequest, type Context } from '../context.js';
 import { tenantWhere } from '../tenancy.js';
 import { addressSearch, listingWhere } from '../address-search.js';
 import { mailboxPageRows, pageReads, selectsField, type PageQuery, type Total } from './mailbox-page.js';
@@ -189,8 +189,8 @@ async function countMailboxes(ctx: Context, filter: MailboxFilterArg): Promise<n
   return Number(_sum.n ?? 0);
 }
 
-/** Totals the page's own statement brought along, by request and filter (totalCount resolves after the page). */
-const pageTotals = new WeakMap<Context, Map<string, number>>();
+/** The total the page's own statement brought along, for this request and filter (totalCount resolves after the page). */
+const pageTotal = (ctx: Context, filter: MailboxFilterArg) => perRequest(ctx, `total:mailboxes:${JSON.stringify(filter ?? null)}`, () => ({ value: null as number | null }));
 
 const ORDER: Record<string, (d: 'asc' | 'desc') => object> = {
   ADDRESS: (d) => ({ address: d }),
@@ -227,13 +227,10 @@ builder.queryFields((t) => ({
         const read = { ...query, select: pageReads.cut ? rowSelect(info, 'Mailbox', select, MAILBOX_COLUMNS as Select) : select };
         const page = await mailboxPageRows(read as PageQuery, where, order, total);
         if (!page) return db().mailbox.findMany({ ...(read as typeof query), where, orderBy: order });
-        if (page.total !== null) {
-          if (!pageTotals.has(ctx)) pageTotals.set(ctx, new Map());
-          pageTotals.get(ctx)!.set(JSON.stringify(args.filter ?? null), page.total);
-        }
+        pageTotal(ctx, args.filter).value = page.total;
         return page.rows as never;
       },
-      totalCount: (_root, args, ctx) => pageTotals.get(ctx)?.get(JSON.stringify(args.filter ?? null)) ?? countMailboxes(ctx, args.filter),
+      totalCount: (_root, args, ctx) => pageTotal(ctx, args.filter).value ?? countMailboxes(ctx, args.filter),
     },
     {},
   ),
