@@ -25,6 +25,7 @@ import { AUTH_POLICY_PATH, handleAuthPolicy } from './dovecot-auth-policy.js';
 import { watchApiTokenSockets } from './ws-token-watch.js';
 import { revocations } from './auth/revocation.js';
 import { useQueryLimits } from './query-limits.js';
+import { useCompiledQueries } from './compiled-queries.js';
 import { readBodyWithin } from './request-body.js';
 import { useCursorCheck } from './cursor-check.js';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQLPage, serveGraphiQLAsset } from './graphiql.js';
@@ -69,6 +70,7 @@ export async function buildApp(opts: { webHandler?: RequestHandler } = {}): Prom
   const yoga = createYoga<WsInitialContext, Context>({
     schema,
     plugins: [
+      useCompiledQueries(),
       useQueryLimits({
         maxDepth: config().MAX_QUERY_DEPTH,
         maxCost: config().MAX_QUERY_COST,
