@@ -30,7 +30,9 @@ export const rowAt = (path: string) => ({ rowAt: path ? path.split('.') : [] });
  */
 export function rowSelect(info: GraphQLResolveInfo, rowType: string, select: Select, base: Select): Select {
   const need: Select = { id: true };
-  const walk = (set: SelectionSetNode | undefined, type: GraphQLNamedType, at: string[] | null): boolean => {
+  // `at`: where the objects of `type` are in the row (null above the rows); `ownRow`: they are rows
+  // of their own (a mailbox, its domain, its customer), whose id is always read.
+  const walk = (set: SelectionSetNode | undefined, type: GraphQLNamedType, at: string[] | null, ownRow = false): boolean => {
     if (!set) return true;
     for (const s of set.selections) {
       // @include/@skip depend on variables: read everything rather than decide here.
@@ -41,7 +43,7 @@ export function rowSelect(info: GraphQLResolveInfo, rowType: string, select: Sel
         const cond = frag.typeCondition ? info.schema.getType(frag.typeCondition.name.value) : type;
         // A fragment on another object type never applies here; one on an interface of this type does.
         const applies = cond === type || (isInterfaceType(cond) && isObjectType(type) && type.getInterfaces().includes(cond));
-        if (applies && !walk(frag.selectionSet, type, at)) return false;
+        if (applies && !walk(frag.selectionSet, type, at, ownRow)) return false;
         continue;
       }
       const name = s.name.value;
@@ -52,18 +54,18 @@ export function rowSelect(info: GraphQLResolveInfo, rowType: string, select: Sel
       if (at === null) {
         // Above the rows (connection, edges, page info): look for them.
         if (named.name === rowType) {
-          if (!walk(s.selectionSet, named, [])) return false;
+          if (!walk(s.selectionSet, named, [], true)) return false;
         } else if (s.selectionSet && !walk(s.selectionSet, named, null)) return false;
         continue;
       }
-      if (name === 'id' && at.length === 0 && type.name === rowType) continue;
+      if (name === 'id' && ownRow) continue;
       const ext = field.extensions as { rowReads?: string[]; rowAt?: string[] };
       if (ext.rowReads) for (const p of ext.rowReads) add(need, [...at, ...p.split('.')]);
       else if (ext.rowAt) {
         const inner = [...at, ...ext.rowAt];
         // A part of the row that is a row of its own (a domain, a customer) is read with its id.
         if (ext.rowAt.length) add(need, [...inner, 'id']);
-        if (!walk(s.selectionSet, named, inner)) return false;
+        if (!walk(s.selectionSet, named, inner, ext.rowAt.length > 0)) return false;
       } else return false;
     }
     return true;
