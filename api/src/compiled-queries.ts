@@ -7,7 +7,6 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import {
   getVariableValues,
-  Kind,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -17,6 +16,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { operationOf } from './query-limits.js';
 
 /** Tests turn compilation off to compare both executors in one process. */
 export const compiledQueries = { enabled: true };
@@ -26,26 +26,26 @@ export const compiledQueries = { enabled: true };
  *  executor accepts. */
 export function runsCompiled(args: Pick<ExecutionArgs, 'document' | 'schema' | 'variableValues'>): boolean {
   if (!compiledQueries.enabled) return false;
-  let compilable = compilableDocuments.get(args.document);
-  if (compilable === undefined) compilableDocuments.set(args.document, (compilable = isCompilable(args.schema, args.document)));
-  if (!compilable) return false;
-  const operation = args.document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+  let operation = compilable.get(args.document);
+  if (operation === undefined) compilable.set(args.document, (operation = compilableOperation(args.schema, args.document)));
+  if (!operation) return false;
   // graphql-jit words the refusal of a bad variable its own way: such a request is answered by the
   // reference executor, so that queries, mutations and subscriptions refuse bad variables alike.
   return !('errors' in getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}));
 }
 
-/** By document (yoga's parser cache hands the same one back for the same text). */
-const compilableDocuments = new WeakMap<DocumentNode, boolean>();
+/** By document (yoga's parser cache hands the same one back for the same text): its operation, or null. */
+const compilable = new WeakMap<DocumentNode, OperationDefinitionNode | null>();
 
-function isCompilable(schema: GraphQLSchema, document: DocumentNode): boolean {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  // The compiled form is cached by document alone: a document of several operations (chosen by
-  // operationName) would run its first one's code for the others.
-  if (operations.length !== 1 || operations[0]!.operation !== 'query') return false;
+function compilableOperation(schema: GraphQLSchema, document: DocumentNode): OperationDefinitionNode | null {
+  // The only operation (none without an operationName when there are several): the compiled form is
+  // cached by document alone, so a document of several operations (chosen by operationName) would run
+  // its first one's code for the others.
+  const operation = operationOf(document, null);
+  if (operation?.operation !== 'query') return null;
   // The prisma plugin finds what a relation, a count or a field with its own `select` was loaded with
   // by the identity of graphql-js's path objects; graphql-jit makes its own, so each such field would
-  // load its row's data again, one statement per row (a domains page: 28 statements instead of 2).
+  // load its row's data again, one statement per row (a page of 25 domains: 28 statements instead of 2).
   const typeInfo = new TypeInfo(schema);
   let plain = true;
   visit(
@@ -56,7 +56,7 @@ function isCompilable(schema: GraphQLSchema, document: DocumentNode): boolean {
       },
     }),
   );
-  return plain;
+  return plain ? operation : null;
 }
 
 export function useCompiledQueries(): Plugin {
